@@ -1,0 +1,3 @@
+module github.com/borgrun/borgrun
+
+go 1.26

@@ -1,0 +1,328 @@
+// Package transienttest boots a throwaway, real systemd for tests, in the
+// spirit of net/http/httptest.
+//
+// [Start] runs the machine's own /lib/systemd/systemd as PID 1 of fresh
+// PID, mount, cgroup, UTS, network and IPC namespaces, chrooted into an
+// overlay whose lower layer is the host's root and whose upper layer lives on
+// a tmpfs that exists only inside the new mount namespace. Nothing the
+// sandboxed systemd or its units write reaches the host: the host sees
+// neither the overlay nor the tmpfs, its /tmp, /run and enabled units are
+// hidden, and every process of the sandbox dies with its PID 1. PID 1 is
+// started with a parent-death signal, so even a test binary that is killed
+// leaves nothing running.
+//
+// Readiness is event-driven: the sandboxed manager reports READY=1 on a
+// notify socket (as it does under systemd-nspawn) once it has reached its
+// default target, so Start returns exactly when the manager is up.
+package transienttest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// EnvRequire is the environment variable that turns a skip for lack of
+// privileges into a test failure. CI sets it, so integration tests cannot
+// silently stop running.
+const EnvRequire = "BORGRUN_REQUIRE_SYSTEMD"
+
+// Options configure [Start].
+type Options struct {
+	// Binds lists absolute host directories that are bind-mounted at the
+	// same path inside the sandbox (read-write). Use it to share a built
+	// binary or test data with commands run inside.
+	Binds []string
+	// Stderr receives systemd's own console output (its boot log). Nil
+	// discards it.
+	Stderr io.Writer
+	// BootTimeout bounds the wait for READY=1. Zero means 30s.
+	BootTimeout time.Duration
+}
+
+// Systemd is a running throwaway systemd. Its methods are safe for
+// concurrent use.
+type Systemd struct {
+	cmd      *exec.Cmd
+	stateDir string
+	done     chan struct{} // closed when PID 1 has exited
+	waitErr  error
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// PID returns the host PID of the sandbox's PID 1 (systemd).
+func (s *Systemd) PID() int { return s.cmd.Process.Pid }
+
+// Root returns the host path of the sandbox's root directory
+// (/proc/PID/root). Paths below it resolve inside the sandbox.
+func (s *Systemd) Root() string { return "/proc/" + strconv.Itoa(s.PID()) + "/root" }
+
+// PrivateSocket returns the host path of the manager's private D-Bus socket,
+// /run/systemd/private inside the sandbox. It can be dialled from the host.
+func (s *Systemd) PrivateSocket() string { return s.Root() + "/run/systemd/private" }
+
+// Address returns the D-Bus address of the manager's private socket, for
+// godbus's Dial.
+func (s *Systemd) Address() string { return "unix:path=" + s.PrivateSocket() }
+
+// Command returns a command that runs name with args inside the sandbox:
+// in all of its namespaces, with its root and working directory (nsenter -a
+// -r -w). The command inherits the caller's environment.
+func (s *Systemd) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	nsargs := append([]string{"-t", strconv.Itoa(s.PID()), "-a", "-r", "-w", "--", name}, args...)
+	cmd := exec.CommandContext(ctx, "nsenter", nsargs...)
+	cmd.Env = append(os.Environ(), "SYSTEMD_PAGER=cat", "SYSTEMD_COLORS=0", "LC_ALL=C.UTF-8")
+	return cmd
+}
+
+// Output runs name with args inside the sandbox and returns its standard
+// output. A non-zero exit is an error that includes the command's stderr.
+func (s *Systemd) Output(ctx context.Context, name string, args ...string) (string, error) {
+	cmd := s.Command(ctx, name, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("transienttest: %s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return string(out), nil
+}
+
+// Done returns a channel that is closed once the sandbox's PID 1 has exited.
+func (s *Systemd) Done() <-chan struct{} { return s.done }
+
+// bootScript runs as PID 1 of the new namespaces. It builds the overlay root
+// on a tmpfs that exists only in the new mount namespace, then execs systemd
+// inside it. Positional parameters: the notify directory, then the binds.
+const bootScript = `set -eu
+notify=$1; shift
+mount --make-rprivate /
+stage=/run
+mount -t tmpfs -o mode=0755 borgrun-stage "$stage"
+mkdir "$stage/upper" "$stage/work" "$stage/root"
+mount -t overlay -o "lowerdir=/,upperdir=$stage/upper,workdir=$stage/work" borgrun-root "$stage/root"
+r=$stage/root
+mount -t proc proc "$r/proc"
+mount --rbind /dev "$r/dev"
+mount -t sysfs -o ro sysfs "$r/sys"
+mount -t cgroup2 cgroup2 "$r/sys/fs/cgroup"
+mount -t tmpfs -o mode=0755 tmpfs "$r/run"
+mount -t tmpfs -o mode=1777 tmpfs "$r/tmp"
+mount -t tmpfs -o mode=0755 tmpfs "$r/etc/systemd/system"
+for d in "$notify" "$@"; do
+	mkdir -p "$r$d"
+	mount --bind "$d" "$r$d"
+done
+exec chroot "$r" /lib/systemd/systemd --system --unit=basic.target --log-target=console --show-status=no
+`
+
+// Start boots a throwaway systemd and returns once its manager has finished
+// starting up. It needs root (CAP_SYS_ADMIN). The caller must call Close.
+func Start(ctx context.Context, opts Options) (*Systemd, error) {
+	if os.Geteuid() != 0 {
+		return nil, errors.New("transienttest: booting a throwaway systemd needs root")
+	}
+	for _, b := range opts.Binds {
+		if !filepath.IsAbs(b) {
+			return nil, fmt.Errorf("transienttest: bind %q: not an absolute path", b)
+		}
+	}
+	timeout := opts.BootTimeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+
+	stateDir, err := os.MkdirTemp("", "borgrun-systemd-")
+	if err != nil {
+		return nil, fmt.Errorf("transienttest: %w", err)
+	}
+	notifyPath := filepath.Join(stateDir, "notify")
+	notify, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: notifyPath, Net: "unixgram"})
+	if err != nil {
+		os.RemoveAll(stateDir)
+		return nil, fmt.Errorf("transienttest: notify socket: %w", err)
+	}
+	defer notify.Close()
+
+	args := append([]string{"-c", bootScript, "borgrun-boot", stateDir}, opts.Binds...)
+	cmd := exec.Command("/bin/sh", args...)
+	cmd.Env = []string{
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"container=borgrun-test",
+		"NOTIFY_SOCKET=" + notifyPath,
+	}
+	stderr := opts.Stderr
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	cmd.Stdout = stderr
+	cmd.Stderr = stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWCGROUP |
+			syscall.CLONE_NEWUTS | syscall.CLONE_NEWNET | syscall.CLONE_NEWIPC,
+		// If the test binary dies, so does PID 1, and with it every
+		// process of the sandbox.
+		Pdeathsig: syscall.SIGKILL,
+		Setsid:    true,
+	}
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(stateDir)
+		return nil, fmt.Errorf("transienttest: starting sandbox: %w", err)
+	}
+	s := &Systemd{cmd: cmd, stateDir: stateDir, done: make(chan struct{})}
+	go func() {
+		s.waitErr = cmd.Wait()
+		close(s.done)
+	}()
+
+	ready := make(chan error, 1)
+	go func() { ready <- waitReady(notify) }()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	select {
+	case err = <-ready:
+	case <-s.done:
+		err = fmt.Errorf("sandbox exited before it was ready: %v", s.waitErr)
+	case <-deadline.C:
+		err = fmt.Errorf("no READY=1 within %v", timeout)
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
+		s.kill()
+		return nil, fmt.Errorf("transienttest: booting systemd: %w", err)
+	}
+	// The notify socket has served its purpose. Removing its directory now
+	// means a test binary that is killed later leaves nothing on the host.
+	_ = os.RemoveAll(stateDir)
+	return s, nil
+}
+
+// waitReady reads sd_notify datagrams until one carries READY=1.
+func waitReady(c *net.UnixConn) error {
+	buf := make([]byte, 4096)
+	for {
+		n, _, err := c.ReadFromUnix(buf)
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(string(buf[:n]), "\n") {
+			if line == "READY=1" {
+				return nil
+			}
+		}
+	}
+}
+
+// Close powers the sandbox off (poweroff.target, as systemctl poweroff
+// does), waits up to 10 seconds for PID 1 to exit, kills it if it has not,
+// and removes the temporary directory. It is safe to call more than once.
+func (s *Systemd) Close() error {
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := s.Output(ctx, "systemctl", "poweroff", "--no-block"); err != nil {
+			s.closeErr = err
+		}
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+			s.closeErr = errors.Join(s.closeErr, errors.New("transienttest: systemd did not power off within 10s; killed"))
+		}
+		s.kill()
+	})
+	return s.closeErr
+}
+
+// kill ends PID 1 and with it the whole sandbox, then removes the state
+// directory.
+func (s *Systemd) kill() {
+	_ = s.cmd.Process.Kill()
+	<-s.done
+	_ = os.RemoveAll(s.stateDir)
+}
+
+// skipReason reports why no throwaway systemd can be booted here, or "".
+func skipReason() string {
+	if os.Geteuid() != 0 {
+		return "needs root to boot a throwaway systemd (set " + EnvRequire + "=1 to make this a failure)"
+	}
+	return ""
+}
+
+// Require skips tb when a throwaway systemd cannot be booted here (not
+// root), unless EnvRequire is set, in which case it fails tb.
+func Require(tb testing.TB) {
+	tb.Helper()
+	if why := skipReason(); why != "" {
+		if os.Getenv(EnvRequire) != "" {
+			tb.Fatalf("%s is set but %s", EnvRequire, why)
+		}
+		tb.Skip(why)
+	}
+}
+
+// Shared is one throwaway systemd shared by the tests of a package. It boots
+// lazily, on the first Get, and is powered off by Run when the tests end:
+//
+//	var sandbox transienttest.Shared
+//
+//	func TestMain(m *testing.M) { os.Exit(sandbox.Run(m)) }
+//
+//	func TestSomething(t *testing.T) {
+//		sys := sandbox.Get(t) // skips, or fails under BORGRUN_REQUIRE_SYSTEMD
+//		...
+//	}
+//
+// The zero value is ready to use; set Options before the first Get.
+type Shared struct {
+	Options Options
+
+	once sync.Once
+	sys  *Systemd
+	err  error
+}
+
+// Get returns the shared systemd, booting it on first use. It skips tb (or
+// fails it, see [Require]) when no systemd can be booted here, and fails tb
+// when booting fails.
+func (s *Shared) Get(tb testing.TB) *Systemd {
+	tb.Helper()
+	Require(tb)
+	s.once.Do(func() {
+		s.sys, s.err = Start(context.Background(), s.Options)
+	})
+	if s.err != nil {
+		tb.Fatal(s.err)
+	}
+	return s.sys
+}
+
+// Run runs the tests and powers the shared systemd off if one was booted. It
+// returns m.Run's exit code, or 1 if powering off failed.
+func (s *Shared) Run(m *testing.M) int {
+	code := m.Run()
+	if s.sys != nil {
+		if err := s.sys.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	return code
+}
