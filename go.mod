@@ -1,3 +1,10 @@
 module github.com/borgrun/borgrun
 
 go 1.26
+
+require (
+	github.com/coreos/go-systemd/v22 v22.7.0 // indirect
+	github.com/godbus/dbus/v5 v5.2.4 // indirect
+	github.com/spf13/pflag v1.1.0 // indirect
+	golang.org/x/sys v0.27.0 // indirect
+)

@@ -1,0 +1,324 @@
+// Package transient starts and waits on transient systemd units over D-Bus,
+// with systemd-run semantics: a timer and its service created together in
+// one StartTransientUnit call, services run to completion with their exit
+// status propagated, and waiting driven by the manager's signals, never by
+// polling.
+//
+// A [Conn] is one connection to one manager (system or user). Library
+// functions return errors and never print; D-Bus errors from the manager
+// are translated into the sentinels in errors.go, matched by name.
+package transient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	sddbus "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/godbus/dbus/v5"
+)
+
+// PrivateSocket is the system manager's private socket: a direct
+// connection to PID 1, no bus daemon involved. Only root may use it.
+const PrivateSocket = "/run/systemd/private"
+
+// Manager selects which manager [Dial] connects to.
+type Manager int
+
+const (
+	// System is the system manager (PID 1).
+	System Manager = iota
+	// User is the calling user's manager (systemd --user).
+	User
+)
+
+func (m Manager) String() string {
+	if m == User {
+		return "user"
+	}
+	return "system"
+}
+
+// DialOptions configure [Dial].
+type DialOptions struct {
+	// Manager selects the system (default) or the user manager.
+	Manager Manager
+	// Address, if set, is the D-Bus address of a manager's private socket
+	// (e.g. "unix:path=/run/systemd/private"), dialled directly instead
+	// of the default selection.
+	Address string
+	// Stream, if set, opens a byte stream to a bus on which the manager
+	// is reachable (for example systemd-stdio-bridge over ssh or in a
+	// container), used instead of the default selection. It is called
+	// once per underlying connection.
+	Stream func(ctx context.Context) (io.ReadWriteCloser, error)
+}
+
+// Conn is a connection to a systemd manager. It is safe for concurrent use.
+// Close it when done.
+type Conn struct {
+	sd     *sddbus.Conn
+	bus    *dbus.Conn // the connection go-systemd makes calls on
+	sig    *dbus.Conn // the connection go-systemd receives signals on
+	direct bool       // a private socket: signals arrive unasked, no unique name
+	via    string     // what was dialled, for error messages
+
+	mu      sync.Mutex
+	subs    int // users of the manager's Subscribe
+	waiters map[dbus.ObjectPath][]*waiter
+	sigch   chan *dbus.Signal
+}
+
+// Dial connects to a manager. With no Address: as root, the system
+// manager's private socket, falling back to the system bus; otherwise the
+// system bus. For the user manager, $XDG_RUNTIME_DIR/systemd/private, then
+// the session bus. This is how systemd-run chooses.
+//
+// A manager that cannot be reached gives an error naming every address
+// tried, at once (no retries). ctx bounds only the dialling; the connection
+// lives until Close, so that a caller whose context is cancelled can still
+// stop what it started.
+func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
+	if opts.Stream != nil {
+		return dialBus(ctx, "bus stream", func(o ...dbus.ConnOption) (*dbus.Conn, error) {
+			rwc, err := opts.Stream(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return dbus.NewConn(rwc, o...)
+		})
+	}
+	if opts.Address != "" {
+		return dialDirect(ctx, opts.Address)
+	}
+	var tried []error
+	switch opts.Manager {
+	case System:
+		if os.Geteuid() == 0 {
+			c, err := dialDirect(ctx, "unix:path="+PrivateSocket)
+			if err == nil {
+				return c, nil
+			}
+			tried = append(tried, err)
+		}
+		c, err := dialBus(ctx, "system bus", dbus.SystemBusPrivate)
+		if err == nil {
+			return c, nil
+		}
+		tried = append(tried, err)
+	case User:
+		if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" {
+			c, err := dialDirect(ctx, "unix:path="+rt+"/systemd/private")
+			if err == nil {
+				return c, nil
+			}
+			tried = append(tried, err)
+		}
+		c, err := dialBus(ctx, "session bus", dbus.SessionBusPrivate)
+		if err == nil {
+			return c, nil
+		}
+		tried = append(tried, err)
+	default:
+		return nil, fmt.Errorf("transient: unknown manager %d", opts.Manager)
+	}
+	return nil, &DialError{Manager: opts.Manager, Err: errors.Join(tried...)}
+}
+
+// DialError reports that no connection to a manager could be made. Err
+// joins the error of every address tried.
+type DialError struct {
+	Manager Manager
+	Err     error
+}
+
+func (e *DialError) Error() string {
+	return "transient: cannot reach the " + e.Manager.String() + " manager: " + joinLine(e.Err)
+}
+
+func (e *DialError) Unwrap() error { return e.Err }
+
+func dialDirect(ctx context.Context, address string) (*Conn, error) {
+	var conns []*dbus.Conn
+	sd, err := sddbus.NewConnection(func() (*dbus.Conn, error) {
+		bc, err := dbus.Dial(address)
+		if err != nil {
+			return nil, err
+		}
+		if err := bc.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
+			bc.Close()
+			return nil, err
+		}
+		conns = append(conns, bc)
+		return bc, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", address, err)
+	}
+	return newConn(sd, conns[0], conns[1], true, address), nil
+}
+
+func dialBus(ctx context.Context, what string, dial func(...dbus.ConnOption) (*dbus.Conn, error)) (*Conn, error) {
+	var conns []*dbus.Conn
+	sd, err := sddbus.NewConnection(func() (*dbus.Conn, error) {
+		bc, err := dial()
+		if err != nil {
+			return nil, err
+		}
+		if err := bc.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
+			bc.Close()
+			return nil, err
+		}
+		if err := bc.Hello(); err != nil {
+			bc.Close()
+			return nil, err
+		}
+		conns = append(conns, bc)
+		return bc, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return newConn(sd, conns[0], conns[1], false, what), nil
+}
+
+func newConn(sd *sddbus.Conn, bus, sig *dbus.Conn, direct bool, via string) *Conn {
+	c := &Conn{
+		sd:      sd,
+		bus:     bus,
+		sig:     sig,
+		direct:  direct,
+		via:     via,
+		waiters: make(map[dbus.ObjectPath][]*waiter),
+		sigch:   make(chan *dbus.Signal, 64),
+	}
+	sig.Signal(c.sigch)
+	go c.dispatch()
+	return c
+}
+
+// waiter receives the signals for one object path. If its buffer is full a
+// signal is dropped and lost is set, so that the waiter re-reads the state
+// it would have carried.
+type waiter struct {
+	ch   chan *dbus.Signal
+	lost atomic.Bool
+}
+
+// dispatch routes signals to the waiters registered for their object path.
+func (c *Conn) dispatch() {
+	for s := range c.sigch {
+		c.mu.Lock()
+		for _, w := range c.waiters[s.Path] {
+			select {
+			case w.ch <- s:
+			default:
+				w.lost.Store(true)
+			}
+		}
+		c.mu.Unlock()
+	}
+	// The connection is gone: wake every waiter so it notices.
+	c.mu.Lock()
+	for _, ws := range c.waiters {
+		for _, w := range ws {
+			close(w.ch)
+		}
+	}
+	c.waiters = nil
+	c.mu.Unlock()
+}
+
+// watch registers interest in the PropertiesChanged signals of the object
+// at path. The waiter's channel is closed when the connection is lost. Call
+// the returned function to unregister.
+func (c *Conn) watch(ctx context.Context, path dbus.ObjectPath) (*waiter, func(), error) {
+	return c.watchRule(ctx, path, "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',path='"+string(path)+"'")
+}
+
+// watchManager registers interest in the manager's signal called member.
+func (c *Conn) watchManager(ctx context.Context, member string) (*waiter, func(), error) {
+	return c.watchRule(ctx, managerPath, "interface='org.freedesktop.systemd1.Manager',member='"+member+"'")
+}
+
+const managerPath = dbus.ObjectPath("/org/freedesktop/systemd1")
+
+func (c *Conn) watchRule(ctx context.Context, path dbus.ObjectPath, match string) (*waiter, func(), error) {
+	w := &waiter{ch: make(chan *dbus.Signal, 32)}
+	c.mu.Lock()
+	if c.waiters == nil {
+		c.mu.Unlock()
+		return nil, nil, fmt.Errorf("transient: %s: %w", c.via, ErrDisconnected)
+	}
+	c.waiters[path] = append(c.waiters[path], w)
+	c.mu.Unlock()
+	var rule string
+	if !c.direct {
+		// On a bus, ask the broker to route the signals to us. (A
+		// private connection gets every signal unasked.)
+		rule = "type='signal',sender='org.freedesktop.systemd1'," + match
+		if err := c.sig.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.AddMatch", 0, rule).Err; err != nil {
+			c.unwatch(path, w)
+			return nil, nil, wrap("subscribing to "+string(path), err)
+		}
+	}
+	return w, func() {
+		if rule != "" {
+			c.sig.BusObject().Go("org.freedesktop.DBus.RemoveMatch", dbus.FlagNoReplyExpected, nil, rule)
+		}
+		c.unwatch(path, w)
+	}, nil
+}
+
+func (c *Conn) unwatch(path dbus.ObjectPath, w *waiter) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ws := c.waiters[path]
+	for i, x := range ws {
+		if x == w {
+			c.waiters[path] = append(ws[:i:i], ws[i+1:]...)
+			break
+		}
+	}
+	if len(c.waiters[path]) == 0 {
+		delete(c.waiters, path)
+	}
+}
+
+// Direct reports whether c talks to the manager directly over its private
+// socket rather than through a bus daemon.
+func (c *Conn) Direct() bool { return c.direct }
+
+// Close closes the connection.
+func (c *Conn) Close() { c.sd.Close() }
+
+// object returns the manager's object at path, on the call connection.
+func (c *Conn) object(path dbus.ObjectPath) dbus.BusObject {
+	return c.bus.Object("org.freedesktop.systemd1", path)
+}
+
+// subscribe asks the manager to send all its signals (Manager.Subscribe),
+// which UnitNew/UnitRemoved need on a bus. The subscription is shared by the
+// connection's users; call release when done.
+func (c *Conn) subscribe(ctx context.Context) (release func(), err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.subs == 0 {
+		if err := c.object(managerPath).CallWithContext(ctx, "org.freedesktop.systemd1.Manager.Subscribe", 0).Err; err != nil {
+			return nil, wrap("subscribing to the manager's signals", err)
+		}
+	}
+	c.subs++
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.subs--; c.subs == 0 {
+			c.object(managerPath).Go("org.freedesktop.systemd1.Manager.Unsubscribe", dbus.FlagNoReplyExpected, nil)
+		}
+	}, nil
+}

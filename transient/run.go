@@ -1,0 +1,265 @@
+package transient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	sddbus "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/godbus/dbus/v5"
+)
+
+const (
+	ifaceUnit    = "org.freedesktop.systemd1.Unit"
+	ifaceService = "org.freedesktop.systemd1.Service"
+	ifaceProps   = "org.freedesktop.DBus.Properties"
+)
+
+// Result is how a service run ended, as systemd-run --wait reports it.
+type Result struct {
+	Unit string
+	// Result is the service's Result property: "success", "exit-code",
+	// "signal", "core-dump", "timeout", …
+	Result string
+	// Code is how the main process ended: "exited", "killed" or "dumped"
+	// ("" if it never ran). Status is its exit status, or the signal
+	// number when Code is "killed" or "dumped".
+	Code   string
+	Status int32
+	// Ran reports whether the unit was started at all; false when a
+	// condition (such as ConditionACPower) was not met.
+	Ran bool
+	// Runtime is the time from leaving to re-entering the inactive state.
+	Runtime time.Duration
+	// CPU is the CPU time consumed, or -1 if accounting is off.
+	CPU time.Duration
+	// IOReadBytes, IOWriteBytes, IPIngressBytes and IPEgressBytes are
+	// math.MaxUint64 when unknown (accounting off), as systemd reports.
+	IOReadBytes, IOWriteBytes     uint64
+	IPIngressBytes, IPEgressBytes uint64
+}
+
+// ExitStatus maps r to a process exit status exactly as systemd-run does:
+// 0 for Result "success" (which honours SuccessExitStatus= and counts
+// SIGTERM, SIGINT, SIGHUP and SIGPIPE as clean), the exit status for
+// "exit-code", 255 for "signal", and 1 for anything else.
+func (r *Result) ExitStatus() int {
+	switch {
+	case r.Result == "success":
+		return 0
+	case r.Result == "exit-code" && r.Status > 0:
+		return int(r.Status)
+	case r.Result == "signal":
+		return 255
+	default:
+		return 1
+	}
+}
+
+// ExitError is returned by [Conn.Run] when the service did not succeed. It
+// carries the full [Result]; use ExitStatus for the process exit status.
+type ExitError struct{ *Result }
+
+func (e *ExitError) Error() string {
+	if e.Code == "exited" {
+		return fmt.Sprintf("transient: %s failed with result %q (exit status %d)", e.Unit, e.Result.Result, e.Status)
+	}
+	if e.Code != "" {
+		return fmt.Sprintf("transient: %s failed with result %q (%s by signal %d)", e.Unit, e.Result.Result, e.Code, e.Status)
+	}
+	return fmt.Sprintf("transient: %s failed with result %q", e.Unit, e.Result.Result)
+}
+
+// Property is a unit property as sent to StartTransientUnit.
+type Property = sddbus.Property
+
+// Run starts name (a .service) as a transient unit with the given
+// properties, waits until it has finished, and returns how it ended. A
+// service that did not succeed gives a *Result and an *ExitError. Waiting is
+// driven by the manager's PropertiesChanged signals; nothing is polled.
+//
+// Run pins the unit (AddRef) while it waits so that its final state can be
+// read, and leaves nothing behind: a failed unit is reset. If ctx is done
+// before the service ends, Run stops the unit, waits for it to end (up to
+// stopTimeout) and returns ctx's error joined with the result.
+func (c *Conn) Run(ctx context.Context, name string, props []Property) (*Result, error) {
+	path := unitPath(name)
+	w, unwatch, err := c.watch(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer unwatch()
+
+	props = append(props[:len(props):len(props)],
+		Property{Name: "AddRef", Value: dbus.MakeVariant(true)},
+		Property{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")},
+	)
+	jobs := make(chan string, 1)
+	if _, err := c.sd.StartTransientUnitContext(ctx, name, "fail", props, jobs); err != nil {
+		return nil, wrap(fmt.Sprintf("starting %q", name), err)
+	}
+	defer c.unref(ctx, path)
+
+	st := unitState{}
+	if err := c.readState(ctx, path, &st); err != nil {
+		return nil, err
+	}
+	stopping := false
+	ctxDone := ctx.Done()
+	var stopDeadline <-chan time.Time
+	for !st.done() {
+		select {
+		case s, ok := <-w.ch:
+			if !ok {
+				return nil, fmt.Errorf("transient: waiting for %s: %w", name, ErrDisconnected)
+			}
+			st.merge(s)
+			if w.lost.Swap(false) {
+				if err := c.readState(ctx, path, &st); err != nil {
+					return nil, err
+				}
+			}
+		case res := <-jobs:
+			st.jobResult = res
+		case <-ctxDone:
+			ctxDone = nil
+			stopping = true
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_, err := c.sd.StopUnitContext(stopCtx, name, "replace", nil)
+			cancel()
+			if err != nil && !errors.Is(wrap("", err), ErrNoSuchUnit) {
+				return nil, wrap(fmt.Sprintf("stopping %q", name), err)
+			}
+			stopDeadline = time.After(stopTimeout)
+		case <-stopDeadline:
+			return nil, fmt.Errorf("transient: %s did not stop within %v: %w", name, stopTimeout, ctx.Err())
+		}
+	}
+	res, err := c.finish(context.WithoutCancel(ctx), name, path, &st)
+	if stopping {
+		return res, errors.Join(ctx.Err(), err)
+	}
+	return res, err
+}
+
+// stopTimeout bounds the wait for a unit stopped because the caller gave up.
+// It is generous: borg writes a checkpoint on SIGTERM.
+const stopTimeout = 5 * time.Minute
+
+// unitState accumulates the properties that decide when a run is over.
+type unitState struct {
+	props     map[string]dbus.Variant
+	jobResult string
+}
+
+func (st *unitState) merge(s *dbus.Signal) {
+	if s.Name != ifaceProps+".PropertiesChanged" || len(s.Body) < 2 {
+		return
+	}
+	changed, ok := s.Body[1].(map[string]dbus.Variant)
+	if !ok {
+		return
+	}
+	if st.props == nil {
+		st.props = make(map[string]dbus.Variant)
+	}
+	for k, v := range changed {
+		st.props[k] = v
+	}
+}
+
+func (st *unitState) str(k string) string {
+	s, _ := st.props[k].Value().(string)
+	return s
+}
+
+func (st *unitState) u64(k string) uint64 {
+	u, _ := st.props[k].Value().(uint64)
+	return u
+}
+
+func (st *unitState) i32(k string) int32 {
+	i, _ := st.props[k].Value().(int32)
+	return i
+}
+
+// done reports whether the unit is inactive or failed with no job pending,
+// systemd-run's own criterion.
+func (st *unitState) done() bool {
+	as := st.str("ActiveState")
+	if as != "inactive" && as != "failed" {
+		return false
+	}
+	job, ok := st.props["Job"].Value().([]any)
+	if !ok || len(job) != 2 {
+		return false
+	}
+	id, _ := job[0].(uint32)
+	return id == 0
+}
+
+// readState fetches the Unit and Service properties once, after the unit
+// exists, so that no change that happened before the first signal is missed.
+func (c *Conn) readState(ctx context.Context, path dbus.ObjectPath, st *unitState) error {
+	obj := c.object(path)
+	for _, iface := range []string{ifaceUnit, ifaceService} {
+		var all map[string]dbus.Variant
+		if err := obj.CallWithContext(ctx, ifaceProps+".GetAll", 0, iface).Store(&all); err != nil {
+			return wrap("reading "+string(path), err)
+		}
+		st.merge(&dbus.Signal{Name: ifaceProps + ".PropertiesChanged", Body: []any{iface, all}})
+	}
+	return nil
+}
+
+// finish reads the final accounting figures of a finished unit and builds
+// its Result.
+func (c *Conn) finish(ctx context.Context, name string, path dbus.ObjectPath, st *unitState) (*Result, error) {
+	if err := c.readState(ctx, path, st); err != nil {
+		return nil, err
+	}
+	r := &Result{
+		Unit:           name,
+		Result:         st.str("Result"),
+		Status:         st.i32("ExecMainStatus"),
+		Ran:            st.u64("InactiveExitTimestampMonotonic") != 0,
+		CPU:            -1,
+		IOReadBytes:    st.u64("IOReadBytes"),
+		IOWriteBytes:   st.u64("IOWriteBytes"),
+		IPIngressBytes: st.u64("IPIngressBytes"),
+		IPEgressBytes:  st.u64("IPEgressBytes"),
+	}
+	switch st.i32("ExecMainCode") {
+	case 1:
+		r.Code = "exited"
+	case 2:
+		r.Code = "killed"
+	case 3:
+		r.Code = "dumped"
+	}
+	if in, out := st.u64("InactiveExitTimestampMonotonic"), st.u64("InactiveEnterTimestampMonotonic"); r.Ran && out > in {
+		r.Runtime = time.Duration(out-in) * time.Microsecond
+	}
+	if cpu := st.u64("CPUUsageNSec"); cpu != math.MaxUint64 {
+		r.CPU = time.Duration(cpu)
+	}
+	if st.str("ActiveState") == "failed" {
+		// CollectMode=inactive-or-failed unloads it once unreferenced;
+		// resetting makes that immediate and is harmless if it is gone.
+		_ = c.sd.ResetFailedUnitContext(ctx, name)
+	}
+	if r.Result != "success" {
+		return r, &ExitError{r}
+	}
+	return r, nil
+}
+
+// unref drops the reference Run took, so the manager unloads the unit. It
+// waits for the answer, so that the unit is gone when Run returns.
+func (c *Conn) unref(ctx context.Context, path dbus.ObjectPath) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = c.object(path).CallWithContext(ctx, ifaceUnit+".Unref", 0).Err
+}

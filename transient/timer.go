@@ -1,0 +1,160 @@
+package transient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	sddbus "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/godbus/dbus/v5"
+)
+
+// StartTimer creates a timer and the service it triggers in one
+// StartTransientUnit call (the service travels as the call's auxiliary
+// unit, as systemd-run sends it) and waits for the timer's start job. The
+// two names must share their stem (x.timer triggers x.service). Either both
+// units are created or, if the manager refuses, neither is.
+func (c *Conn) StartTimer(ctx context.Context, timer string, timerProps []Property, service string, serviceProps []Property) error {
+	if stem(timer) != stem(service) || !strings.HasSuffix(timer, ".timer") || !strings.HasSuffix(service, ".service") {
+		return fmt.Errorf("transient: timer %q and service %q must be STEM.timer and STEM.service", timer, service)
+	}
+	jobs := make(chan string, 1)
+	aux := []sddbus.PropertyCollection{{Name: service, Properties: serviceProps}}
+	if _, err := c.sd.StartTransientUnitAux(ctx, timer, "fail", timerProps, aux, jobs); err != nil {
+		return wrap(fmt.Sprintf("starting %q with %q", timer, service), err)
+	}
+	select {
+	case res := <-jobs:
+		if res != "done" {
+			return fmt.Errorf("transient: start job for %s finished with result %q", timer, res)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("transient: waiting for %s to start: %w", timer, ctx.Err())
+	}
+}
+
+func stem(name string) string {
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		return name[:i]
+	}
+	return name
+}
+
+// TimerStatus is what the manager says about a loaded timer.
+type TimerStatus struct {
+	Unit        string
+	ActiveState string
+	// Next is the next elapse in wall-clock time; zero if none is
+	// scheduled.
+	Next time.Time
+	// Last is when the timer last triggered; zero if never.
+	Last time.Time
+	// Calendars are the timer's OnCalendar specifications, normalised by
+	// the manager.
+	Calendars []string
+}
+
+// Timer reads the status of a loaded timer.
+func (c *Conn) Timer(ctx context.Context, name string) (*TimerStatus, error) {
+	obj := c.object(unitPath(name))
+	var unit, timer map[string]dbus.Variant
+	if err := obj.CallWithContext(ctx, ifaceProps+".GetAll", 0, ifaceUnit).Store(&unit); err != nil {
+		return nil, wrap(fmt.Sprintf("reading %q", name), err)
+	}
+	if ls, _ := unit["LoadState"].Value().(string); ls != "loaded" {
+		return nil, &ManagerError{Op: fmt.Sprintf("reading %q", name), Name: "org.freedesktop.systemd1.NoSuchUnit", Message: "Unit " + name + " not loaded."}
+	}
+	if err := obj.CallWithContext(ctx, ifaceProps+".GetAll", 0, "org.freedesktop.systemd1.Timer").Store(&timer); err != nil {
+		return nil, wrap(fmt.Sprintf("reading %q", name), err)
+	}
+	st := &TimerStatus{Unit: name}
+	st.ActiveState, _ = unit["ActiveState"].Value().(string)
+	st.Next = usecTime(timer["NextElapseUSecRealtime"])
+	st.Last = usecTime(timer["LastTriggerUSec"])
+	if cals, ok := timer["TimersCalendar"].Value().([][]any); ok {
+		for _, e := range cals {
+			if len(e) >= 2 {
+				if spec, ok := e[1].(string); ok {
+					st.Calendars = append(st.Calendars, spec)
+				}
+			}
+		}
+	}
+	return st, nil
+}
+
+func usecTime(v dbus.Variant) time.Time {
+	u, _ := v.Value().(uint64)
+	if u == 0 || u == math.MaxUint64 {
+		return time.Time{}
+	}
+	return time.UnixMicro(int64(u))
+}
+
+// Stop stops the named units, waits for their stop jobs, and resets their
+// failed state, so that transient units are unloaded. Units that are not
+// loaded are skipped.
+func (c *Conn) Stop(ctx context.Context, units ...string) error {
+	var errs []error
+	for _, u := range units {
+		jobs := make(chan string, 1)
+		if _, err := c.sd.StopUnitContext(ctx, u, "replace", jobs); err != nil {
+			if err = wrap(fmt.Sprintf("stopping %q", u), err); !errors.Is(err, ErrNoSuchUnit) {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		select {
+		case <-jobs:
+		case <-ctx.Done():
+			return fmt.Errorf("transient: waiting for %s to stop: %w", u, ctx.Err())
+		}
+		if err := c.sd.ResetFailedUnitContext(ctx, u); err != nil {
+			if err = wrap(fmt.Sprintf("resetting %q", u), err); !errors.Is(err, ErrNoSuchUnit) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// WaitGone waits until the manager has unloaded the unit called name: it
+// returns at once if no such unit is loaded, otherwise when the manager's
+// UnitRemoved signal for it arrives or ctx is done.
+func (c *Conn) WaitGone(ctx context.Context, name string) error {
+	w, unwatch, err := c.watchManager(ctx, "UnitRemoved")
+	if err != nil {
+		return err
+	}
+	defer unwatch()
+	release, err := c.subscribe(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	var p dbus.ObjectPath
+	err = c.object(managerPath).CallWithContext(ctx, "org.freedesktop.systemd1.Manager.GetUnit", 0, name).Store(&p)
+	if errors.Is(wrap("", err), ErrNoSuchUnit) {
+		return nil
+	}
+	if err != nil {
+		return wrap(fmt.Sprintf("looking up %q", name), err)
+	}
+	for {
+		select {
+		case s, ok := <-w.ch:
+			if !ok {
+				return fmt.Errorf("transient: waiting for %s to unload: %w", name, ErrDisconnected)
+			}
+			if s.Name == "org.freedesktop.systemd1.Manager.UnitRemoved" && len(s.Body) > 0 && s.Body[0] == name {
+				return nil
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("transient: waiting for %s to unload: %w", name, ctx.Err())
+		}
+	}
+}
