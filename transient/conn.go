@@ -57,6 +57,12 @@ type DialOptions struct {
 	// container), used instead of the default selection. It is called
 	// once per underlying connection.
 	Stream func(ctx context.Context) (io.ReadWriteCloser, error)
+	// Wait says the caller will wait on the units it starts ([Conn.Run]).
+	// Then the system bus is preferred to the private socket, as
+	// systemd-run --wait does: only a bus connection can pin a unit
+	// (AddRef) so that its final accounting can still be read after it
+	// ends. The private socket remains the fallback.
+	Wait bool
 }
 
 // Conn is a connection to a systemd manager. It is safe for concurrent use.
@@ -75,8 +81,8 @@ type Conn struct {
 }
 
 // Dial connects to a manager. With no Address: as root, the system
-// manager's private socket, falling back to the system bus; otherwise the
-// system bus. For the user manager, $XDG_RUNTIME_DIR/systemd/private, then
+// manager's private socket, falling back to the system bus (the other way
+// round with Wait); otherwise the system bus. For the user manager, $XDG_RUNTIME_DIR/systemd/private, then
 // the session bus. This is how systemd-run chooses.
 //
 // A manager that cannot be reached gives an error naming every address
@@ -99,7 +105,7 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 	var tried []error
 	switch opts.Manager {
 	case System:
-		if os.Geteuid() == 0 {
+		if os.Geteuid() == 0 && !opts.Wait {
 			c, err := dialDirect(ctx, "unix:path="+PrivateSocket)
 			if err == nil {
 				return c, nil
@@ -111,6 +117,13 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 			return c, nil
 		}
 		tried = append(tried, err)
+		if os.Geteuid() == 0 && opts.Wait {
+			c, err := dialDirect(ctx, "unix:path="+PrivateSocket)
+			if err == nil {
+				return c, nil
+			}
+			tried = append(tried, err)
+		}
 	case User:
 		if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" {
 			c, err := dialDirect(ctx, "unix:path="+rt+"/systemd/private")
@@ -322,3 +335,7 @@ func (c *Conn) subscribe(ctx context.Context) (release func(), err error) {
 		}
 	}, nil
 }
+
+// PassesFDs reports whether file descriptors can be sent to the manager on
+// this connection (a local Unix socket that negotiated fd passing).
+func (c *Conn) PassesFDs() bool { return c.bus.SupportsUnixFDs() }

@@ -80,8 +80,10 @@ type Property = sddbus.Property
 // service that did not succeed gives a *Result and an *ExitError. Waiting is
 // driven by the manager's PropertiesChanged signals; nothing is polled.
 //
-// Run pins the unit (AddRef) while it waits so that its final state can be
-// read, and leaves nothing behind: a failed unit is reset. If ctx is done
+// Over a bus, Run pins the unit (AddRef) while it waits so that its final
+// accounting can be read; over the private socket, which cannot pin, the
+// accounting of a unit already unloaded is reported as unknown. Run leaves
+// nothing behind: the unit is collected even if it failed. If ctx is done
 // before the service ends, Run stops the unit, waits for it to end (up to
 // stopTimeout) and returns ctx's error joined with the result.
 func (c *Conn) Run(ctx context.Context, name string, props []Property) (*Result, error) {
@@ -92,15 +94,20 @@ func (c *Conn) Run(ctx context.Context, name string, props []Property) (*Result,
 	}
 	defer unwatch()
 
-	props = append(props[:len(props):len(props)],
-		Property{Name: "AddRef", Value: dbus.MakeVariant(true)},
-		Property{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")},
-	)
+	props = append(props[:len(props):len(props)], Property{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")})
+	if !c.direct {
+		// Pin the unit while we wait so its final state stays readable.
+		// The manager supports this only through a bus; on its private
+		// socket the signals alone carry the result.
+		props = append(props, Property{Name: "AddRef", Value: dbus.MakeVariant(true)})
+	}
 	jobs := make(chan string, 1)
 	if _, err := c.sd.StartTransientUnitContext(ctx, name, "fail", props, jobs); err != nil {
 		return nil, wrap(fmt.Sprintf("starting %q", name), err)
 	}
-	defer c.unref(ctx, path)
+	if !c.direct {
+		defer c.unref(ctx, path)
+	}
 
 	st := unitState{}
 	if err := c.readState(ctx, path, &st); err != nil {
@@ -180,6 +187,13 @@ func (st *unitState) u64(k string) uint64 {
 	return u
 }
 
+func (st *unitState) u64or(k string, def uint64) uint64 {
+	if u, ok := st.props[k].Value().(uint64); ok {
+		return u
+	}
+	return def
+}
+
 func (st *unitState) i32(k string) int32 {
 	i, _ := st.props[k].Value().(int32)
 	return i
@@ -217,7 +231,8 @@ func (c *Conn) readState(ctx context.Context, path dbus.ObjectPath, st *unitStat
 // finish reads the final accounting figures of a finished unit and builds
 // its Result.
 func (c *Conn) finish(ctx context.Context, name string, path dbus.ObjectPath, st *unitState) (*Result, error) {
-	if err := c.readState(ctx, path, st); err != nil {
+	if err := c.readState(ctx, path, st); err != nil && !(c.direct && errors.Is(err, ErrNoSuchUnit)) {
+		// An unpinned unit may be gone already; its signals said enough.
 		return nil, err
 	}
 	r := &Result{
@@ -226,10 +241,10 @@ func (c *Conn) finish(ctx context.Context, name string, path dbus.ObjectPath, st
 		Status:         st.i32("ExecMainStatus"),
 		Ran:            st.u64("InactiveExitTimestampMonotonic") != 0,
 		CPU:            -1,
-		IOReadBytes:    st.u64("IOReadBytes"),
-		IOWriteBytes:   st.u64("IOWriteBytes"),
-		IPIngressBytes: st.u64("IPIngressBytes"),
-		IPEgressBytes:  st.u64("IPEgressBytes"),
+		IOReadBytes:    st.u64or("IOReadBytes", math.MaxUint64),
+		IOWriteBytes:   st.u64or("IOWriteBytes", math.MaxUint64),
+		IPIngressBytes: st.u64or("IPIngressBytes", math.MaxUint64),
+		IPEgressBytes:  st.u64or("IPEgressBytes", math.MaxUint64),
 	}
 	switch st.i32("ExecMainCode") {
 	case 1:
@@ -242,7 +257,7 @@ func (c *Conn) finish(ctx context.Context, name string, path dbus.ObjectPath, st
 	if in, out := st.u64("InactiveExitTimestampMonotonic"), st.u64("InactiveEnterTimestampMonotonic"); r.Ran && out > in {
 		r.Runtime = time.Duration(out-in) * time.Microsecond
 	}
-	if cpu := st.u64("CPUUsageNSec"); cpu != math.MaxUint64 {
+	if cpu := st.u64or("CPUUsageNSec", math.MaxUint64); cpu != math.MaxUint64 {
 		r.CPU = time.Duration(cpu)
 	}
 	if st.str("ActiveState") == "failed" {

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/borgrun/borgrun/transient"
+	"github.com/borgrun/borgrun/transient/transienttest"
+)
+
+// The integration tests run this test binary as borgrun inside a throwaway
+// systemd: with BORGRUN_TEST_MAIN=1 it is borgrun's main.
+var sandbox transienttest.Shared
+
+func TestMain(m *testing.M) {
+	if os.Getenv("BORGRUN_TEST_MAIN") == "1" {
+		main()
+	}
+	if exe, err := os.Executable(); err == nil {
+		sandbox.Options.Binds = []string{filepath.Dir(exe)}
+	}
+	os.Exit(sandbox.Run(m))
+}
+
+// borgrun runs borgrun with args inside the shared sandbox and returns its
+// stdout, stderr and exit status.
+func borgrun(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	sys := sandbox.Get(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := sys.Command(t.Context(), "env", append([]string{"BORGRUN_TEST_MAIN=1", exe}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func systemctl(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := sandbox.Get(t).Output(t.Context(), "systemctl", args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func showProps(t *testing.T, unit string, names ...string) map[string]string {
+	t.Helper()
+	out := systemctl(t, "show", unit, "--property="+strings.Join(names, ","))
+	m := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// conditions returns the unit's Conditions property as busctl prints it.
+func conditions(t *testing.T, unit string) string {
+	t.Helper()
+	out, err := sandbox.Get(t).Output(t.Context(), "busctl", "get-property", "org.freedesktop.systemd1",
+		"/org/freedesktop/systemd1/unit/"+strings.NewReplacer("-", "_2d", ".", "_2e").Replace(unit),
+		"org.freedesktop.systemd1.Unit", "Conditions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(out)
+}
+
+func TestScheduleDailyCreatesTimerAndService(t *testing.T) {
+	stdout, stderr, code := borgrun(t, "schedule", "--daily", "--name", "skeleton", "--", "/bin/true")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	t.Cleanup(func() {
+		sandbox.Get(t).Output(context.Background(), "systemctl", "stop", "borgrun-skeleton.timer", "borgrun-skeleton.service")
+	})
+	for _, want := range []string{"scheduled skeleton: borgrun-skeleton.timer triggers borgrun-skeleton.service", "when:    *-*-* 00:00:00", "next run "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout %q lacks %q", stdout, want)
+		}
+	}
+	timer := showProps(t, "borgrun-skeleton.timer", "ActiveState", "Persistent", "RandomizedDelayUSec", "TimersCalendar", "Triggers", "FragmentPath")
+	for k, want := range map[string]string{
+		"ActiveState":         "active",
+		"Persistent":          "yes",
+		"RandomizedDelayUSec": "10min",
+		"Triggers":            "borgrun-skeleton.service",
+		"FragmentPath":        "/run/systemd/transient/borgrun-skeleton.timer",
+	} {
+		if timer[k] != want {
+			t.Errorf("timer %s = %q, want %q", k, timer[k], want)
+		}
+	}
+	if !strings.HasPrefix(timer["TimersCalendar"], "{ OnCalendar=*-*-* 00:00:00 ;") {
+		t.Errorf("timer TimersCalendar = %q", timer["TimersCalendar"])
+	}
+	svc := showProps(t, "borgrun-skeleton.service", "LoadState", "Type", "ExecStart", "SyslogIdentifier", "ConditionACPower")
+	if svc["LoadState"] != "loaded" || svc["Type"] != "oneshot" || svc["SyslogIdentifier"] != "true" {
+		t.Errorf("service = %v", svc)
+	}
+	if !strings.Contains(svc["ExecStart"], "argv[]=/usr/bin/systemd-inhibit --what=sleep:shutdown --mode=block --who=borgrun") ||
+		!strings.Contains(svc["ExecStart"], " /bin/true ;") {
+		t.Errorf("service ExecStart = %q, want the command under systemd-inhibit", svc["ExecStart"])
+	}
+	// ConditionACPower is on the service (systemctl show lists conditions
+	// only in the unit file view; check via the D-Bus Conditions property).
+	if got, want := conditions(t, "borgrun-skeleton.service"), `a(sbbsi) 1 "ConditionACPower" false false "true" 0`; got != want {
+		t.Errorf("service Conditions = %q, want %q", got, want)
+	}
+	if got, want := conditions(t, "borgrun-skeleton.timer"), "a(sbbsi) 0"; got != want {
+		t.Errorf("timer Conditions = %q, want %q (AC power is the service's condition)", got, want)
+	}
+	// No unit file was written anywhere but the manager's transient dir.
+	if out := systemctl(t, "list-unit-files", "borgrun-*", "--no-legend"); strings.Contains(out, "/etc/") {
+		t.Errorf("unit files on disk: %q", out)
+	}
+}
+
+func TestNowPropagatesExitStatus(t *testing.T) {
+	stdout, stderr, code := borgrun(t, "now", "--", "/bin/sh", "-c", "echo out; echo err >&2; exit 7")
+	if code != 7 {
+		t.Fatalf("exit %d, want 7; stderr %q", code, stderr)
+	}
+	if stdout != "out\n" {
+		t.Errorf("stdout %q, want the command's output streamed", stdout)
+	}
+	for _, want := range []string{"Running as unit: borgrun-sh-now.service\n", "err\n", "Finished with result: exit-code\n", "Main processes terminated with: code=exited/status=7\n", "Service runtime: "} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr %q lacks %q", stderr, want)
+		}
+	}
+	if got := showProps(t, "borgrun-sh-now.service", "LoadState")["LoadState"]; got != "not-found" {
+		t.Errorf("after now, LoadState = %q, want not-found (nothing left behind)", got)
+	}
+}
+
+func TestNowSuccessQuiet(t *testing.T) {
+	stdout, stderr, code := borgrun(t, "now", "--quiet", "--name", "quiet", "--", "/bin/echo", "hello")
+	if code != 0 || stdout != "hello\n" || stderr != "" {
+		t.Fatalf("now --quiet: exit %d stdout %q stderr %q", code, stdout, stderr)
+	}
+}
+
+// TestBadInput runs borgrun in-process: every case must exit 2 with one line
+// naming the bad token, before any connection to a manager is attempted.
+func TestBadInput(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"schedule", "--", "/bin/true"}, "say when"},
+		{[]string{"schedule", "--daily", "--bogus"}, "unknown flag: --bogus"},
+		{[]string{"schedule", "--on-calendar", "Mon 25:00", "--", "/bin/true"}, `"Mon 25:00"`},
+		{[]string{"schedule", "--on-calendar", "Febtober 1", "--", "/bin/true"}, `"Febtober 1"`},
+		{[]string{"schedule", "--daily", "--randomized-delay", "5x", "--", "/bin/true"}, `"5x"`},
+		{[]string{"schedule", "--daily", "--name", "a b", "--", "/bin/true"}, `name "a b"`},
+		{[]string{"schedule", "--daily", "--name", "-x", "--", "/bin/true"}, `name "-x"`},
+		{[]string{"schedule", "--daily", "--inhibit", "maybe", "--", "/bin/true"}, `"maybe"`},
+		{[]string{"schedule", "--daily", "--", "no-such-command-xyz"}, `"no-such-command-xyz"`},
+		{[]string{"now", "--", "no-such-command-xyz"}, `"no-such-command-xyz"`},
+		{[]string{"now", "--name", "", "--", "/bin/true"}, `--name`},
+		{[]string{"now", "--quiet=maybe"}, `"maybe"`},
+		{[]string{"help", "frobnicate"}, `"frobnicate"`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			e := &env{ctx: t.Context(), stdout: &stdout, stderr: &stderr, now: testNow, lookPath: exec.LookPath,
+				dial: transient.DialOptions{Stream: func(context.Context) (io.ReadWriteCloser, error) {
+					t.Error("bad input reached the manager")
+					return nil, errors.New("no manager in this test")
+				}}}
+			if code := e.main(tt.args); code != exitUsage {
+				t.Errorf("exit %d, want %d", code, exitUsage)
+			}
+			msg := stderr.String()
+			if strings.Count(msg, "\n") != 1 || !strings.HasPrefix(msg, "borgrun: ") || !strings.Contains(msg, tt.want) {
+				t.Errorf("stderr %q: want one line starting \"borgrun: \" containing %q", msg, tt.want)
+			}
+		})
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"--help"}, {"help", "schedule"}, {"help", "now"}, {"schedule", "--help"}, {"now", "-h"}, {"--version"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(t.Context(), args, &stdout, &stderr); code != 0 || stdout.Len() == 0 || stderr.Len() != 0 {
+			t.Errorf("%v: exit %d, stdout %d bytes, stderr %q", args, code, stdout.Len(), stderr.String())
+		}
+	}
+}
