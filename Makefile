@@ -1,0 +1,38 @@
+# borgrun: run backups as transient systemd units.
+# Everything works from a fresh clone as root; see README.md.
+
+GO          ?= go
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BIN         := bin/borgrun
+
+.DEFAULT_GOAL := help
+
+.PHONY: help build test check bench demo fuzz clean
+
+help: ## show this help
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+build: ## build bin/borgrun
+	$(GO) build -o $(BIN) ./cmd/borgrun
+
+test: ## unit and integration tests (-race), against a throwaway real systemd
+	$(GO) test -race -count=1 ./...
+
+check: ## gofmt, go vet, staticcheck
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+bench: ## benchmarks, with ratios against systemd-run measured side by side
+	$(GO) test -run '^$$' -bench . -benchtime 30x -count 1 ./cmd/borgrun ./props
+
+fuzz: ## a short bounded run of every fuzz target
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./props
+	$(GO) test -run '^$$' -fuzz '^FuzzCalendar$$' -fuzztime 20s ./props
+
+demo: build ## schedule and run a sample backup end to end (in a throwaway systemd if needed)
+	$(GO) test -c -o bin/demo.test ./cmd/borgrun
+	BORGRUN_DEMO=1 BORGRUN_BIN=$(CURDIR)/$(BIN) bin/demo.test -test.run '^TestDemo$$'
+
+clean: ## remove build output
+	rm -rf bin
