@@ -109,10 +109,11 @@ func (c *Conn) Run(ctx context.Context, name string, props []Property) (*Result,
 		defer c.unref(ctx, path)
 	}
 
+	// The signals, watched since before the start, carry every change of
+	// the properties we need; no initial read is needed (and on the
+	// private socket a unit that has already finished and been collected
+	// would read back as a fresh stub).
 	st := unitState{}
-	if err := c.readState(ctx, path, &st); err != nil {
-		return nil, err
-	}
 	stopping := false
 	ctxDone := ctx.Done()
 	var stopDeadline <-chan time.Time
@@ -124,7 +125,7 @@ func (c *Conn) Run(ctx context.Context, name string, props []Property) (*Result,
 			}
 			st.merge(s)
 			if w.lost.Swap(false) {
-				if err := c.readState(ctx, path, &st); err != nil {
+				if err := c.readState(ctx, path, &st); err != nil && !errors.Is(err, ErrNoSuchUnit) {
 					return nil, err
 				}
 			}
@@ -214,16 +215,26 @@ func (st *unitState) done() bool {
 	return id == 0
 }
 
-// readState fetches the Unit and Service properties once, after the unit
-// exists, so that no change that happened before the first signal is missed.
+// readState re-reads the Unit and Service properties of the unit at path.
+// If the manager answers for another invocation of the unit (the original
+// was collected and the path now names a fresh, unloaded stub), st is left
+// unchanged and ErrNoSuchUnit returned.
 func (c *Conn) readState(ctx context.Context, path dbus.ObjectPath, st *unitState) error {
 	obj := c.object(path)
+	fresh := unitState{}
 	for _, iface := range []string{ifaceUnit, ifaceService} {
 		var all map[string]dbus.Variant
 		if err := obj.CallWithContext(ctx, ifaceProps+".GetAll", 0, iface).Store(&all); err != nil {
 			return wrap("reading "+string(path), err)
 		}
-		st.merge(&dbus.Signal{Name: ifaceProps + ".PropertiesChanged", Body: []any{iface, all}})
+		fresh.merge(&dbus.Signal{Name: ifaceProps + ".PropertiesChanged", Body: []any{iface, all}})
+	}
+	if id := fresh.props["InvocationID"].Value(); fresh.str("LoadState") != "loaded" ||
+		fmt.Sprint(id) != fmt.Sprint(st.props["InvocationID"].Value()) {
+		return fmt.Errorf("transient: reading %s: %w", path, ErrNoSuchUnit)
+	}
+	for k, v := range fresh.props {
+		st.props[k] = v
 	}
 	return nil
 }
@@ -231,7 +242,7 @@ func (c *Conn) readState(ctx context.Context, path dbus.ObjectPath, st *unitStat
 // finish reads the final accounting figures of a finished unit and builds
 // its Result.
 func (c *Conn) finish(ctx context.Context, name string, path dbus.ObjectPath, st *unitState) (*Result, error) {
-	if err := c.readState(ctx, path, st); err != nil && !(c.direct && errors.Is(err, ErrNoSuchUnit)) {
+	if err := c.readState(ctx, path, st); err != nil && !errors.Is(err, ErrNoSuchUnit) {
 		// An unpinned unit may be gone already; its signals said enough.
 		return nil, err
 	}

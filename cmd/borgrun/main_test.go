@@ -33,12 +33,19 @@ func TestMain(m *testing.M) {
 // stdout, stderr and exit status.
 func borgrun(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return borgrunEnv(t, nil, args...)
+}
+
+// borgrunEnv is borgrun with extra environment variables for borgrun.
+func borgrunEnv(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	sys := sandbox.Get(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := sys.Command(t.Context(), "env", append([]string{"BORGRUN_TEST_MAIN=1", exe}, args...)...)
+	cmd := sys.Command(t.Context(), exe, args...)
+	cmd.Env = append(append(cmd.Env, "BORGRUN_TEST_MAIN=1"), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err = cmd.Run()
@@ -151,6 +158,20 @@ func TestNowPropagatesExitStatus(t *testing.T) {
 	}
 	if got := showProps(t, "borgrun-sh-now.service", "LoadState")["LoadState"]; got != "not-found" {
 		t.Errorf("after now, LoadState = %q, want not-found (nothing left behind)", got)
+	}
+}
+
+// TestNowOverPrivateSocket: with no system bus, now falls back to the
+// manager's private socket, where the unit cannot be pinned; the result must
+// still be right and nothing left behind.
+func TestNowOverPrivateSocket(t *testing.T) {
+	_, stderr, code := borgrunEnv(t, []string{"DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent"},
+		"now", "--name", "private", "--", "/bin/sh", "-c", "exit 5")
+	if code != 5 || !strings.Contains(stderr, "code=exited/status=5") || !strings.Contains(stderr, "Finished with result: exit-code") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if got := showProps(t, "borgrun-private-now.service", "LoadState")["LoadState"]; got != "not-found" {
+		t.Errorf("after now, LoadState = %q, want not-found", got)
 	}
 }
 
