@@ -143,16 +143,19 @@ mkdir "$stage/upper" "$stage/work" "$stage/root"
 mount -t overlay -o "lowerdir=/,upperdir=$stage/upper,workdir=$stage/work" borgrun-root "$stage/root"
 r=$stage/root
 mount -t proc proc "$r/proc"
-# A private /dev, as systemd-nspawn builds one: the harmless host devices,
-# a private devpts instance, and /dev/null as the console. No /dev/kmsg, so
+# A private /dev, as systemd-nspawn builds one: fresh nodes for the
+# harmless devices (never bind mounts: the sandbox chmods and chowns its
+# console and ttys, and must not do that to the host's inodes), a private
+# devpts instance, and a null device as the console. No /dev/kmsg, so
 # nothing is written to the host's kernel log.
 mount -t tmpfs -o mode=0755,nosuid borgrun-dev "$r/dev"
-for n in null zero full random urandom tty; do
-	touch "$r/dev/$n"
-	mount --bind "/dev/$n" "$r/dev/$n"
-done
-touch "$r/dev/console"
-mount --bind /dev/null "$r/dev/console"
+mknod -m 0666 "$r/dev/null" c 1 3
+mknod -m 0666 "$r/dev/zero" c 1 5
+mknod -m 0666 "$r/dev/full" c 1 7
+mknod -m 0666 "$r/dev/random" c 1 8
+mknod -m 0666 "$r/dev/urandom" c 1 9
+mknod -m 0666 "$r/dev/tty" c 5 0
+mknod -m 0600 "$r/dev/console" c 1 3
 mkdir "$r/dev/pts" "$r/dev/shm" "$r/dev/mqueue"
 mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$r/dev/pts"
 ln -s pts/ptmx "$r/dev/ptmx"

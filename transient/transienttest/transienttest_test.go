@@ -2,9 +2,11 @@ package transienttest_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/borgrun/borgrun/transient/transienttest"
@@ -36,4 +38,38 @@ func TestPID1IsSystemd(t *testing.T) {
 		t.Fatalf("PID 1 of the sandbox is %q, want systemd", got)
 	}
 	_ = context.Background
+}
+
+// TestHostUntouched: booting, using and powering off a sandbox leaves the
+// host's device nodes as they were (the sandbox chmods its own console).
+func TestHostUntouched(t *testing.T) {
+	transienttest.Require(t)
+	before := devModes(t)
+	sys, err := transienttest.Start(t.Context(), transienttest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sys.Output(t.Context(), "systemd-run", "--wait", "--quiet", "/bin/true"); err != nil {
+		t.Error(err)
+	}
+	if err := sys.Close(); err != nil {
+		t.Error(err)
+	}
+	if after := devModes(t); after != before {
+		t.Fatalf("host device nodes changed:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+func devModes(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	for _, n := range []string{"null", "zero", "full", "random", "urandom", "tty", "console", "ptmx"} {
+		fi, err := os.Stat("/dev/" + n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		fmt.Fprintf(&b, "%s:%v:%d:%d ", n, fi.Mode(), st.Uid, st.Gid)
+	}
+	return b.String()
 }
