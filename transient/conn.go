@@ -90,55 +90,55 @@ type Conn struct {
 // lives until Close, so that a caller whose context is cancelled can still
 // stop what it started.
 func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
-	if opts.Stream != nil {
-		return dialBus(ctx, "bus stream", func(o ...dbus.ConnOption) (*dbus.Conn, error) {
+	type candidate struct {
+		what  string
+		open  func() (*dbus.Conn, error)
+		hello bool // a bus: authenticate, then Hello; else a manager's private socket
+	}
+	direct := func(address string) candidate {
+		return candidate{address, func() (*dbus.Conn, error) { return dbus.Dial(address) }, false}
+	}
+	var cands []candidate
+	switch {
+	case opts.Stream != nil:
+		cands = []candidate{{"bus stream", func() (*dbus.Conn, error) {
 			rwc, err := opts.Stream(ctx)
 			if err != nil {
 				return nil, err
 			}
-			return dbus.NewConn(rwc, o...)
-		})
-	}
-	if opts.Address != "" {
-		return dialDirect(ctx, opts.Address)
-	}
-	var tried []error
-	switch opts.Manager {
-	case System:
-		if os.Geteuid() == 0 && !opts.Wait {
-			c, err := dialDirect(ctx, "unix:path="+PrivateSocket)
-			if err == nil {
-				return c, nil
-			}
-			tried = append(tried, err)
+			return dbus.NewConn(rwc)
+		}, true}}
+	case opts.Address != "":
+		cands = []candidate{direct(opts.Address)}
+	case opts.Manager == System:
+		addr := os.Getenv("DBUS_SYSTEM_BUS_ADDRESS")
+		if addr == "" {
+			addr = "unix:path=/run/dbus/system_bus_socket"
 		}
-		c, err := dialBus(ctx, "system bus", dbus.SystemBusPrivate)
-		if err == nil {
-			return c, nil
+		bus := candidate{"system bus " + addr, func() (*dbus.Conn, error) { return dbus.Dial(addr) }, true}
+		switch {
+		case os.Geteuid() != 0:
+			cands = []candidate{bus}
+		case opts.Wait:
+			cands = []candidate{bus, direct("unix:path=" + PrivateSocket)}
+		default:
+			cands = []candidate{direct("unix:path=" + PrivateSocket), bus}
 		}
-		tried = append(tried, err)
-		if os.Geteuid() == 0 && opts.Wait {
-			c, err := dialDirect(ctx, "unix:path="+PrivateSocket)
-			if err == nil {
-				return c, nil
-			}
-			tried = append(tried, err)
-		}
-	case User:
+	case opts.Manager == User:
 		if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" {
-			c, err := dialDirect(ctx, "unix:path="+rt+"/systemd/private")
-			if err == nil {
-				return c, nil
-			}
-			tried = append(tried, err)
+			cands = append(cands, direct("unix:path="+rt+"/systemd/private"))
 		}
-		c, err := dialBus(ctx, "session bus", dbus.SessionBusPrivate)
-		if err == nil {
-			return c, nil
-		}
-		tried = append(tried, err)
+		cands = append(cands, candidate{"session bus", func() (*dbus.Conn, error) { return dbus.SessionBusPrivate() }, true})
 	default:
 		return nil, fmt.Errorf("transient: unknown manager %d", opts.Manager)
+	}
+	var tried []error
+	for _, cand := range cands {
+		c, err := dial(cand.what, cand.open, cand.hello)
+		if err == nil {
+			return c, nil
+		}
+		tried = append(tried, err)
 	}
 	return nil, &DialError{Manager: opts.Manager, Err: errors.Join(tried...)}
 }
@@ -156,10 +156,12 @@ func (e *DialError) Error() string {
 
 func (e *DialError) Unwrap() error { return e.Err }
 
-func dialDirect(ctx context.Context, address string) (*Conn, error) {
+// dial makes the two connections go-systemd uses (calls, signals) with
+// open, authenticating each as the caller's uid (and saying Hello on a bus).
+func dial(what string, open func() (*dbus.Conn, error), hello bool) (*Conn, error) {
 	var conns []*dbus.Conn
 	sd, err := sddbus.NewConnection(func() (*dbus.Conn, error) {
-		bc, err := dbus.Dial(address)
+		bc, err := open()
 		if err != nil {
 			return nil, err
 		}
@@ -167,29 +169,11 @@ func dialDirect(ctx context.Context, address string) (*Conn, error) {
 			bc.Close()
 			return nil, err
 		}
-		conns = append(conns, bc)
-		return bc, nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", address, err)
-	}
-	return newConn(sd, conns[0], conns[1], true, address), nil
-}
-
-func dialBus(ctx context.Context, what string, dial func(...dbus.ConnOption) (*dbus.Conn, error)) (*Conn, error) {
-	var conns []*dbus.Conn
-	sd, err := sddbus.NewConnection(func() (*dbus.Conn, error) {
-		bc, err := dial()
-		if err != nil {
-			return nil, err
-		}
-		if err := bc.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
-			bc.Close()
-			return nil, err
-		}
-		if err := bc.Hello(); err != nil {
-			bc.Close()
-			return nil, err
+		if hello {
+			if err := bc.Hello(); err != nil {
+				bc.Close()
+				return nil, err
+			}
 		}
 		conns = append(conns, bc)
 		return bc, nil
@@ -197,7 +181,7 @@ func dialBus(ctx context.Context, what string, dial func(...dbus.ConnOption) (*d
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	return newConn(sd, conns[0], conns[1], false, what), nil
+	return newConn(sd, conns[0], conns[1], !hello, what), nil
 }
 
 func newConn(sd *sddbus.Conn, bus, sig *dbus.Conn, direct bool, via string) *Conn {
