@@ -1,17 +1,37 @@
 package transient
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/godbus/dbus/v5"
+	"github.com/borgrun/borgrun/props"
 )
 
-// Backup describes a backup job: what to run and how. [Backup.Timer] and
-// [Backup.Service] turn it into the properties of the transient units that
-// run it; the zero value of every field but Name and Command means "off".
+// Priority is how politely a backup competes for CPU and IO.
+type Priority string
+
+const (
+	// Background: Nice=19, CPU batch scheduling, IO best-effort at the
+	// lowest level (7). The default: the backup yields, but never starves.
+	Background Priority = "background"
+	// Idle: CPU and IO idle classes. The backup runs only when nothing
+	// else wants the machine, and can be starved under constant load.
+	Idle Priority = "idle"
+	// Normal: no change.
+	Normal Priority = "normal"
+)
+
+// Backup describes a backup job: what to run and how. It renders to
+// systemd-run style assignments ([Backup.TimerAssignments],
+// [Backup.ServiceAssignments]), which [props] encodes exactly as
+// systemd-run would, so the units sent and the unit-file text shown by
+// --dry-run come from one source. The zero value of every field but Name
+// and Command means "off".
 type Backup struct {
 	// Name is the job's name; its units are borgrun-NAME.timer and
 	// borgrun-NAME.service. See [ValidName].
@@ -22,18 +42,39 @@ type Backup struct {
 	// Calendars are OnCalendar specifications for the timer.
 	Calendars []string
 	// Persistent makes a run missed while the machine was off happen at
-	// the next start (Persistent=true).
+	// the next start (Persistent=true). It survives re-creation of the
+	// timer because the stamp is keyed by the (stable) unit name.
 	Persistent bool
-	// RandomizedDelay spreads the start over this span
-	// (RandomizedDelaySec=).
+	// RandomizedDelay spreads the start over this span. The offset is
+	// fixed per machine and timer (FixedRandomDelay=yes), so a machine
+	// that reboots daily is not starved of runs.
 	RandomizedDelay time.Duration
+	// Accuracy is the timer's AccuracySec= (0 keeps systemd's default).
+	Accuracy time.Duration
+	// BootDelay holds back a run that would start less than this long
+	// after boot (e.g. a Persistent catch-up) until that much time has
+	// passed; later runs are not delayed.
+	BootDelay time.Duration
 
 	// ACPowerOnly skips a run unless the machine is on AC power
-	// (ConditionACPower=true on the service).
+	// (ConditionACPower=true on the service, never on the timer).
 	ACPowerOnly bool
+	// NetworkWait orders the run after network-online.target and pulls
+	// it in (Wants= and After=).
+	NetworkWait bool
+	// Priority sets CPU and IO scheduling.
+	Priority Priority
 	// Inhibitor is the absolute path of systemd-inhibit; when set, the
 	// command runs under it, blocking sleep and shutdown while it runs.
 	Inhibitor string
+	// Environment holds NAME=VALUE pairs for the service.
+	Environment []string
+
+	// ServiceProperties and TimerProperties are extra assignments
+	// (systemd-run's -p and --timer-property), applied after the
+	// defaults, so they win.
+	ServiceProperties []string
+	TimerProperties   []string
 }
 
 // UnitPrefix starts the name of every unit borgrun creates.
@@ -66,57 +107,191 @@ func ValidName(name string) error {
 	return nil
 }
 
-func (b *Backup) description() string {
+// Description is the units' Description=.
+func (b *Backup) Description() string {
 	return "borgrun backup " + b.Name + ": " + strings.Join(b.Command, " ")
 }
 
-// Timer returns the timer's properties.
-func (b *Backup) Timer() []Property {
-	cals := make([]struct{ Base, Spec string }, len(b.Calendars))
-	for i, c := range b.Calendars {
-		cals[i].Base, cals[i].Spec = "OnCalendar", c
+// TimerAssignments returns the timer's settings as Name=Value assignments.
+func (b *Backup) TimerAssignments() []string {
+	a := []string{"Description=" + b.Description()}
+	for _, c := range b.Calendars {
+		a = append(a, "OnCalendar="+c)
 	}
-	return []Property{
-		prop("Description", b.description()),
-		prop("TimersCalendar", cals),
-		prop("Persistent", b.Persistent),
-		prop("RandomizedDelayUSec", uint64(b.RandomizedDelay/time.Microsecond)),
+	a = append(a, "Persistent="+yesno(b.Persistent))
+	a = append(a, "RandomizedDelaySec="+spanValue(b.RandomizedDelay))
+	if b.RandomizedDelay > 0 {
+		a = append(a, "FixedRandomDelay=yes")
 	}
+	if b.Accuracy > 0 {
+		a = append(a, "AccuracySec="+spanValue(b.Accuracy))
+	}
+	return append(a, b.TimerProperties...)
 }
 
-// Service returns the properties of a service that runs the job, with the
-// given Type= ("oneshot" for scheduled runs, "exec" for runs that are
-// waited on).
-func (b *Backup) Service(serviceType string) []Property {
+// ServiceAssignments returns the settings of a service that runs the job,
+// with the given Type= ("oneshot" for scheduled runs, "exec" for runs that
+// are waited on), as Name=Value assignments.
+func (b *Backup) ServiceAssignments(serviceType string) []string {
+	a := []string{"Description=" + b.Description(), "Type=" + serviceType}
+	if b.ACPowerOnly {
+		a = append(a, "ConditionACPower=true")
+	}
+	if b.NetworkWait {
+		a = append(a, "Wants=network-online.target", "After=network-online.target")
+	}
+	switch b.Priority {
+	case Background:
+		a = append(a, "Nice=19", "CPUSchedulingPolicy=batch", "IOSchedulingClass=best-effort", "IOSchedulingPriority=7")
+	case Idle:
+		a = append(a, "CPUSchedulingPolicy=idle", "IOSchedulingClass=idle")
+	}
+	// Every line of a backup's log matters; the journal shows the tool's
+	// name, not systemd-inhibit's.
+	a = append(a, "LogRateLimitIntervalSec=0", "SyslogIdentifier="+filepath.Base(b.Command[0]))
+	for _, e := range b.Environment {
+		a = append(a, "Environment="+quoteWord(e))
+	}
+	if b.BootDelay > 0 {
+		// Sleep until BootDelay after boot, if not yet there. $$ is a
+		// literal $ for the manager, which expands $VAR in arguments.
+		secs := strconv.FormatInt(int64((b.BootDelay+time.Second-1)/time.Second), 10)
+		a = append(a, "ExecStartPre="+quoteArgv([]string{"/bin/sh", "-c",
+			"u=$$(cut -d. -f1 /proc/uptime); [ \"$$u\" -ge " + secs + " ] || exec sleep $$((" + secs + " - u))"}))
+	}
 	argv := b.Command
 	if b.Inhibitor != "" {
 		argv = append([]string{b.Inhibitor,
 			"--what=sleep:shutdown", "--mode=block", "--who=borgrun",
 			"--why=borgrun backup " + b.Name + " is running"}, b.Command...)
 	}
-	type execCommand struct {
-		Path          string
-		Argv          []string
-		IgnoreFailure bool
-	}
-	ps := []Property{
-		prop("Description", b.description()),
-		prop("Type", serviceType),
-		// The journal shows the backup tool's name, not systemd-inhibit's.
-		prop("SyslogIdentifier", filepath.Base(b.Command[0])),
-		prop("ExecStart", []execCommand{{Path: argv[0], Argv: argv}}),
-	}
-	if b.ACPowerOnly {
-		type condition struct {
-			Type            string
-			Trigger, Negate bool
-			Param           string
-		}
-		ps = append(ps, prop("Conditions", []condition{{Type: "ConditionACPower", Param: "true"}}))
-	}
-	return ps
+	a = append(a, "ExecStart="+quoteArgv(argv))
+	return append(a, b.ServiceProperties...)
 }
 
-func prop(name string, v any) Property {
-	return Property{Name: name, Value: dbus.MakeVariant(v)}
+// Timer returns the timer's properties, encoded as systemd-run encodes the
+// same assignments.
+func (b *Backup) Timer() ([]Property, error) { return encode(props.Timer, b.TimerAssignments()) }
+
+// Service returns the service's properties; see [Backup.ServiceAssignments].
+func (b *Backup) Service(serviceType string) ([]Property, error) {
+	return encode(props.Service, b.ServiceAssignments(serviceType))
+}
+
+func encode(t props.UnitType, assignments []string) ([]Property, error) {
+	ps, err := props.ParseAll(t, assignments)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Property, len(ps))
+	for i, p := range ps {
+		out[i] = Property{Name: p.Name, Value: p.Value}
+	}
+	return out, nil
+}
+
+// Fingerprint identifies the scheduled pair's definition: equal
+// fingerprints mean identical units. It travels in the service's
+// environment as BORGRUN_SCHEDULE, so that re-running the same schedule can
+// be recognised as a no-op.
+func (b *Backup) Fingerprint() string {
+	h := sha256.New()
+	for _, s := range [][]string{b.TimerAssignments(), b.ServiceAssignments("oneshot")} {
+		for _, a := range s {
+			fmt.Fprintf(h, "%d:%s\n", len(a), a)
+		}
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// FingerprintVar is the environment variable that carries [Backup.Fingerprint].
+const FingerprintVar = "BORGRUN_SCHEDULE"
+
+// scheduled returns b with its fingerprint added to the service's
+// environment: what [Conn.Schedule] creates.
+func (b *Backup) scheduled() *Backup {
+	s := *b
+	s.Environment = append(s.Environment[:len(s.Environment):len(s.Environment)], FingerprintVar+"="+b.Fingerprint())
+	return &s
+}
+
+// UnitFiles renders the scheduled pair as unit-file text (what --dry-run
+// prints). Specifiers are escaped, since the transient units see none.
+func (b *Backup) UnitFiles() (timer, service string) {
+	s := b.scheduled()
+	return iniText("Timer", s.TimerAssignments()), iniText("Service", s.ServiceAssignments("oneshot"))
+}
+
+// unitSection lists the assignment names that belong in [Unit].
+var unitSection = map[string]bool{
+	"Description": true, "Documentation": true, "Wants": true, "After": true, "Before": true,
+	"Requires": true, "Requisite": true, "BindsTo": true, "PartOf": true, "Conflicts": true,
+	"OnFailure": true, "OnSuccess": true, "RequiresMountsFor": true, "DefaultDependencies": true,
+	"CollectMode": true, "StartLimitIntervalSec": true, "StartLimitBurst": true, "JobTimeoutSec": true,
+}
+
+func iniText(section string, assignments []string) string {
+	var unit, own strings.Builder
+	for _, a := range assignments {
+		name, _, _ := strings.Cut(a, "=")
+		line := strings.ReplaceAll(a, "%", "%%") + "\n"
+		if unitSection[name] || strings.HasPrefix(name, "Condition") || strings.HasPrefix(name, "Assert") {
+			unit.WriteString(line)
+		} else {
+			own.WriteString(line)
+		}
+	}
+	return "[Unit]\n" + unit.String() + "\n[" + section + "]\n" + own.String()
+}
+
+func yesno(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// spanValue renders d as a time span systemd parses back exactly.
+func spanValue(d time.Duration) string {
+	if d <= 0 {
+		return "0"
+	}
+	return props.FormatTimespan(uint64(d/time.Microsecond), 1)
+}
+
+// quoteArgv renders argv as a command line that systemd's unquoting (with
+// C escapes) turns back into exactly argv.
+func quoteArgv(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		q[i] = quoteWord(a)
+	}
+	return strings.Join(q, " ")
+}
+
+// quoteWord double-quotes s, escaping what systemd's unquoting would
+// otherwise interpret.
+func quoteWord(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"', '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			if c < 0x20 || c == 0x7f {
+				fmt.Fprintf(&b, `\x%02x`, c)
+			} else {
+				b.WriteByte(c)
+			}
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }

@@ -158,3 +158,102 @@ func (c *Conn) WaitGone(ctx context.Context, name string) error {
 		}
 	}
 }
+
+// WaitActiveState waits until the unit called name is in the given
+// ActiveState ("active", "activating", "inactive", "failed", …), driven by
+// its PropertiesChanged signals.
+func (c *Conn) WaitActiveState(ctx context.Context, name, state string) error {
+	path := unitPath(name)
+	w, unwatch, err := c.watch(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer unwatch()
+	unit, err := c.unitProps(ctx, name, ifaceUnit)
+	if err != nil {
+		return err
+	}
+	if as, _ := unit["ActiveState"].Value().(string); as == state {
+		return nil
+	}
+	for {
+		select {
+		case s, ok := <-w.ch:
+			if !ok {
+				return fmt.Errorf("transient: waiting for %s to be %s: %w", name, state, ErrDisconnected)
+			}
+			var st unitState
+			st.merge(s)
+			if st.str("ActiveState") == state {
+				return nil
+			}
+			if w.lost.Swap(false) {
+				if unit, err = c.unitProps(ctx, name, ifaceUnit); err != nil {
+					return err
+				}
+				if as, _ := unit["ActiveState"].Value().(string); as == state {
+					return nil
+				}
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("transient: waiting for %s to be %s: %w", name, state, ctx.Err())
+		}
+	}
+}
+
+// HasLogind reports whether the manager's machine has systemd-logind (it
+// is bus-activated, so a loadable unit is enough): systemd-inhibit needs it.
+func (c *Conn) HasLogind(ctx context.Context) (bool, error) {
+	var path dbus.ObjectPath
+	if err := c.object(managerPath).CallWithContext(ctx, "org.freedesktop.systemd1.Manager.LoadUnit", 0, "systemd-logind.service").Store(&path); err != nil {
+		return false, wrap("looking up systemd-logind.service", err)
+	}
+	var ls dbus.Variant
+	if err := c.object(path).CallWithContext(ctx, ifaceProps+".Get", 0, ifaceUnit, "LoadState").Store(&ls); err != nil {
+		return false, wrap("reading systemd-logind.service", err)
+	}
+	return ls.Value() == "loaded", nil
+}
+
+// Running reports whether the unit called name is active, activating,
+// deactivating or reloading: a run is in progress.
+func (c *Conn) Running(ctx context.Context, name string) (bool, error) {
+	unit, err := c.unitProps(ctx, name, ifaceUnit)
+	if err != nil {
+		return false, err
+	}
+	return running(unit["ActiveState"].Value()), nil
+}
+
+func running(activeState any) bool {
+	switch activeState {
+	case "active", "activating", "deactivating", "reloading":
+		return true
+	}
+	return false
+}
+
+// WaitIdle waits until the unit called name is no longer running (inactive
+// or failed, or unloaded), driven by its signals.
+func (c *Conn) WaitIdle(ctx context.Context, name string) error {
+	path := unitPath(name)
+	w, unwatch, err := c.watch(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer unwatch()
+	for {
+		if ok, err := c.Running(ctx, name); err != nil || !ok {
+			return err
+		}
+		select {
+		case _, ok := <-w.ch:
+			if !ok {
+				return fmt.Errorf("transient: waiting for %s to end: %w", name, ErrDisconnected)
+			}
+			w.lost.Store(false)
+		case <-ctx.Done():
+			return fmt.Errorf("transient: waiting for %s to end: %w", name, ctx.Err())
+		}
+	}
+}

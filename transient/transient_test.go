@@ -61,7 +61,11 @@ func TestRunPropagatesExitStatus(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			b := transient.Backup{Name: "run-" + tt.name, Command: tt.argv}
-			res, err := c.Run(t.Context(), b.NowUnit(), b.Service("exec"))
+			props, err := b.Service("exec")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := c.Run(t.Context(), b.NowUnit(), props)
 			if res == nil {
 				t.Fatalf("Run: no result: %v", err)
 			}
@@ -97,7 +101,15 @@ func TestStartTimerCreatesPair(t *testing.T) {
 		ACPowerOnly:     true,
 		Inhibitor:       "/usr/bin/systemd-inhibit",
 	}
-	if err := c.StartTimer(t.Context(), b.TimerUnit(), b.Timer(), b.ServiceUnit(), b.Service("oneshot")); err != nil {
+	timerProps, err := b.Timer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	serviceProps, err := b.Service("oneshot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.StartTimer(t.Context(), b.TimerUnit(), timerProps, b.ServiceUnit(), serviceProps); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -111,6 +123,7 @@ func TestStartTimerCreatesPair(t *testing.T) {
 		"TimersCalendar":      "{ OnCalendar=*-*-* 00:00:00 ; next_elapse=",
 		"Persistent":          "yes",
 		"RandomizedDelayUSec": "10min",
+		"FixedRandomDelay":    "yes",
 		"Triggers":            b.ServiceUnit(),
 		"FragmentPath":        "/run/systemd/transient/" + b.TimerUnit(),
 	} {
@@ -140,8 +153,107 @@ func TestStartTimerCreatesPair(t *testing.T) {
 		t.Errorf("next elapse %v is not within the next day", st.Next)
 	}
 	// A second identical start is refused by name: UnitExists.
-	err = c.StartTimer(t.Context(), b.TimerUnit(), b.Timer(), b.ServiceUnit(), b.Service("oneshot"))
+	err = c.StartTimer(t.Context(), b.TimerUnit(), timerProps, b.ServiceUnit(), serviceProps)
 	if !errors.Is(err, transient.ErrUnitExists) {
 		t.Fatalf("second StartTimer error = %v, want ErrUnitExists", err)
 	}
+}
+
+func TestScheduleIsIdempotent(t *testing.T) {
+	c, sys := dial(t)
+	b := &transient.Backup{Name: "idem", Command: []string{"/bin/true"}, Calendars: []string{"daily"}, Persistent: true}
+	t.Cleanup(func() { _ = c.Stop(context.Background(), b.TimerUnit(), b.ServiceUnit()) })
+
+	// Concurrent identical schedules end with exactly one pair: one
+	// Created, the rest Unchanged.
+	const n = 20
+	outcomes := make(chan transient.Outcome, n)
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			o, err := c.Schedule(t.Context(), b, false)
+			outcomes <- o
+			errs <- err
+		}()
+	}
+	count := map[transient.Outcome]int{}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		count[<-outcomes]++
+	}
+	if count[transient.Created] != 1 || count[transient.Unchanged] != n-1 {
+		t.Fatalf("outcomes %v, want 1 created and %d unchanged", count, n-1)
+	}
+	if got := show(t, sys, b.ServiceUnit())["Environment"]; !strings.Contains(got, transient.FingerprintVar+"="+b.Fingerprint()) {
+		t.Errorf("service Environment = %q, want the fingerprint", got)
+	}
+
+	// A different definition under the same name is refused...
+	other := *b
+	other.Calendars = []string{"weekly"}
+	if _, err := c.Schedule(t.Context(), &other, false); !errors.Is(err, transient.ErrScheduleDiffers) {
+		t.Fatalf("different schedule: err = %v, want ErrScheduleDiffers", err)
+	}
+	if got := show(t, sys, b.TimerUnit())["TimersCalendar"]; !strings.Contains(got, "*-*-* 00:00:00") {
+		t.Fatalf("refused replacement changed the timer: %q", got)
+	}
+	// ...unless replace is asked for.
+	if o, err := c.Schedule(t.Context(), &other, true); err != nil || o != transient.Replaced {
+		t.Fatalf("replace: %v, %v; want replaced", o, err)
+	}
+	if got := show(t, sys, b.TimerUnit())["TimersCalendar"]; !strings.Contains(got, "Mon *-*-* 00:00:00") {
+		t.Fatalf("after replace, TimersCalendar = %q, want weekly", got)
+	}
+	if o, err := c.Schedule(t.Context(), &other, true); err != nil || o != transient.Unchanged {
+		t.Fatalf("same schedule with replace: %v, %v; want unchanged", o, err)
+	}
+}
+
+func TestScheduleNeverKillsARun(t *testing.T) {
+	c, sys := dial(t)
+	b := &transient.Backup{Name: "busy", Command: []string{"/bin/sleep", "300"}, Calendars: []string{"daily"}}
+	t.Cleanup(func() { _ = c.Stop(context.Background(), b.TimerUnit(), b.ServiceUnit()) })
+	if _, err := c.Schedule(t.Context(), b, false); err != nil {
+		t.Fatal(err)
+	}
+	// Start the scheduled run by hand; it is a oneshot, so the start job
+	// stays pending while it runs (--no-block).
+	if _, err := sys.Output(t.Context(), "systemctl", "start", "--no-block", b.ServiceUnit()); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitActiveState(t, c, b.ServiceUnit(), "activating"); err != nil {
+		t.Fatal(err)
+	}
+	other := *b
+	other.Calendars = []string{"weekly"}
+	if _, err := c.Schedule(t.Context(), &other, true); !errors.Is(err, transient.ErrRunInProgress) {
+		t.Fatalf("replace during a run: err = %v, want ErrRunInProgress", err)
+	}
+	if got := show(t, sys, b.ServiceUnit())["ActiveState"]; got != "activating" {
+		t.Fatalf("the run was disturbed: ActiveState = %q", got)
+	}
+}
+
+func TestScheduleRefusesForeignUnit(t *testing.T) {
+	c, sys := dial(t)
+	// A unit that borgrun did not create, under a job's name.
+	if _, err := sys.Output(t.Context(), "systemd-run", "--unit=borgrun-foreign", "--on-calendar=daily", "/bin/true"); err != nil {
+		t.Fatal(err)
+	}
+	b := &transient.Backup{Name: "foreign", Command: []string{"/bin/true"}, Calendars: []string{"daily"}}
+	t.Cleanup(func() { _ = c.Stop(context.Background(), b.TimerUnit(), b.ServiceUnit()) })
+	if _, err := c.Schedule(t.Context(), b, true); !errors.Is(err, transient.ErrNotOurs) {
+		t.Fatalf("err = %v, want ErrNotOurs", err)
+	}
+}
+
+// waitActiveState waits, driven by the manager's signals, until unit is in
+// state.
+func waitActiveState(t *testing.T, c *transient.Conn, unit, state string) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	return c.WaitActiveState(ctx, unit, state)
 }

@@ -1,0 +1,250 @@
+package transient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// Outcome says what [Conn.Schedule] did.
+type Outcome string
+
+const (
+	Created   Outcome = "created"   // the pair did not exist and was created
+	Unchanged Outcome = "unchanged" // an identical pair was already scheduled
+	Replaced  Outcome = "replaced"  // a different pair was replaced
+)
+
+var (
+	// ErrScheduleDiffers: a pair of that name exists with another
+	// definition, and replacing it was not asked for.
+	ErrScheduleDiffers = errors.New("scheduled with a different definition")
+	// ErrRunInProgress: the job's service is running; replacing or
+	// removing it would kill the backup.
+	ErrRunInProgress = errors.New("a run is in progress")
+	// ErrNotOurs: a unit of that name exists but borgrun did not create it
+	// (for example a unit file on disk).
+	ErrNotOurs = errors.New("exists and was not created by borgrun")
+)
+
+// Schedule creates the job's timer and service in one call, idempotently:
+// if an identical pair (same [Backup.Fingerprint]) is already scheduled it
+// does nothing and returns Unchanged, so that a boot script can run the same
+// schedule on every boot. A pair with another definition is an
+// ErrScheduleDiffers error unless replace is set; replacing never kills a
+// run in progress (ErrRunInProgress). Concurrent identical calls end with
+// exactly one pair.
+func (c *Conn) Schedule(ctx context.Context, b *Backup, replace bool) (Outcome, error) {
+	s := b.scheduled()
+	timerProps, err := s.Timer()
+	if err != nil {
+		return "", err
+	}
+	serviceProps, err := s.Service("oneshot")
+	if err != nil {
+		return "", err
+	}
+	fp := b.Fingerprint()
+	outcome := Created
+	for attempt := 0; ; attempt++ {
+		cur, err := c.current(ctx, b)
+		if err != nil {
+			return "", err
+		}
+		switch {
+		case cur.fingerprint == fp && cur.timerActive:
+			return Unchanged, nil
+		case cur.loaded && !cur.ours:
+			return "", fmt.Errorf("transient: %s: %w", cur.which, ErrNotOurs)
+		case cur.loaded && !replace:
+			return "", fmt.Errorf("transient: %s: %w (use replace)", b.TimerUnit(), ErrScheduleDiffers)
+		case cur.loaded:
+			if cur.serviceRunning {
+				return "", fmt.Errorf("transient: replacing %s: %w", b.ServiceUnit(), ErrRunInProgress)
+			}
+			if err := c.Stop(ctx, b.TimerUnit(), b.ServiceUnit()); err != nil {
+				return "", err
+			}
+			for _, u := range []string{b.TimerUnit(), b.ServiceUnit()} {
+				if err := c.WaitGone(ctx, u); err != nil {
+					return "", err
+				}
+			}
+			outcome = Replaced
+		}
+		err = c.StartTimer(ctx, b.TimerUnit(), timerProps, b.ServiceUnit(), serviceProps)
+		if errors.Is(err, ErrUnitExists) && attempt == 0 {
+			// Someone created it between our look and our start: look
+			// again (an identical pair is then Unchanged).
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		return outcome, nil
+	}
+}
+
+// current describes what is loaded under a job's names.
+type current struct {
+	loaded         bool   // the timer or the service is loaded
+	which          string // the first loaded unit
+	ours           bool   // both are transient and carry a fingerprint
+	fingerprint    string
+	timerActive    bool
+	serviceRunning bool
+}
+
+func (c *Conn) current(ctx context.Context, b *Backup) (*current, error) {
+	cur := &current{ours: true}
+	for _, u := range []string{b.TimerUnit(), b.ServiceUnit()} {
+		unit, err := c.unitProps(ctx, u, ifaceUnit)
+		if err != nil {
+			return nil, err
+		}
+		if ls, _ := unit["LoadState"].Value().(string); ls == "not-found" || ls == "" {
+			continue
+		}
+		if !cur.loaded {
+			cur.loaded, cur.which = true, u
+		}
+		if tr, _ := unit["Transient"].Value().(bool); !tr {
+			cur.ours = false
+		}
+		as, _ := unit["ActiveState"].Value().(string)
+		if strings.HasSuffix(u, ".timer") {
+			cur.timerActive = as == "active"
+			continue
+		}
+		cur.serviceRunning = running(as)
+		svc, err := c.unitProps(ctx, u, ifaceService)
+		if err != nil {
+			return nil, err
+		}
+		env, _ := svc["Environment"].Value().([]string)
+		for _, e := range env {
+			if v, ok := strings.CutPrefix(e, FingerprintVar+"="); ok {
+				cur.fingerprint = v
+			}
+		}
+	}
+	if cur.loaded && cur.fingerprint == "" {
+		cur.ours = false
+	}
+	return cur, nil
+}
+
+// unitProps reads all properties of one interface of the unit called name.
+// A unit that is not loaded reads as LoadState "not-found".
+func (c *Conn) unitProps(ctx context.Context, name, iface string) (map[string]dbus.Variant, error) {
+	var path dbus.ObjectPath
+	err := c.object(managerPath).CallWithContext(ctx, "org.freedesktop.systemd1.Manager.GetUnit", 0, name).Store(&path)
+	if err != nil {
+		if err = wrap(fmt.Sprintf("looking up %q", name), err); errors.Is(err, ErrNoSuchUnit) {
+			return map[string]dbus.Variant{"LoadState": dbus.MakeVariant("not-found")}, nil
+		}
+		return nil, err
+	}
+	var all map[string]dbus.Variant
+	if err := c.object(path).CallWithContext(ctx, ifaceProps+".GetAll", 0, iface).Store(&all); err != nil {
+		return nil, wrap(fmt.Sprintf("reading %q", name), err)
+	}
+	return all, nil
+}
+
+// Job is the status of one scheduled job, as [Conn.List] reports it.
+type Job struct {
+	Name      string    `json:"name"`
+	Timer     string    `json:"timer"`
+	Service   string    `json:"service"`
+	Calendars []string  `json:"calendars"`
+	Next      time.Time `json:"next,omitzero"`
+	Last      time.Time `json:"last,omitzero"`
+	// Result is the service's last result ("success", "exit-code", …;
+	// "" if it never ran) and Status its main process's exit status.
+	Result string `json:"result,omitempty"`
+	Status int32  `json:"status"`
+	// State is "running" while the service runs, else the timer's
+	// ActiveState ("active" = waiting for the next run).
+	State string `json:"state"`
+}
+
+// List returns every job borgrun scheduled on the manager (every loaded
+// borgrun-*.timer), sorted by name.
+func (c *Conn) List(ctx context.Context) ([]Job, error) {
+	units, err := c.sd.ListUnitsByPatternsContext(ctx, nil, []string{UnitPrefix + "*.timer"})
+	if err != nil {
+		return nil, wrap("listing timers", err)
+	}
+	var jobs []Job
+	for _, u := range units {
+		if u.LoadState != "loaded" {
+			continue
+		}
+		stem := strings.TrimSuffix(u.Name, ".timer")
+		j := Job{Name: strings.TrimPrefix(stem, UnitPrefix), Timer: u.Name, Service: stem + ".service", State: u.ActiveState}
+		st, err := c.Timer(ctx, u.Name)
+		if errors.Is(err, ErrNoSuchUnit) {
+			continue // removed meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		j.Calendars, j.Next, j.Last = st.Calendars, st.Next, st.Last
+		unit, err := c.unitProps(ctx, j.Service, ifaceUnit)
+		if err != nil {
+			return nil, err
+		}
+		if running(unit["ActiveState"].Value()) {
+			j.State = "running"
+		}
+		if ls, _ := unit["LoadState"].Value().(string); ls == "loaded" {
+			svc, err := c.unitProps(ctx, j.Service, ifaceService)
+			if err != nil {
+				return nil, err
+			}
+			if ex, _ := svc["ExecMainExitTimestamp"].Value().(uint64); ex != 0 || unit["ActiveState"].Value() == "failed" {
+				j.Result, _ = svc["Result"].Value().(string)
+				j.Status, _ = svc["ExecMainStatus"].Value().(int32)
+			}
+		}
+		jobs = append(jobs, j)
+	}
+	slices.SortFunc(jobs, func(a, b Job) int { return strings.Compare(a.Name, b.Name) })
+	return jobs, nil
+}
+
+// Remove stops and unloads a job's timer and service and resets their
+// failed state. It refuses (ErrRunInProgress) while the service runs,
+// unless force is set, in which case the run is stopped (SIGTERM: borg
+// writes a checkpoint). A job that does not exist is ErrNoSuchUnit.
+func (c *Conn) Remove(ctx context.Context, name string, force bool) error {
+	b := &Backup{Name: name}
+	cur, err := c.current(ctx, b)
+	if err != nil {
+		return err
+	}
+	if !cur.loaded {
+		return fmt.Errorf("transient: no job %q (%s): %w", name, b.TimerUnit(), ErrNoSuchUnit)
+	}
+	if !cur.ours {
+		return fmt.Errorf("transient: %s: %w", cur.which, ErrNotOurs)
+	}
+	if cur.serviceRunning && !force {
+		return fmt.Errorf("transient: removing %s: %w", b.ServiceUnit(), ErrRunInProgress)
+	}
+	if err := c.Stop(ctx, b.TimerUnit(), b.ServiceUnit()); err != nil {
+		return err
+	}
+	for _, u := range []string{b.TimerUnit(), b.ServiceUnit()} {
+		if err := c.WaitGone(ctx, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
