@@ -203,6 +203,25 @@ func TestBadInput(t *testing.T) {
 		{[]string{"now", "--name", "", "--", "/bin/true"}, `--name`},
 		{[]string{"now", "--quiet=maybe"}, `"maybe"`},
 		{[]string{"help", "frobnicate"}, `"frobnicate"`},
+		{[]string{"schedule", "--daily", "--priority", "lazy", "--", "/bin/true"}, `"lazy"`},
+		{[]string{"schedule", "--daily", "--hardening", "wild", "--", "/bin/true"}, `"wild"`},
+		{[]string{"schedule", "--daily", "--boot-delay", "forever", "--", "/bin/true"}, `"forever"`},
+		{[]string{"schedule", "--daily", "--accuracy", "1x", "--", "/bin/true"}, `"1x"`},
+		{[]string{"schedule", "--daily", "--randomized-delay", "infinity", "--", "/bin/true"}, `"infinity"`},
+		{[]string{"schedule", "--daily", "-p", "Nicee=5", "--", "/bin/true"}, `did you mean "Nice"`},
+		{[]string{"schedule", "--daily", "-p", "Nice=99", "--", "/bin/true"}, `"Nice=99"`},
+		{[]string{"schedule", "--daily", "-p", "RandomizedDelaySec=5", "--", "/bin/true"}, `use --timer-property`},
+		{[]string{"schedule", "--daily", "--timer-property", "Nice=5", "--", "/bin/true"}, `use -p`},
+		{[]string{"schedule", "--daily", "-p", "NoEquals", "--", "/bin/true"}, `"NoEquals"`},
+		{[]string{"schedule", "--daily", "-E", "=x", "--", "/bin/true"}, `"=x"`},
+		{[]string{"schedule", "--on-calendar", "2001-01-01", "--", "/bin/true"}, `"2001-01-01"`},
+		{[]string{"now", "--priority", "", "--", "/bin/true"}, `--priority ""`},
+		{[]string{"now", "-p", "ExecStart=", "-p", "Bogus=1", "--", "/bin/true"}, `"Bogus=1"`},
+		{[]string{"list", "extra"}, `"extra"`},
+		{[]string{"list", "--bogus"}, `--bogus`},
+		{[]string{"remove"}, `NAME... or --all`},
+		{[]string{"remove", "--all", "x"}, `not both`},
+		{[]string{"remove", "bad name"}, `"bad name"`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -231,3 +250,5 @@ func TestHelpAndVersion(t *testing.T) {
 		}
 	}
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/borgrun/borgrun/props"
+	"github.com/borgrun/borgrun/transient"
+	"github.com/spf13/pflag"
+)
+
+// jobFlags are the options shared by schedule and now: what runs and how
+// the service that runs it is set up.
+type jobFlags struct {
+	name        string
+	inhibit     string
+	priority    string
+	hardening   string
+	noNetWait   bool
+	properties  []string
+	environment []string
+	fs          *pflag.FlagSet
+}
+
+func (j *jobFlags) add(fs *pflag.FlagSet) {
+	j.fs = fs
+	fs.StringVar(&j.name, "name", "", "job name; units are borgrun-NAME.* (default: borgmatic, or the command's base name)")
+	fs.StringVar(&j.priority, "priority", "background", "CPU and IO priority: background (Nice=19, batch, IO best-effort 7), idle, normal")
+	fs.StringVar(&j.inhibit, "inhibit", "block", "block sleep and shutdown while the backup runs: block|no")
+	fs.StringVar(&j.hardening, "hardening", "default", "sandboxing profile: default|strict|off")
+	fs.BoolVar(&j.noNetWait, "no-network-wait", false, "do not order the run after network-online.target")
+	fs.StringArrayVarP(&j.properties, "property", "p", nil, "set a service property NAME=VALUE, as systemd-run -p (repeatable; wins over the defaults)")
+	fs.StringArrayVarP(&j.environment, "setenv", "E", nil, "set an environment variable NAME=VALUE for the command; a bare NAME copies it from here (repeatable)")
+}
+
+// newFlagSet returns a flag set that reports errors (we print them) and
+// stops at the first non-flag argument, so COMMAND's own flags are kept.
+func newFlagSet(name string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SetInterspersed(false)
+	fs.SortFlags = false
+	return fs
+}
+
+// parse parses args into fs, turning pflag's errors into usage errors.
+func parse(fs *pflag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return err
+		}
+		return usagef("%s: %v", fs.Name(), err)
+	}
+	return nil
+}
+
+// parseSpan parses a span flag's value with systemd's rules.
+func parseSpan(cmd, flag, value string) (time.Duration, error) {
+	us, err := props.ParseTimespan(value)
+	if err != nil || us == math.MaxUint64 || us > uint64(math.MaxInt64/int64(time.Microsecond)) {
+		return 0, usagef("%s: --%s %q: want a time span such as 30s, 5min, 1h 30min or 0", cmd, flag, value)
+	}
+	return time.Duration(us) * time.Microsecond, nil
+}
+
+// backup builds the job from the shared flags and the command line after
+// the flags, resolving the command as systemd-run does (argv[0] made
+// absolute with the caller's PATH). It validates everything, including
+// every -p assignment, before anything is sent.
+func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup, error) {
+	if len(argv) == 0 {
+		path, err := e.lookPath("borgmatic")
+		if err != nil {
+			return nil, usagef("%s: no command given and borgmatic not found in PATH; give one after --", cmd)
+		}
+		argv = []string{path}
+	} else {
+		path, err := e.lookPath(argv[0])
+		if err != nil {
+			return nil, usagef("%s: command %q not found or not executable", cmd, argv[0])
+		}
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, usagef("%s: command %q: %v", cmd, argv[0], err)
+		}
+		argv = append([]string{abs}, argv[1:]...)
+	}
+	name := j.name
+	if !j.fs.Changed("name") {
+		name = "borgmatic"
+		if base := filepath.Base(argv[0]); transient.ValidName(base) == nil {
+			name = base
+		}
+	}
+	if err := transient.ValidName(name); err != nil {
+		return nil, usagef("%s: --name: %v", cmd, err)
+	}
+	b := &transient.Backup{Name: name, Command: argv, NetworkWait: !j.noNetWait}
+	switch p := transient.Priority(j.priority); p {
+	case transient.Background, transient.Idle, transient.Normal:
+		b.Priority = p
+	default:
+		return nil, usagef("%s: --priority %q: want background, idle or normal", cmd, j.priority)
+	}
+	switch j.inhibit {
+	case "block":
+		inh, err := e.lookPath("systemd-inhibit")
+		if err != nil {
+			return nil, usagef("%s: --inhibit=block needs systemd-inhibit, not found in PATH (use --inhibit=no)", cmd)
+		}
+		b.Inhibitor = inh
+	case "no":
+	default:
+		return nil, usagef("%s: --inhibit %q: want block or no", cmd, j.inhibit)
+	}
+	switch j.hardening {
+	case "default", "strict", "off":
+	default:
+		return nil, usagef("%s: --hardening %q: want default, strict or off", cmd, j.hardening)
+	}
+	for _, kv := range j.environment {
+		name, _, hasValue := strings.Cut(kv, "=")
+		if name == "" || strings.ContainsAny(name, " \t\n") {
+			return nil, usagef("%s: --setenv %q: want NAME=VALUE or NAME", cmd, kv)
+		}
+		if !hasValue {
+			kv = name + "=" + os.Getenv(name)
+		}
+		b.Environment = append(b.Environment, kv)
+	}
+	if _, err := props.ParseAll(props.Service, j.properties); err != nil {
+		return nil, usagef("%s: -p: %v", cmd, err)
+	}
+	b.ServiceProperties = j.properties
+	return b, nil
+}
+
+// checkInhibitor drops the systemd-inhibit wrapper, with a notice, when
+// the manager's machine has no logind to take the lock: the wrapper would
+// make every run fail.
+func (e *env) checkInhibitor(c *transient.Conn, b *transient.Backup) {
+	if b.Inhibitor == "" {
+		return
+	}
+	if ok, err := c.HasLogind(e.ctx); err == nil && !ok {
+		fmt.Fprintln(e.stderr, "borgrun: notice: no systemd-logind on this machine; running without systemd-inhibit (sleep and shutdown are not blocked)")
+		b.Inhibitor = ""
+	}
+}

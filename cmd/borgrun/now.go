@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/borgrun/borgrun/transient"
+	"github.com/godbus/dbus/v5"
+	"github.com/spf13/pflag"
+)
+
+const nowHelp = `Usage: borgrun now [options] [-- COMMAND [ARGS...]]
+
+Runs COMMAND now in a transient service (borgrun-NAME-now.service) with the
+same service settings as a scheduled run (but no AC-power condition unless
+--ac-only), streams its output, waits for it, prints a summary as
+systemd-run --wait does, and exits with the command's exit status (255 if it
+was killed by a signal, 1 for other failures). Ctrl-C or SIGTERM stop the
+unit (borg writes a checkpoint), wait for it to end, and exit 130 or 143.
+It never runs beside the scheduled run of the same NAME: if that is running,
+now says so and exits 1, or waits for it with --wait-running.
+
+Examples:
+  borgrun now
+  borgrun now --quiet -- /usr/bin/borgmatic --verbosity 1
+  borgrun now --name offsite --wait-running -- /usr/bin/borgmatic -c /etc/borgmatic/offsite.yaml
+`
+
+type nowFlags struct {
+	jobFlags
+	quiet       bool
+	acOnly      bool
+	waitRunning bool
+}
+
+func newNowFlags() (*pflag.FlagSet, *nowFlags) {
+	f := &nowFlags{}
+	fs := newFlagSet("now")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print no unit name and no summary")
+	fs.BoolVar(&f.acOnly, "ac-only", false, "skip the run unless on AC power (ConditionACPower=true)")
+	fs.BoolVar(&f.waitRunning, "wait-running", false, "if the scheduled run of NAME is running, wait for it to end first")
+	f.jobFlags.add(fs)
+	return fs, f
+}
+
+// runNow returns the command's exit status, or an error from borgrun itself.
+func (e *env) runNow(args []string) (int, error) {
+	fs, f := newNowFlags()
+	if err := parse(fs, args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			e.printHelp(fs, nowHelp)
+		}
+		return 0, err
+	}
+	b, err := e.backup("now", &f.jobFlags, fs.Args())
+	if err != nil {
+		return 0, err
+	}
+	b.ACPowerOnly = f.acOnly
+
+	dial := e.dial
+	dial.Wait = true
+	c, err := transient.Dial(e.ctx, dial)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	e.checkInhibitor(c, b)
+
+	if err := e.notBesideScheduled(c, b, f.waitRunning, f.quiet); err != nil {
+		return 0, err
+	}
+	props, err := b.Service("exec")
+	if err != nil {
+		return 0, err
+	}
+	out, err := e.outputs(c)
+	if err != nil {
+		return 0, err
+	}
+	props = append(props, out.props...)
+	if !f.quiet {
+		fmt.Fprintf(e.stderr, "Running as unit: %s\n", b.NowUnit())
+	}
+	res, err := c.Run(e.ctx, b.NowUnit(), props)
+	out.close()
+	if errors.Is(err, transient.ErrUnitExists) {
+		return 0, fmt.Errorf("now: %s is already running (another borgrun now -name %s)", b.NowUnit(), b.Name)
+	}
+	var exitErr *transient.ExitError
+	if res == nil || (err != nil && !errors.As(err, &exitErr) && e.ctx.Err() == nil) {
+		return 0, err
+	}
+	if !f.quiet {
+		e.summary(res)
+	}
+	var sc signalCause
+	if errors.As(context.Cause(e.ctx), &sc) {
+		if s, ok := sc.sig.(syscall.Signal); ok {
+			return 128 + int(s), nil
+		}
+		return 130, nil
+	}
+	if !res.Ran {
+		fmt.Fprintf(e.stderr, "borgrun: %s did not run: a condition was not met\n", b.NowUnit())
+	}
+	return res.ExitStatus(), nil
+}
+
+// notBesideScheduled refuses (or, with wait, waits) while the scheduled
+// service of the same job is running.
+func (e *env) notBesideScheduled(c *transient.Conn, b *transient.Backup, wait, quiet bool) error {
+	running, err := c.Running(e.ctx, b.ServiceUnit())
+	if err != nil || !running {
+		return err
+	}
+	if !wait {
+		return fmt.Errorf("now: the scheduled run of %s (%s) is in progress; use --wait-running to run after it", b.Name, b.ServiceUnit())
+	}
+	if !quiet {
+		fmt.Fprintf(e.stderr, "Waiting for the scheduled run %s to end...\n", b.ServiceUnit())
+	}
+	return c.WaitIdle(e.ctx, b.ServiceUnit())
+}
+
+// summary prints what systemd-run --wait prints when a service has ended.
+func (e *env) summary(r *transient.Result) {
+	w := e.stderr
+	fmt.Fprintf(w, "Finished with result: %s\n", r.Result)
+	switch r.Code {
+	case "exited":
+		fmt.Fprintf(w, "Main processes terminated with: code=exited/status=%d\n", r.Status)
+	case "killed", "dumped":
+		fmt.Fprintf(w, "Main processes terminated with: code=%s/status=%s\n", r.Code, signalName(r.Status))
+	}
+	fmt.Fprintf(w, "Service runtime: %s\n", formatSpan(r.Runtime, time.Millisecond))
+	if r.CPU >= 0 {
+		fmt.Fprintf(w, "CPU time consumed: %s\n", formatSpan(r.CPU, time.Millisecond))
+	}
+	if r.IPIngressBytes != math.MaxUint64 {
+		fmt.Fprintf(w, "IP traffic received: %s\n", formatBytes(r.IPIngressBytes))
+	}
+	if r.IPEgressBytes != math.MaxUint64 {
+		fmt.Fprintf(w, "IP traffic sent: %s\n", formatBytes(r.IPEgressBytes))
+	}
+	if r.IOReadBytes != math.MaxUint64 {
+		fmt.Fprintf(w, "IO bytes read: %s\n", formatBytes(r.IOReadBytes))
+	}
+	if r.IOWriteBytes != math.MaxUint64 {
+		fmt.Fprintf(w, "IO bytes written: %s\n", formatBytes(r.IOWriteBytes))
+	}
+}
+
+func signalName(n int32) string {
+	names := map[int32]string{1: "HUP", 2: "INT", 3: "QUIT", 4: "ILL", 6: "ABRT", 9: "KILL", 11: "SEGV", 13: "PIPE", 14: "ALRM", 15: "TERM"}
+	if s, ok := names[n]; ok {
+		return s
+	}
+	return fmt.Sprint(n)
+}
+
+// outputs hands the service our stdout and stderr, as systemd-run --pipe
+// does: an *os.File is passed as is; any other writer gets a pipe whose
+// contents are copied to it.
+type outputs struct {
+	props  []transient.Property
+	closes []func()
+}
+
+func (o *outputs) close() {
+	for _, c := range o.closes {
+		c()
+	}
+}
+
+func (e *env) outputs(c *transient.Conn) (*outputs, error) {
+	o := &outputs{}
+	if !c.PassesFDs() {
+		return o, nil
+	}
+	for _, s := range []struct {
+		prop string
+		w    io.Writer
+	}{{"StandardOutputFileDescriptor", e.stdout}, {"StandardErrorFileDescriptor", e.stderr}} {
+		f, ok := s.w.(*os.File)
+		if !ok {
+			r, pw, err := os.Pipe()
+			if err != nil {
+				o.close()
+				return nil, err
+			}
+			done := make(chan struct{})
+			go func() { _, _ = io.Copy(s.w, r); close(done) }()
+			f = pw
+			o.closes = append(o.closes, func() {
+				pw.Close()
+				// The manager holds its copy until the unit is
+				// unloaded; bound the wait for the last bytes.
+				select {
+				case <-done:
+				case <-time.After(5 * time.Second):
+				}
+				r.Close()
+			})
+		}
+		o.props = append(o.props, transient.Property{Name: s.prop, Value: dbus.MakeVariant(dbus.UnixFD(f.Fd()))})
+	}
+	return o, nil
+}

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/borgrun/borgrun/props"
+	"github.com/borgrun/borgrun/transient"
+	"github.com/spf13/pflag"
+)
+
+const scheduleHelp = `Usage: borgrun schedule [options] [-- COMMAND [ARGS...]]
+
+Creates borgrun-NAME.timer and borgrun-NAME.service, as transient units, in
+one StartTransientUnit call. Nothing is written to disk. Running the same
+command again is a no-op ("already scheduled, unchanged"), so a boot script
+can re-arm the schedule on every boot; Persistent= then catches up on a run
+missed while the machine was off, because the names are stable.
+
+Defaults, each with its opt-out: Persistent=true (--no-persistent); a fixed
+random delay of up to 10 minutes (--randomized-delay 0); no run within 5
+minutes of boot (--boot-delay 0); AC power only (--allow-battery); after
+network-online.target (--no-network-wait); background priority (--priority);
+sleep and shutdown blocked while running (--inhibit=no).
+
+Examples:
+  borgrun schedule --daily
+  borgrun schedule --weekly --name offsite -- /usr/bin/borgmatic -c /etc/borgmatic/offsite.yaml
+  borgrun schedule --on-calendar 'Mon..Fri 12:30' --randomized-delay 0 -- /usr/local/bin/backup.sh
+  borgrun schedule --daily --dry-run
+`
+
+type scheduleFlags struct {
+	jobFlags
+	hourly, daily, weekly, monthly bool
+	calendars                      []string
+	randomizedDelay                string
+	accuracy                       string
+	bootDelay                      string
+	noPersistent                   bool
+	allowBattery                   bool
+	timerProperties                []string
+	replace                        bool
+	dryRun                         bool
+	json                           bool
+}
+
+func newScheduleFlags() (*pflag.FlagSet, *scheduleFlags) {
+	f := &scheduleFlags{}
+	fs := newFlagSet("schedule")
+	fs.BoolVar(&f.hourly, "hourly", false, "run every hour (OnCalendar=hourly)")
+	fs.BoolVar(&f.daily, "daily", false, "run every day (OnCalendar=daily)")
+	fs.BoolVar(&f.weekly, "weekly", false, "run every week (OnCalendar=weekly)")
+	fs.BoolVar(&f.monthly, "monthly", false, "run every month (OnCalendar=monthly)")
+	fs.StringArrayVar(&f.calendars, "on-calendar", nil, "run at these times (systemd calendar spec; repeatable)")
+	fs.StringVar(&f.randomizedDelay, "randomized-delay", "10m", "spread the start over this span, fixed per machine (0 = off)")
+	fs.StringVar(&f.accuracy, "accuracy", "", "timer accuracy (AccuracySec=; default systemd's 1min)")
+	fs.StringVar(&f.bootDelay, "boot-delay", "5m", "hold back a run due less than this long after boot (0 = off)")
+	fs.BoolVar(&f.noPersistent, "no-persistent", false, "do not catch up on runs missed while the machine was off")
+	fs.BoolVar(&f.allowBattery, "allow-battery", false, "also run on battery (drops ConditionACPower=true)")
+	f.jobFlags.add(fs)
+	fs.StringArrayVar(&f.timerProperties, "timer-property", nil, "set a timer property NAME=VALUE, as systemd-run --timer-property (repeatable)")
+	fs.BoolVar(&f.replace, "replace", false, "replace a different schedule of the same name (never kills a run in progress)")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "print both units and the next 3 runs; create nothing")
+	fs.BoolVar(&f.json, "json", false, "print the result as JSON")
+	return fs, f
+}
+
+// scheduleResult is what schedule prints with --json.
+type scheduleResult struct {
+	Name      string    `json:"name"`
+	Timer     string    `json:"timer"`
+	Service   string    `json:"service"`
+	Outcome   string    `json:"outcome"`
+	Calendars []string  `json:"calendars"`
+	Command   []string  `json:"command"`
+	Next      time.Time `json:"next,omitzero"`
+}
+
+func (e *env) schedule(args []string) error {
+	fs, f := newScheduleFlags()
+	if err := parse(fs, args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			e.printHelp(fs, scheduleHelp)
+		}
+		return err
+	}
+	var specs []string
+	for _, s := range []struct {
+		on   bool
+		spec string
+	}{{f.hourly, "hourly"}, {f.daily, "daily"}, {f.weekly, "weekly"}, {f.monthly, "monthly"}} {
+		if s.on {
+			specs = append(specs, s.spec)
+		}
+	}
+	specs = append(specs, f.calendars...)
+	if len(specs) == 0 {
+		return usagef("schedule: say when: --hourly, --daily, --weekly, --monthly or --on-calendar SPEC")
+	}
+	now := e.now()
+	var cals []*props.Calendar
+	for _, s := range specs {
+		cal, err := props.ValidateCalendar(s, now)
+		if err != nil {
+			return usagef("schedule: --on-calendar: %v", err)
+		}
+		cals = append(cals, cal)
+	}
+	delay, err := parseSpan("schedule", "randomized-delay", f.randomizedDelay)
+	if err != nil {
+		return err
+	}
+	var accuracy time.Duration
+	if fs.Changed("accuracy") {
+		if accuracy, err = parseSpan("schedule", "accuracy", f.accuracy); err != nil {
+			return err
+		}
+	}
+	bootDelay, err := parseSpan("schedule", "boot-delay", f.bootDelay)
+	if err != nil {
+		return err
+	}
+	if _, err := props.ParseAll(props.Timer, f.timerProperties); err != nil {
+		return usagef("schedule: --timer-property: %v", err)
+	}
+	b, err := e.backup("schedule", &f.jobFlags, fs.Args())
+	if err != nil {
+		return err
+	}
+	b.Calendars = specs
+	b.Persistent = !f.noPersistent
+	b.RandomizedDelay = delay
+	b.Accuracy = accuracy
+	b.BootDelay = bootDelay
+	b.ACPowerOnly = !f.allowBattery
+	b.TimerProperties = f.timerProperties
+
+	if f.dryRun {
+		return e.dryRun(b, cals, now)
+	}
+	c, err := transient.Dial(e.ctx, e.dial)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	e.checkInhibitor(c, b)
+	outcome, err := c.Schedule(e.ctx, b, f.replace)
+	if errors.Is(err, transient.ErrScheduleDiffers) {
+		return fmt.Errorf("schedule: %s is already scheduled with a different definition; use --replace to replace it", b.Name)
+	}
+	if err != nil {
+		return err
+	}
+	st, err := c.Timer(e.ctx, b.TimerUnit())
+	if err != nil {
+		return err
+	}
+	if f.json {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(scheduleResult{Name: b.Name, Timer: b.TimerUnit(), Service: b.ServiceUnit(),
+			Outcome: string(outcome), Calendars: st.Calendars, Command: b.Command, Next: st.Next})
+	}
+	switch outcome {
+	case transient.Unchanged:
+		fmt.Fprintf(e.stdout, "already scheduled, unchanged: %s: %s triggers %s\n", b.Name, b.TimerUnit(), b.ServiceUnit())
+	case transient.Replaced:
+		fmt.Fprintf(e.stdout, "replaced %s: %s triggers %s\n", b.Name, b.TimerUnit(), b.ServiceUnit())
+	default:
+		fmt.Fprintf(e.stdout, "scheduled %s: %s triggers %s\n", b.Name, b.TimerUnit(), b.ServiceUnit())
+	}
+	fmt.Fprintf(e.stdout, "  when:    %s\n", strings.Join(st.Calendars, "; "))
+	fmt.Fprintf(e.stdout, "  command: %s\n", strings.Join(b.Command, " "))
+	fmt.Fprintf(e.stdout, "  next run %s\n", formatNext(st.Next, e.now()))
+	return nil
+}
+
+// dryRun prints the units schedule would create and their next 3 runs.
+func (e *env) dryRun(b *transient.Backup, cals []*props.Calendar, now time.Time) error {
+	timer, service := b.UnitFiles()
+	fmt.Fprintf(e.stdout, "# %s (transient, not created: --dry-run)\n%s\n", b.TimerUnit(), timer)
+	fmt.Fprintf(e.stdout, "# %s\n%s\n", b.ServiceUnit(), service)
+	fmt.Fprintln(e.stdout, "# next runs (before the randomized delay):")
+	at := now
+	for range 3 {
+		var next time.Time
+		for _, c := range cals {
+			if t, ok := c.Next(at); ok && (next.IsZero() || t.Before(next)) {
+				next = t
+			}
+		}
+		if next.IsZero() {
+			break
+		}
+		fmt.Fprintf(e.stdout, "#   %s\n", formatNext(next, now))
+		at = next
+	}
+	return nil
+}

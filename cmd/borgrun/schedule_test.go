@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/borgrun/borgrun/transient"
+)
+
+// cleanupJob removes a job's units when the test ends, whatever happened.
+func cleanupJob(t *testing.T, name string) {
+	t.Cleanup(func() {
+		_, _ = sandbox.Get(t).Output(context.Background(), "systemctl", "stop",
+			"borgrun-"+name+".timer", "borgrun-"+name+".service")
+	})
+}
+
+func TestScheduleDefaults(t *testing.T) {
+	cleanupJob(t, "defaults")
+	_, stderr, code := borgrun(t, "schedule", "--daily", "--name", "defaults", "-E", "FOO=bar baz", "--", "/bin/true")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	svc := showProps(t, "borgrun-defaults.service", "Wants", "After", "Nice", "CPUSchedulingPolicy",
+		"IOSchedulingClass", "LogRateLimitIntervalUSec", "Environment", "ExecStartPre", "SyslogIdentifier")
+	for k, want := range map[string]string{
+		"Nice":                     "19",
+		"CPUSchedulingPolicy":      "3",
+		"IOSchedulingClass":        "best-effort", // systemd prints "2" on some versions
+		"LogRateLimitIntervalUSec": "0",
+		"SyslogIdentifier":         "true",
+	} {
+		if svc[k] != want && !(k == "IOSchedulingClass" && svc[k] == "2") {
+			t.Errorf("service %s = %q, want %q", k, svc[k], want)
+		}
+	}
+	for k, want := range map[string]string{
+		"Wants":        "network-online.target",
+		"After":        "network-online.target",
+		"Environment":  `"FOO=bar baz" BORGRUN_SCHEDULE=`,
+		"ExecStartPre": "/proc/uptime",
+	} {
+		if !strings.Contains(svc[k], want) {
+			t.Errorf("service %s = %q, want it to contain %q", k, svc[k], want)
+		}
+	}
+	ioprio := showProps(t, "borgrun-defaults.service", "IOSchedulingPriority")["IOSchedulingPriority"]
+	if ioprio != "7" {
+		t.Errorf("IOSchedulingPriority = %q, want 7", ioprio)
+	}
+	timer := showProps(t, "borgrun-defaults.timer", "FixedRandomDelay", "RandomizedDelayUSec", "Persistent")
+	if timer["FixedRandomDelay"] != "yes" || timer["RandomizedDelayUSec"] != "10min" || timer["Persistent"] != "yes" {
+		t.Errorf("timer = %v", timer)
+	}
+}
+
+func TestScheduleOptOuts(t *testing.T) {
+	cleanupJob(t, "optout")
+	_, stderr, code := borgrun(t, "schedule", "--on-calendar", "Mon..Fri 12:30", "--on-calendar", "Sat 09:00", "--name", "optout",
+		"--no-network-wait", "--priority", "normal", "--allow-battery", "--boot-delay", "0",
+		"--randomized-delay", "0", "--no-persistent", "--inhibit", "no", "--accuracy", "1s",
+		"-p", "Nice=5", "-p", "MemoryMax=1G", "--timer-property", "RemainAfterElapse=no", "--", "/bin/true", "arg")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	svc := showProps(t, "borgrun-optout.service", "Wants", "Nice", "ExecStartPre", "ExecStart", "MemoryMax", "CPUSchedulingPolicy")
+	if svc["Wants"] != "" || svc["ExecStartPre"] != "" || svc["Nice"] != "5" || svc["MemoryMax"] != "1073741824" || svc["CPUSchedulingPolicy"] != "0" {
+		t.Errorf("service = %v", svc)
+	}
+	if !strings.HasPrefix(svc["ExecStart"], "{ path=/bin/true ; argv[]=/bin/true arg ;") {
+		t.Errorf("ExecStart = %q, want the bare command", svc["ExecStart"])
+	}
+	if got := conditions(t, "borgrun-optout.service"); got != "a(sbbsi) 0" {
+		t.Errorf("Conditions = %q, want none (--allow-battery)", got)
+	}
+	timer := showProps(t, "borgrun-optout.timer", "FixedRandomDelay", "RandomizedDelayUSec", "Persistent", "AccuracyUSec", "RemainAfterElapse", "TimersCalendar")
+	for k, want := range map[string]string{"FixedRandomDelay": "no", "RandomizedDelayUSec": "0", "Persistent": "no", "AccuracyUSec": "1s", "RemainAfterElapse": "no"} {
+		if timer[k] != want {
+			t.Errorf("timer %s = %q, want %q", k, timer[k], want)
+		}
+	}
+	if cal := systemctl(t, "show", "-p", "TimersCalendar", "borgrun-optout.timer"); !strings.Contains(cal, "Mon..Fri *-*-* 12:30:00") || !strings.Contains(cal, "Sat *-*-* 09:00:00") {
+		t.Errorf("TimersCalendar = %q", cal)
+	}
+}
+
+func TestScheduleRerunIsNoOp(t *testing.T) {
+	cleanupJob(t, "rerun")
+	args := []string{"schedule", "--daily", "--name", "rerun", "--", "/bin/true"}
+	if _, stderr, code := borgrun(t, args...); code != 0 {
+		t.Fatalf("first: exit %d: %s", code, stderr)
+	}
+	stdout, stderr, code := borgrun(t, args...)
+	if code != 0 || !strings.HasPrefix(stdout, "already scheduled, unchanged: rerun") {
+		t.Fatalf("second: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	_, stderr, code = borgrun(t, "schedule", "--weekly", "--name", "rerun", "--", "/bin/true")
+	if code != 1 || !strings.Contains(stderr, "different definition; use --replace") || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("different: exit %d, stderr %q", code, stderr)
+	}
+	stdout, stderr, code = borgrun(t, "schedule", "--weekly", "--replace", "--json", "--name", "rerun", "--", "/bin/true")
+	if code != 0 {
+		t.Fatalf("replace: exit %d: %s", code, stderr)
+	}
+	var res scheduleResult
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("--json output %q: %v", stdout, err)
+	}
+	if res.Outcome != "replaced" || res.Timer != "borgrun-rerun.timer" || len(res.Calendars) != 1 || res.Calendars[0] != "Mon *-*-* 00:00:00" || res.Next.IsZero() {
+		t.Fatalf("--json = %+v", res)
+	}
+}
+
+func TestListAndRemove(t *testing.T) {
+	cleanupJob(t, "lista")
+	cleanupJob(t, "listb")
+	for _, n := range []string{"lista", "listb"} {
+		if _, stderr, code := borgrun(t, "schedule", "--hourly", "--name", n, "--", "/bin/true"); code != 0 {
+			t.Fatalf("schedule %s: exit %d: %s", n, code, stderr)
+		}
+	}
+	stdout, stderr, code := borgrun(t, "list")
+	if code != 0 || !strings.HasPrefix(stdout, "NAME") {
+		t.Fatalf("list: exit %d, %q %q", code, stdout, stderr)
+	}
+	for _, n := range []string{"lista", "listb"} {
+		if !strings.Contains(stdout, "\n"+n+" ") || !strings.Contains(stdout, "*-*-* *:00:00") {
+			t.Errorf("list lacks %s: %q", n, stdout)
+		}
+	}
+	stdout, _, _ = borgrun(t, "list", "--json")
+	var jobs []struct{ Name, State string }
+	if err := json.Unmarshal([]byte(stdout), &jobs); err != nil {
+		t.Fatalf("list --json %q: %v", stdout, err)
+	}
+	seen := map[string]string{}
+	for _, j := range jobs {
+		seen[j.Name] = j.State
+	}
+	if seen["lista"] != "active" || seen["listb"] != "active" {
+		t.Errorf("list --json states = %v", seen)
+	}
+	if stdout, stderr, code = borgrun(t, "remove", "lista"); code != 0 || stdout != "removed lista\n" {
+		t.Fatalf("remove: exit %d %q %q", code, stdout, stderr)
+	}
+	if got := showProps(t, "borgrun-lista.timer", "LoadState")["LoadState"]; got != "not-found" {
+		t.Errorf("after remove, timer LoadState = %q", got)
+	}
+	if _, stderr, code = borgrun(t, "remove", "lista"); code != 1 || !strings.Contains(stderr, `no schedule named "lista"`) {
+		t.Errorf("remove again: exit %d, %q", code, stderr)
+	}
+}
+
+func TestRemoveRefusesRunningThenForces(t *testing.T) {
+	cleanupJob(t, "busyrm")
+	if _, stderr, code := borgrun(t, "schedule", "--daily", "--name", "busyrm", "--", "/bin/sleep", "300"); code != 0 {
+		t.Fatalf("schedule: %d %s", code, stderr)
+	}
+	systemctl(t, "start", "--no-block", "borgrun-busyrm.service")
+	// Wait, driven by the manager's signals and bounded, for the run.
+	c, err := transient.Dial(t.Context(), transient.DialOptions{Stream: sandbox.Get(t).BusStream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := c.WaitActiveState(ctx, "borgrun-busyrm.service", "activating"); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := borgrun(t, "now", "--name", "busyrm", "--", "/bin/true")
+	if code != 1 || !strings.Contains(stderr, "scheduled run of busyrm (borgrun-busyrm.service) is in progress") {
+		t.Errorf("now beside a scheduled run: exit %d, %q", code, stderr)
+	}
+	_, stderr, code = borgrun(t, "remove", "busyrm")
+	if code != 1 || !strings.Contains(stderr, "a run is in progress; use --force") {
+		t.Fatalf("remove while running: exit %d, %q", code, stderr)
+	}
+	if got := showProps(t, "borgrun-busyrm.service", "ActiveState")["ActiveState"]; got != "activating" {
+		t.Fatalf("the run was disturbed: %q", got)
+	}
+	if stdout, stderr, code := borgrun(t, "remove", "--force", "busyrm"); code != 0 || stdout != "removed busyrm\n" {
+		t.Fatalf("remove --force: exit %d %q %q", code, stdout, stderr)
+	}
+}
+
+// TestNowSignalStopsUnit: SIGTERM to borgrun during now stops the unit,
+// waits for it, reports, and exits 143.
+func TestNowSignalStopsUnit(t *testing.T) {
+	sys := sandbox.Get(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := sys.Command(t.Context(), exe, "now", "--name", "sigterm", "--", "/bin/sh", "-c", "echo started; exec sleep 300")
+	cmd.Env = append(cmd.Env, "BORGRUN_TEST_MAIN=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "started\n" {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	// nsenter forks borgrun inside the sandbox; signal that child.
+	children, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/task/" + strconv.Itoa(cmd.Process.Pid) + "/children")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.Fields(string(children))[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("borgrun did not exit within 30s of SIGTERM")
+	}
+	var ee *exec.ExitError
+	if !errorsAs(err, &ee) || ee.ExitCode() != 143 {
+		t.Fatalf("exit: %v, want 143; stderr %q", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "Finished with result:") {
+		t.Errorf("no summary after SIGTERM: %q", stderr.String())
+	}
+	if got := showProps(t, "borgrun-sigterm-now.service", "LoadState")["LoadState"]; got != "not-found" {
+		t.Errorf("unit left behind after SIGTERM: LoadState %q", got)
+	}
+}
