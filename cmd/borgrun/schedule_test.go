@@ -246,3 +246,34 @@ func TestNowSignalStopsUnit(t *testing.T) {
 		t.Errorf("unit left behind after SIGTERM: LoadState %q", got)
 	}
 }
+
+// TestPersistentCatchUpAcrossRecreation: a schedule re-created after a
+// "reboot" (its transient units gone, its stamp kept under its stable name)
+// runs at once the daily run it missed.
+func TestPersistentCatchUpAcrossRecreation(t *testing.T) {
+	sys := sandbox.Get(t)
+	cleanupJob(t, "catchup")
+	// The previous incarnation last ran two days ago.
+	if _, err := sys.Output(t.Context(), "sh", "-c",
+		"mkdir -p /var/lib/systemd/timers && touch -d '2 days ago' /var/lib/systemd/timers/stamp-borgrun-catchup.timer"); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := borgrun(t, "schedule", "--daily", "--name", "catchup", "--randomized-delay", "0", "--boot-delay", "0",
+		"--", "/bin/sh", "-c", "echo ran > /run/borgrun-catchup; exec sleep 300")
+	if code != 0 {
+		t.Fatalf("schedule: exit %d: %s", code, stderr)
+	}
+	c, err := transient.Dial(t.Context(), transient.DialOptions{Stream: sys.BusStream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := c.WaitActiveState(ctx, "borgrun-catchup.service", "activating"); err != nil {
+		t.Fatalf("the missed run did not start: %v", err)
+	}
+	if last := showProps(t, "borgrun-catchup.timer", "LastTriggerUSec")["LastTriggerUSec"]; last == "" || last == "n/a" {
+		t.Errorf("LastTriggerUSec = %q, want the catch-up trigger", last)
+	}
+}
