@@ -23,6 +23,7 @@ type jobFlags struct {
 	priority    string
 	hardening   string
 	noNetWait   bool
+	user        bool
 	properties  []string
 	environment []string
 	fs          *pflag.FlagSet
@@ -37,6 +38,24 @@ func (j *jobFlags) add(fs *pflag.FlagSet) {
 	fs.BoolVar(&j.noNetWait, "no-network-wait", false, "do not order the run after network-online.target")
 	fs.StringArrayVarP(&j.properties, "property", "p", nil, "set a service property NAME=VALUE, as systemd-run -p (repeatable; wins over the defaults)")
 	fs.StringArrayVarP(&j.environment, "setenv", "E", nil, "set an environment variable NAME=VALUE for the command; a bare NAME copies it from here (repeatable)")
+	addManagerFlags(fs, &j.user)
+}
+
+// addManagerFlags adds --user and --system, which choose the manager.
+func addManagerFlags(fs *pflag.FlagSet, user *bool) {
+	fs.BoolVar(user, "user", false, "talk to the calling user's service manager")
+	fs.Func("system", "talk to the system manager (the default)", func(string) error { *user = false; return nil })
+	fs.Lookup("system").NoOptDefVal = "true"
+}
+
+// dialOptions returns how to reach the manager: the system one, or the
+// user's with --user.
+func (e *env) dialOptions(user bool) transient.DialOptions {
+	d := e.dial
+	if user {
+		d.Manager = transient.User
+	}
+	return d
 }
 
 // newFlagSet returns a flag set that reports errors (we print them) and

@@ -18,14 +18,18 @@ Lists every job borgrun scheduled on the manager: calendar, next run, last
 run, last result and state, as an aligned table (or JSON).
 `
 
-func newListFlags() (*pflag.FlagSet, *bool) {
+type listFlags struct{ json, user bool }
+
+func newListFlags() (*pflag.FlagSet, *listFlags) {
+	f := &listFlags{}
 	fs := newFlagSet("list")
-	js := fs.Bool("json", false, "print JSON")
-	return fs, js
+	fs.BoolVar(&f.json, "json", false, "print JSON")
+	addManagerFlags(fs, &f.user)
+	return fs, f
 }
 
 func (e *env) list(args []string) error {
-	fs, js := newListFlags()
+	fs, f := newListFlags()
 	if err := parse(fs, args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			e.printHelp(fs, listHelp)
@@ -35,7 +39,7 @@ func (e *env) list(args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("list: unexpected argument %q", fs.Arg(0))
 	}
-	c, err := transient.Dial(e.ctx, e.dial)
+	c, err := transient.Dial(e.ctx, e.dialOptions(f.user))
 	if err != nil {
 		return err
 	}
@@ -44,7 +48,7 @@ func (e *env) list(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *js {
+	if f.json {
 		if jobs == nil {
 			jobs = []transient.Job{}
 		}
@@ -96,13 +100,14 @@ state. A run in progress is never killed without --force (which stops it
 with SIGTERM, so borg writes a checkpoint).
 `
 
-type removeFlags struct{ all, force bool }
+type removeFlags struct{ all, force, user bool }
 
 func newRemoveFlags() (*pflag.FlagSet, *removeFlags) {
 	f := &removeFlags{}
 	fs := newFlagSet("remove")
 	fs.BoolVar(&f.all, "all", false, "remove every borgrun schedule")
 	fs.BoolVar(&f.force, "force", false, "stop a run in progress")
+	addManagerFlags(fs, &f.user)
 	return fs, f
 }
 
@@ -127,7 +132,7 @@ func (e *env) remove(args []string) error {
 			return usagef("remove: %v", err)
 		}
 	}
-	c, err := transient.Dial(e.ctx, e.dial)
+	c, err := transient.Dial(e.ctx, e.dialOptions(f.user))
 	if err != nil {
 		return err
 	}

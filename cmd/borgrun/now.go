@@ -64,7 +64,7 @@ func (e *env) runNow(args []string) (int, error) {
 	}
 	b.ACPowerOnly = f.acOnly
 
-	dial := e.dial
+	dial := e.dialOptions(f.user)
 	dial.Wait = true
 	c, err := transient.Dial(e.ctx, dial)
 	if err != nil {

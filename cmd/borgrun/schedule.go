@@ -142,7 +142,7 @@ func (e *env) schedule(args []string) error {
 	if f.dryRun {
 		return e.dryRun(b, cals, now)
 	}
-	c, err := transient.Dial(e.ctx, e.dial)
+	c, err := transient.Dial(e.ctx, e.dialOptions(f.user))
 	if err != nil {
 		return err
 	}

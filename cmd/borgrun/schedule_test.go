@@ -277,3 +277,28 @@ func TestPersistentCatchUpAcrossRecreation(t *testing.T) {
 		t.Errorf("LastTriggerUSec = %q, want the catch-up trigger", last)
 	}
 }
+
+// TestUserManager: --user talks to the calling user's manager (root's,
+// here) over $XDG_RUNTIME_DIR/systemd/private.
+func TestUserManager(t *testing.T) {
+	systemctl(t, "start", "user@0.service")
+	env := []string{"XDG_RUNTIME_DIR=/run/user/0"}
+	_, stderr, code := borgrunEnv(t, env, "now", "--user", "--name", "usernow", "--", "/bin/sh", "-c", "exit 3")
+	if code != 3 || !strings.Contains(stderr, "code=exited/status=3") {
+		t.Fatalf("now --user: exit %d, %q", code, stderr)
+	}
+	if _, stderr, code = borgrunEnv(t, env, "schedule", "--user", "--daily", "--name", "usersched", "--", "/bin/true"); code != 0 {
+		t.Fatalf("schedule --user: exit %d, %q", code, stderr)
+	}
+	out, err := sandbox.Get(t).Output(t.Context(), "env", "XDG_RUNTIME_DIR=/run/user/0", "systemctl", "--user", "show", "-p", "ActiveState", "borgrun-usersched.timer")
+	if err != nil || out != "ActiveState=active\n" {
+		t.Fatalf("user timer: %q, %v", out, err)
+	}
+	if out := systemctl(t, "show", "-p", "LoadState", "borgrun-usersched.timer"); out != "LoadState=not-found\n" {
+		t.Errorf("the system manager has the user's timer: %q", out)
+	}
+	stdout, stderr, code := borgrunEnv(t, env, "remove", "--user", "usersched")
+	if code != 0 || stdout != "removed usersched\n" {
+		t.Fatalf("remove --user: exit %d %q %q", code, stdout, stderr)
+	}
+}
