@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
@@ -73,6 +74,7 @@ type Conn struct {
 	sig    *dbus.Conn // the connection go-systemd receives signals on
 	direct bool       // a private socket: signals arrive unasked, no unique name
 	via    string     // what was dialled, for error messages
+	redial func() (*Conn, error)
 
 	mu      sync.Mutex
 	subs    int // users of the manager's Subscribe
@@ -181,7 +183,39 @@ func dial(what string, open func() (*dbus.Conn, error), hello bool) (*Conn, erro
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	return newConn(sd, conns[0], conns[1], !hello, what), nil
+	c := newConn(sd, conns[0], conns[1], !hello, what)
+	c.redial = func() (*Conn, error) { return dial(what, open, hello) }
+	return c, nil
+}
+
+// reconnectTimeout bounds how long a lost connection is re-dialled, for
+// example while the manager re-executes itself.
+const reconnectTimeout = 30 * time.Second
+
+// reconnect dials the same manager again, the way c was dialled, retrying
+// with a short exponential backoff (the manager's socket is back within a
+// second of a daemon-reexec) for up to reconnectTimeout.
+func (c *Conn) reconnect(ctx context.Context) (*Conn, error) {
+	delay := 10 * time.Millisecond
+	deadline := time.NewTimer(reconnectTimeout)
+	defer deadline.Stop()
+	for {
+		n, err := c.redial()
+		if err == nil {
+			return n, nil
+		}
+		retry := time.NewTimer(delay)
+		select {
+		case <-retry.C:
+			delay = min(2*delay, 500*time.Millisecond)
+		case <-deadline.C:
+			retry.Stop()
+			return nil, fmt.Errorf("transient: reconnecting to %s: %w", c.via, err)
+		case <-ctx.Done():
+			retry.Stop()
+			return nil, ctx.Err()
+		}
+	}
 }
 
 func newConn(sd *sddbus.Conn, bus, sig *dbus.Conn, direct bool, via string) *Conn {

@@ -83,31 +83,48 @@ type Property = sddbus.Property
 // Over a bus, Run pins the unit (AddRef) while it waits so that its final
 // accounting can be read; over the private socket, which cannot pin, the
 // accounting of a unit already unloaded is reported as unknown. Run leaves
-// nothing behind: the unit is collected even if it failed. If ctx is done
-// before the service ends, Run stops the unit, waits for it to end (up to
-// stopTimeout) and returns ctx's error joined with the result.
+// nothing behind: the unit is collected even if it failed.
+//
+// If the connection is lost while waiting (a daemon-reexec closes the
+// private socket), Run dials the manager again and carries on with the
+// unit's true state. If ctx is done before the service ends, Run stops the
+// unit, waits for it to end (up to stopTimeout) and returns ctx's error
+// joined with the result.
 func (c *Conn) Run(ctx context.Context, name string, props []Property) (*Result, error) {
 	path := unitPath(name)
-	w, unwatch, err := c.watch(ctx, path)
+	cc := c // the connection in use; a new one after a reconnect
+	w, unwatch, err := cc.watch(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	defer unwatch()
+	defer func() {
+		unwatch()
+		if cc != c {
+			cc.Close()
+		}
+	}()
 
-	props = append(props[:len(props):len(props)], Property{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")})
-	if !c.direct {
+	props = props[:len(props):len(props)]
+	if c.direct {
+		// The private socket cannot pin the unit. Keep the default
+		// CollectMode instead: a failed unit stays loaded, so its result
+		// can be read even after a reconnect, until finish resets it; a
+		// unit that is gone therefore succeeded.
+	} else {
 		// Pin the unit while we wait so its final state stays readable.
-		// The manager supports this only through a bus; on its private
-		// socket the signals alone carry the result.
-		props = append(props, Property{Name: "AddRef", Value: dbus.MakeVariant(true)})
+		props = append(props,
+			Property{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")},
+			Property{Name: "AddRef", Value: dbus.MakeVariant(true)})
 	}
 	jobs := make(chan string, 1)
-	if _, err := c.sd.StartTransientUnitContext(ctx, name, "fail", props, jobs); err != nil {
+	if _, err := cc.sd.StartTransientUnitContext(ctx, name, "fail", props, jobs); err != nil {
 		return nil, wrap(fmt.Sprintf("starting %q", name), err)
 	}
-	if !c.direct {
-		defer c.unref(ctx, path)
-	}
+	defer func() {
+		if !cc.direct {
+			cc.unref(ctx, path)
+		}
+	}()
 
 	// The signals, watched since before the start, carry every change of
 	// the properties we need; no initial read is needed (and on the
@@ -121,11 +138,27 @@ func (c *Conn) Run(ctx context.Context, name string, props []Property) (*Result,
 		select {
 		case s, ok := <-w.ch:
 			if !ok {
-				return nil, fmt.Errorf("transient: waiting for %s: %w", name, ErrDisconnected)
+				n, err := c.reconnect(ctx)
+				if err != nil {
+					return nil, fmt.Errorf("transient: waiting for %s: %w: %w", name, ErrDisconnected, err)
+				}
+				unwatch()
+				if cc != c {
+					cc.Close()
+				}
+				cc = n
+				if w, unwatch, err = cc.watch(ctx, path); err != nil {
+					unwatch = func() {}
+					return nil, err
+				}
+				if err := cc.resume(ctx, name, path, &st); err != nil {
+					return nil, err
+				}
+				continue
 			}
 			st.merge(s)
 			if w.lost.Swap(false) {
-				if err := c.readState(ctx, path, &st); err != nil && !errors.Is(err, ErrNoSuchUnit) {
+				if err := cc.readState(ctx, path, &st); err != nil && !errors.Is(err, ErrNoSuchUnit) {
 					return nil, err
 				}
 			}
@@ -135,7 +168,7 @@ func (c *Conn) Run(ctx context.Context, name string, props []Property) (*Result,
 			ctxDone = nil
 			stopping = true
 			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			_, err := c.sd.StopUnitContext(stopCtx, name, "replace", nil)
+			_, err := cc.sd.StopUnitContext(stopCtx, name, "replace", nil)
 			cancel()
 			if err != nil && !errors.Is(wrap("", err), ErrNoSuchUnit) {
 				return nil, wrap(fmt.Sprintf("stopping %q", name), err)
@@ -145,11 +178,36 @@ func (c *Conn) Run(ctx context.Context, name string, props []Property) (*Result,
 			return nil, fmt.Errorf("transient: %s did not stop within %v: %w", name, stopTimeout, ctx.Err())
 		}
 	}
-	res, err := c.finish(context.WithoutCancel(ctx), name, path, &st)
+	res, err := cc.finish(context.WithoutCancel(ctx), name, path, &st)
 	if stopping {
 		return res, errors.Join(ctx.Err(), err)
 	}
 	return res, err
+}
+
+// resume catches up with a unit after a reconnect: it re-reads its state
+// and, on a bus, pins it again. A unit that is gone ended while we were
+// away; on the private socket (default CollectMode) that means it
+// succeeded, elsewhere its result is unknown.
+func (c *Conn) resume(ctx context.Context, name string, path dbus.ObjectPath, st *unitState) error {
+	err := c.readState(ctx, path, st)
+	switch {
+	case errors.Is(err, ErrNoSuchUnit) && c.direct:
+		st.props["ActiveState"] = dbus.MakeVariant("inactive")
+		st.props["Result"] = dbus.MakeVariant("success")
+		st.props["Job"] = dbus.MakeVariant([]any{uint32(0), dbus.ObjectPath("/")})
+		return nil
+	case errors.Is(err, ErrNoSuchUnit):
+		return fmt.Errorf("transient: %s ended while the connection was lost; its result is unknown", name)
+	case err != nil:
+		return err
+	}
+	if !c.direct {
+		if err := c.object(path).CallWithContext(ctx, ifaceUnit+".Ref", 0).Err; err != nil {
+			return wrap("pinning "+name, err)
+		}
+	}
+	return nil
 }
 
 // stopTimeout bounds the wait for a unit stopped because the caller gave up.
@@ -272,8 +330,8 @@ func (c *Conn) finish(ctx context.Context, name string, path dbus.ObjectPath, st
 		r.CPU = time.Duration(cpu)
 	}
 	if st.str("ActiveState") == "failed" {
-		// CollectMode=inactive-or-failed unloads it once unreferenced;
-		// resetting makes that immediate and is harmless if it is gone.
+		// Resetting unloads it (at once on the private socket, once
+		// unreferenced on a bus) and is harmless if it is gone.
 		_ = c.sd.ResetFailedUnitContext(ctx, name)
 	}
 	if r.Result != "success" {

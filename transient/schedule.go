@@ -57,13 +57,18 @@ func (c *Conn) Schedule(ctx context.Context, b *Backup, replace bool) (Outcome, 
 			return "", err
 		}
 		switch {
-		case cur.fingerprint == fp && cur.timerActive:
-			return Unchanged, nil
 		case cur.loaded && !cur.ours:
 			return "", fmt.Errorf("transient: %s: %w", cur.which, ErrNotOurs)
-		case cur.loaded && !replace:
+		case cur.timerLoaded && cur.fingerprint == fp:
+			// Identical. (Its timer may still be starting, if another
+			// Schedule call created the pair a moment ago.)
+			return Unchanged, nil
+		case cur.timerLoaded && !replace:
 			return "", fmt.Errorf("transient: %s: %w (use replace)", b.TimerUnit(), ErrScheduleDiffers)
 		case cur.loaded:
+			// A different pair to replace, or a service left without its
+			// timer (the timer was stopped): clear it away, but never
+			// while it runs.
 			if cur.serviceRunning {
 				return "", fmt.Errorf("transient: replacing %s: %w", b.ServiceUnit(), ErrRunInProgress)
 			}
@@ -75,7 +80,9 @@ func (c *Conn) Schedule(ctx context.Context, b *Backup, replace bool) (Outcome, 
 					return "", err
 				}
 			}
-			outcome = Replaced
+			if cur.timerLoaded {
+				outcome = Replaced
+			}
 		}
 		err = c.StartTimer(ctx, b.TimerUnit(), timerProps, b.ServiceUnit(), serviceProps)
 		if errors.Is(err, ErrUnitExists) && attempt == 0 {
@@ -96,7 +103,7 @@ type current struct {
 	which          string // the first loaded unit
 	ours           bool   // both are transient and carry a fingerprint
 	fingerprint    string
-	timerActive    bool
+	timerLoaded    bool
 	serviceRunning bool
 }
 
@@ -116,12 +123,11 @@ func (c *Conn) current(ctx context.Context, b *Backup) (*current, error) {
 		if tr, _ := unit["Transient"].Value().(bool); !tr {
 			cur.ours = false
 		}
-		as, _ := unit["ActiveState"].Value().(string)
 		if strings.HasSuffix(u, ".timer") {
-			cur.timerActive = as == "active"
+			cur.timerLoaded = true
 			continue
 		}
-		cur.serviceRunning = running(as)
+		cur.serviceRunning = running(unit["ActiveState"].Value())
 		svc, err := c.unitProps(ctx, u, ifaceService)
 		if err != nil {
 			return nil, err

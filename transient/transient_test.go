@@ -162,7 +162,11 @@ func TestStartTimerCreatesPair(t *testing.T) {
 func TestScheduleIsIdempotent(t *testing.T) {
 	c, sys := dial(t)
 	b := &transient.Backup{Name: "idem", Command: []string{"/bin/true"}, Calendars: []string{"daily"}, Persistent: true}
-	t.Cleanup(func() { _ = c.Stop(context.Background(), b.TimerUnit(), b.ServiceUnit()) })
+	t.Cleanup(func() {
+		if err := c.Remove(context.Background(), b.Name, true); err != nil {
+			t.Error(err)
+		}
+	})
 
 	// Concurrent identical schedules end with exactly one pair: one
 	// Created, the rest Unchanged.
@@ -208,6 +212,20 @@ func TestScheduleIsIdempotent(t *testing.T) {
 	}
 	if o, err := c.Schedule(t.Context(), &other, true); err != nil || o != transient.Unchanged {
 		t.Fatalf("same schedule with replace: %v, %v; want unchanged", o, err)
+	}
+	// A stopped timer (its service left behind) is re-armed, not
+	// "unchanged".
+	if _, err := sys.Output(t.Context(), "systemctl", "stop", b.TimerUnit()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitGone(t.Context(), b.TimerUnit()); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := c.Schedule(t.Context(), &other, false); err != nil || o != transient.Created {
+		t.Fatalf("after the timer was stopped: %v, %v; want created", o, err)
+	}
+	if got := show(t, sys, b.TimerUnit())["ActiveState"]; got != "active" {
+		t.Fatalf("re-armed timer ActiveState = %q", got)
 	}
 }
 
