@@ -25,7 +25,7 @@ func TestNowSurvivesDaemonReexec(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sys := sandbox.Get(t)
 			fifo := "/run/borgrun-reexec-" + tt.name
-			if _, err := sys.Output(t.Context(), "mkfifo", fifo); err != nil {
+			if _, err := sys.Output(t.Context(), "sh", "-c", "rm -f "+fifo+" && mkfifo "+fifo); err != nil {
 				t.Fatal(err)
 			}
 			exe, err := os.Executable()
