@@ -69,6 +69,10 @@ type Backup struct {
 	Inhibitor string
 	// Environment holds NAME=VALUE pairs for the service.
 	Environment []string
+	// Hardening holds the assignments of the sandboxing profile (and any
+	// ExecStartPre= lines it needs), applied after the defaults and before
+	// ServiceProperties.
+	Hardening []string
 
 	// ServiceProperties and TimerProperties are extra assignments
 	// (systemd-run's -p and --timer-property), applied after the
@@ -165,6 +169,7 @@ func (b *Backup) ServiceAssignments(serviceType string) []string {
 			"--what=sleep:shutdown", "--mode=block", "--who=borgrun",
 			"--why=borgrun backup " + b.Name + " is running"}, b.Command...)
 	}
+	a = append(a, b.Hardening...)
 	a = append(a, "ExecStart="+quoteArgv(argv))
 	return append(a, b.ServiceProperties...)
 }
