@@ -25,6 +25,7 @@ Usage:
   borgrun now [options] [-- COMMAND [ARGS...]]        run COMMAND now, wait, exit with its status
   borgrun list [--json]                               show the schedules, next and last runs
   borgrun remove NAME... | --all [--force]            stop and unload schedules
+  borgrun run [OPTIONS...] COMMAND [ARGS...]          systemd-run 252, as a drop-in
   borgrun help [COMMAND]
   borgrun --version
 
@@ -88,12 +89,18 @@ func (e *env) main(args []string) int {
 		err = e.list(rest)
 	case "remove":
 		err = e.remove(rest)
+	case "run":
+		var code int
+		code, err = e.systemdRun(rest)
+		if err == nil {
+			return code
+		}
 	case "help", "-h", "--help":
 		err = e.help(rest)
 	case "--version", "version":
 		fmt.Fprintln(e.stdout, "borgrun", version)
 	default:
-		err = usagef("unknown command %q (want schedule, now, list, remove, help)", cmd)
+		err = usagef("unknown command %q (want schedule, now, list, remove, run, help)", cmd)
 	}
 	return e.report(err)
 }
@@ -131,8 +138,10 @@ func (e *env) help(args []string) error {
 	case "remove":
 		fs, _ := newRemoveFlags()
 		e.printHelp(fs, removeHelp)
+	case "run":
+		fmt.Fprint(e.stdout, runHelp)
 	default:
-		return usagef("help: unknown command %q (want schedule, now, list, remove)", args[0])
+		return usagef("help: unknown command %q (want schedule, now, list, remove, run)", args[0])
 	}
 	return nil
 }

@@ -1,0 +1,998 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/borgrun/borgrun/props"
+	"github.com/borgrun/borgrun/transient"
+	"github.com/godbus/dbus/v5"
+	"golang.org/x/sys/unix"
+)
+
+// borgrun run is a drop-in for systemd-run 252 (services and timers): the
+// same options, unit names, properties in the same order, messages and
+// exit statuses, except that invalid input exits 2 with one line naming
+// the bad token, and is never sent to the manager.
+
+const runHelp = `Usage: borgrun run [OPTIONS...] COMMAND [ARGS...]
+
+Runs COMMAND in a transient service, or on a transient timer, exactly as
+systemd-run 252 does: same unit names (run-u<N> through a bus, run-r<hex>
+on the manager's private socket), same properties, messages and exit
+statuses. Invalid input exits 2 and nothing is sent to the manager.
+
+Options:
+  -u --unit=UNIT                  Run under the specified unit name
+  -p --property=NAME=VALUE        Set service unit property
+     --description=TEXT           Description for unit
+     --slice=SLICE                Run in the specified slice
+     --no-block                   Do not wait until operation finished
+  -r --remain-after-exit          Leave service around until explicitly stopped
+     --wait                       Wait until service stopped again
+     --send-sighup                Send SIGHUP when terminating
+     --service-type=TYPE          Service type
+     --uid=USER                   Run as system user
+     --gid=GROUP                  Run as system group
+     --nice=NICE                  Nice level
+     --working-directory=PATH     Set working directory
+  -d --same-dir                   Inherit working directory from caller
+  -E --setenv=NAME[=VALUE]        Set environment variable
+  -P --pipe                       Pass STDIN/STDOUT/STDERR directly to service
+  -q --quiet                      Suppress information messages during runtime
+  -G --collect                    Unload unit after it ran, even when failed
+     --user                       Run as user unit
+     --system                     Run as system unit (the default)
+     --no-ask-password            Do not prompt for password
+
+Timer options:
+     --on-active=SECONDS          Run after SECONDS delay
+     --on-boot=SECONDS            Run SECONDS after machine was booted up
+     --on-startup=SECONDS         Run SECONDS after systemd activation
+     --on-unit-active=SECONDS     Run SECONDS after the last activation
+     --on-unit-inactive=SECONDS   Run SECONDS after the last deactivation
+     --on-calendar=SPEC           Realtime timer
+     --on-timezone-change         Run when the timezone changes
+     --on-clock-change            Run when the realtime clock jumps
+     --timer-property=NAME=VALUE  Set timer unit property
+
+Not supported: --scope, -t/--pty, -S/--shell, -H/--host, -M/--machine,
+--slice-inherit, --path-property, --socket-property.
+`
+
+// runOption is one systemd-run option, as in its getopt_long table.
+type runOption struct {
+	long  string
+	short byte // 0 if none
+	arg   bool // takes an argument
+	// unsupported options are recognised (so that abbreviations resolve
+	// as in systemd-run) but rejected.
+	unsupported bool
+}
+
+// runOptions is systemd-run 252's option table, in its order.
+var runOptions = []runOption{
+	{"help", 'h', false, false},
+	{"version", 0, false, false},
+	{"user", 0, false, false},
+	{"system", 0, false, false},
+	{"scope", 0, false, true},
+	{"unit", 'u', true, false},
+	{"description", 0, true, false},
+	{"slice", 0, true, false},
+	{"slice-inherit", 0, false, true},
+	{"remain-after-exit", 'r', false, false},
+	{"send-sighup", 0, false, false},
+	{"host", 'H', true, true},
+	{"machine", 'M', true, true},
+	{"service-type", 0, true, false},
+	{"wait", 0, false, false},
+	{"uid", 0, true, false},
+	{"gid", 0, true, false},
+	{"nice", 0, true, false},
+	{"setenv", 'E', true, false},
+	{"property", 'p', true, false},
+	{"tty", 't', false, true},
+	{"pty", 't', false, true},
+	{"pipe", 'P', false, false},
+	{"quiet", 'q', false, false},
+	{"on-active", 0, true, false},
+	{"on-boot", 0, true, false},
+	{"on-startup", 0, true, false},
+	{"on-unit-active", 0, true, false},
+	{"on-unit-inactive", 0, true, false},
+	{"on-calendar", 0, true, false},
+	{"on-timezone-change", 0, false, false},
+	{"on-clock-change", 0, false, false},
+	{"timer-property", 0, true, false},
+	{"path-property", 0, true, true},
+	{"socket-property", 0, true, true},
+	{"no-block", 0, false, false},
+	{"no-ask-password", 0, false, false},
+	{"collect", 'G', false, false},
+	{"working-directory", 0, true, false},
+	{"same-dir", 'd', false, false},
+	{"shell", 'S', false, true},
+}
+
+// parsedOption is one option as given: its table entry and argument.
+type parsedOption struct {
+	opt *runOption
+	arg string
+}
+
+// getoptLong splits args as glibc's getopt_long does with systemd-run's
+// option string "+hrH:M:E:p:tPqGdSu:": long options may be abbreviated to
+// a unique prefix and take their argument after '=' or as the next word,
+// short options may be clustered, and parsing stops at "--" or at the
+// first word that is not an option. Errors use getopt's wording.
+func getoptLong(args []string) (opts []parsedOption, rest []string, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return opts, args[i+1:], nil
+		case strings.HasPrefix(a, "--"):
+			name, val, hasVal := strings.Cut(a[2:], "=")
+			o, err := lookupLong(name)
+			if err != nil {
+				return nil, nil, err
+			}
+			switch {
+			case o.arg && !hasVal:
+				if i+1 == len(args) {
+					return nil, nil, fmt.Errorf("option '--%s' requires an argument", o.long)
+				}
+				i++
+				val = args[i]
+			case !o.arg && hasVal:
+				return nil, nil, fmt.Errorf("option '--%s' doesn't allow an argument", o.long)
+			}
+			opts = append(opts, parsedOption{o, val})
+		case len(a) > 1 && a[0] == '-':
+			for j := 1; j < len(a); j++ {
+				o := lookupShort(a[j])
+				if o == nil {
+					return nil, nil, fmt.Errorf("invalid option -- '%c'", a[j])
+				}
+				if !o.arg {
+					opts = append(opts, parsedOption{o, ""})
+					continue
+				}
+				val := a[j+1:]
+				if val == "" {
+					if i+1 == len(args) {
+						return nil, nil, fmt.Errorf("option requires an argument -- '%c'", a[j])
+					}
+					i++
+					val = args[i]
+				}
+				opts = append(opts, parsedOption{o, val})
+				break
+			}
+		default:
+			return opts, args[i:], nil
+		}
+	}
+	return opts, nil, nil
+}
+
+func lookupLong(name string) (*runOption, error) {
+	var matches []*runOption
+	for i := range runOptions {
+		o := &runOptions[i]
+		if o.long == name {
+			return o, nil
+		}
+		if strings.HasPrefix(o.long, name) {
+			matches = append(matches, o)
+		}
+	}
+	if len(matches) == 0 {
+		return nil, fmt.Errorf("unrecognized option '--%s'", name)
+	}
+	// Like getopt_long, prefixes of options that do the same thing (--tty
+	// and --pty) are not ambiguous.
+	for _, m := range matches[1:] {
+		if m.short != matches[0].short || m.short == 0 || m.arg != matches[0].arg {
+			var b strings.Builder
+			for _, m := range matches {
+				fmt.Fprintf(&b, " '--%s'", m.long)
+			}
+			return nil, fmt.Errorf("option '--%s' is ambiguous; possibilities:%s", name, b.String())
+		}
+	}
+	return matches[0], nil
+}
+
+func lookupShort(c byte) *runOption {
+	for i := range runOptions {
+		if runOptions[i].short == c {
+			return &runOptions[i]
+		}
+	}
+	return nil
+}
+
+// runFlags is a systemd-run command line, parsed.
+type runFlags struct {
+	unit, description, slice            string
+	unitSet, descriptionSet, sliceSet   bool
+	serviceType, uid, gid               string
+	nice                                int32
+	niceSet                             bool
+	workingDir                          string
+	environment                         []string
+	properties, timerProperties         []string
+	withTimer                           bool
+	remainAfterExit, sendSIGHUP         bool
+	wait, noBlock, pipe, quiet, collect bool
+	user                                bool
+	cmdline                             []string
+	warnings                            []string // printed before anything is sent
+}
+
+// parseRun parses and validates a systemd-run command line as systemd-run
+// 252's parse_argv does. Every error is a usage error.
+func (e *env) parseRun(args []string) (*runFlags, error) {
+	opts, rest, err := getoptLong(args)
+	if err != nil {
+		return nil, usagef("run: %v", err)
+	}
+	f := &runFlags{}
+	for _, po := range opts {
+		o, arg := po.opt, po.arg
+		if o.unsupported {
+			return nil, usagef("run: option '--%s' is not supported by borgrun run", o.long)
+		}
+		switch o.long {
+		case "help":
+			fmt.Fprint(e.stdout, runHelp)
+			return nil, errRunHelp
+		case "version":
+			fmt.Fprintln(e.stdout, "borgrun", version)
+			return nil, errRunHelp
+		case "no-ask-password":
+			// borgrun never starts a polkit agent; nothing to do.
+		case "user":
+			f.user = true
+		case "system":
+			f.user = false
+		case "unit":
+			f.unit, f.unitSet = arg, true
+		case "description":
+			f.description, f.descriptionSet = arg, true
+		case "slice":
+			f.slice, f.sliceSet = arg, true
+		case "send-sighup":
+			f.sendSIGHUP = true
+		case "remain-after-exit":
+			f.remainAfterExit = true
+		case "service-type":
+			f.serviceType = arg
+		case "uid":
+			f.uid = arg
+		case "gid":
+			f.gid = arg
+		case "nice":
+			n, err := parseNice(arg)
+			if err != nil {
+				return nil, usagef("run: --nice: %q: %v", arg, err)
+			}
+			f.nice, f.niceSet = n, true
+		case "setenv":
+			env, err := envAssignment(arg)
+			if err != nil {
+				return nil, usagef("run: --setenv: %q: %v", arg, err)
+			}
+			name, _, _ := strings.Cut(env, "=")
+			if i := slices.IndexFunc(f.environment, func(s string) bool { return strings.HasPrefix(s, name+"=") }); i >= 0 {
+				f.environment[i] = env
+			} else {
+				f.environment = append(f.environment, env)
+			}
+		case "property":
+			f.properties = append(f.properties, arg)
+		case "pipe":
+			f.pipe = true
+		case "quiet":
+			f.quiet = true
+		case "on-active", "on-boot", "on-startup", "on-unit-active", "on-unit-inactive":
+			name := map[string]string{"on-active": "OnActiveSec", "on-boot": "OnBootSec", "on-startup": "OnStartupSec",
+				"on-unit-active": "OnUnitActiveSec", "on-unit-inactive": "OnUnitInactiveSec"}[o.long]
+			f.timerProperties = append(f.timerProperties, name+"="+arg)
+			f.withTimer = true
+		case "on-calendar":
+			_, err := props.ValidateCalendar(arg, e.now())
+			switch {
+			case errors.Is(err, props.ErrNeverElapses):
+				f.warnings = append(f.warnings, "Specified calendar expression is in the past, proceeding anyway.")
+			case err != nil:
+				return nil, usagef("run: --on-calendar: %v", err)
+			}
+			f.timerProperties = append(f.timerProperties, "OnCalendar="+arg)
+			f.withTimer = true
+		case "on-timezone-change":
+			f.timerProperties = append(f.timerProperties, "OnTimezoneChange=yes")
+			f.withTimer = true
+		case "on-clock-change":
+			f.timerProperties = append(f.timerProperties, "OnClockChange=yes")
+			f.withTimer = true
+		case "timer-property":
+			f.timerProperties = append(f.timerProperties, arg)
+			for _, p := range []string{"OnActiveSec=", "OnBootSec=", "OnStartupSec=", "OnUnitActiveSec=", "OnUnitInactiveSec=", "OnCalendar="} {
+				if strings.HasPrefix(arg, p) {
+					f.withTimer = true
+				}
+			}
+		case "no-block":
+			f.noBlock = true
+		case "wait":
+			f.wait = true
+		case "working-directory":
+			wd, err := absPath(arg)
+			if err != nil {
+				return nil, usagef("run: --working-directory: %q: %v", arg, err)
+			}
+			f.workingDir = wd
+		case "same-dir":
+			wd, err := os.Getwd()
+			if err != nil {
+				return nil, usagef("run: --same-dir: %v", err)
+			}
+			if wd == "/" {
+				wd = ""
+			}
+			f.workingDir = wd
+		case "collect":
+			f.collect = true
+		}
+	}
+	f.cmdline = rest
+
+	// The checks at the end of systemd-run 252's parse_argv, in its order.
+	switch {
+	case len(f.cmdline) == 0 && (!f.unitSet || !f.withTimer):
+		return nil, usagef("run: command line to execute required (COMMAND may be omitted only with --unit and a timer option)")
+	case f.pipe && f.withTimer:
+		return nil, usagef("run: --pipe cannot be combined with timer options")
+	case f.pipe && f.noBlock:
+		return nil, usagef("run: --pipe cannot be combined with --no-block")
+	case len(f.timerProperties) > 0 && !f.withTimer:
+		return nil, usagef("run: --timer-property=%s has no effect without any other timer options", f.timerProperties[0])
+	case f.wait && f.noBlock:
+		return nil, usagef("run: --wait cannot be combined with --no-block")
+	case f.wait && f.withTimer:
+		return nil, usagef("run: --wait cannot be combined with timer options")
+	}
+	return f, nil
+}
+
+// errRunHelp ends a run that printed help or the version: exit 0.
+var errRunHelp = errors.New("help printed")
+
+// parseNice parses a nice level as systemd's parse_nice: an integer (C
+// syntax: 010 is octal, 0x10 hex) in -20..19.
+func parseNice(s string) (int32, error) {
+	t := strings.TrimLeft(s, " \t\n\r")
+	u := strings.TrimLeft(t, "+-")
+	if strings.ContainsRune(t, '_') || strings.HasPrefix(u, "0b") || strings.HasPrefix(u, "0B") || strings.HasPrefix(u, "0o") || strings.HasPrefix(u, "0O") {
+		return 0, errors.New("not an integer")
+	}
+	n, err := strconv.ParseInt(t, 0, 32)
+	if err != nil {
+		return 0, errors.New("not an integer")
+	}
+	if n < -20 || n > 19 {
+		return 0, errors.New("out of range -20..19")
+	}
+	return int32(n), nil
+}
+
+// envAssignment checks a --setenv argument as systemd's
+// strv_env_replace_strdup_passthrough does: NAME=VALUE, or a bare NAME
+// whose value is taken from our environment ("NAME=" if unset). NAME is
+// letters, digits and '_', not starting with a digit.
+func envAssignment(s string) (string, error) {
+	name, value, ok := strings.Cut(s, "=")
+	if !validEnvName(name) {
+		return "", errors.New("invalid variable name (want letters, digits and '_', not starting with a digit)")
+	}
+	if !ok {
+		value = os.Getenv(name)
+	}
+	return name + "=" + value, nil
+}
+
+func validEnvName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// absPath makes p absolute and simplified as systemd's parse_path_argument
+// does; "" and "/" give "" (not set).
+func absPath(p string) (string, error) {
+	if p == "" {
+		return "", nil
+	}
+	if !strings.HasPrefix(p, "/") {
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", err
+		}
+		p = wd + "/" + p
+	}
+	var parts []string
+	for _, c := range strings.Split(p, "/") {
+		if c != "" && c != "." {
+			parts = append(parts, c)
+		}
+	}
+	if len(parts) == 0 {
+		return "", nil
+	}
+	return "/" + strings.Join(parts, "/"), nil
+}
+
+// unitTypes are the unit type suffixes systemd 252 knows.
+var unitTypes = []string{"service", "mount", "swap", "socket", "target", "device", "automount", "timer", "path", "slice", "scope"}
+
+// unitType returns the type of a unit name ("service" for "x.service"), or
+// "" if its suffix is not a unit type.
+func unitType(name string) string {
+	i := strings.LastIndexByte(name, '.')
+	if i < 0 || !slices.Contains(unitTypes, name[i+1:]) {
+		return ""
+	}
+	return name[i+1:]
+}
+
+const unitNameChars = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ:-_.\\"
+
+// validUnitName is systemd's unit_name_is_valid(name, UNIT_NAME_ANY).
+func validUnitName(n string) bool {
+	if n == "" || len(n) >= 256 {
+		return false
+	}
+	e := strings.LastIndexByte(n, '.')
+	if e <= 0 || unitType(n) == "" {
+		return false
+	}
+	at := -1
+	for i := 0; i < e; i++ {
+		if n[i] == '@' && at < 0 {
+			at = i
+		}
+		if n[i] != '@' && strings.IndexByte(unitNameChars, n[i]) < 0 {
+			return false
+		}
+	}
+	// A plain name, an instance or a template: all are unit names.
+	return at != 0
+}
+
+// mangleUnitName is systemd's unit_name_mangle_with_suffix without globs:
+// a valid unit name is kept, anything else is escaped ('/' becomes '-',
+// other invalid bytes \xNN) and given suffix unless it already has a unit
+// type suffix. notices are the messages systemd-run prints about it.
+func mangleUnitName(name, operation, suffix string) (mangled string, notices []string, err error) {
+	if name == "" {
+		return "", nil, errors.New("empty unit name")
+	}
+	if validUnitName(name) {
+		return name, nil, nil
+	}
+	const globChars = unitNameChars + "@[]!-*?"
+	suggest := " (maybe you should use systemd-escape?)"
+	if strings.ContainsAny(name, "*?[") && !strings.ContainsFunc(name, func(r rune) bool { return !strings.ContainsRune(globChars, r) }) {
+		notices = append(notices, "Glob pattern passed "+operation+", but globs are not supported for this.")
+		suggest = ""
+	}
+	if strings.HasPrefix(name, "/") {
+		return "", nil, fmt.Errorf("%q is a path, not a unit name", name)
+	}
+	var b strings.Builder
+	changed := false
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '/':
+			b.WriteByte('-')
+			changed = true
+		case c != '@' && strings.IndexByte(unitNameChars, c) < 0:
+			fmt.Fprintf(&b, "\\x%02x", c)
+			changed = true
+		default:
+			b.WriteByte(c)
+		}
+	}
+	s := b.String()
+	if changed {
+		notices = append(notices, "Invalid unit name \""+name+"\" escaped as \""+s+"\""+suggest+".")
+	}
+	if unitType(s) == "" {
+		s += suffix
+	}
+	if !validUnitName(s) {
+		return "", nil, fmt.Errorf("%q: not a valid unit name even when escaped", name)
+	}
+	return s, notices, nil
+}
+
+// changeSuffix replaces the unit type suffix of name.
+func changeSuffix(name, suffix string) string {
+	return name[:strings.LastIndexByte(name, '.')] + suffix
+}
+
+// runPlan is everything borgrun run sends, computed before connecting.
+type runPlan struct {
+	f                        *runFlags
+	service, trigger         string // trigger "" for a plain service
+	serviceProps, timerProps []transient.Property
+	notices                  []string // printed (unless quiet) before the call
+}
+
+// findExecutable resolves argv[0] as systemd's find_executable: a name
+// with a '/' is checked and made absolute (not simplified); otherwise
+// each absolute directory in $PATH is tried.
+func findExecutable(name string) (string, error) {
+	check := func(p string) error {
+		st, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if st.IsDir() {
+			return syscall.EISDIR
+		}
+		if !st.Mode().IsRegular() {
+			return syscall.EACCES
+		}
+		return unix.Access(p, unix.X_OK)
+	}
+	if strings.Contains(name, "/") {
+		if err := check(name); err != nil {
+			return "", err
+		}
+		if !strings.HasPrefix(name, "/") {
+			wd, err := os.Getwd()
+			if err != nil {
+				return "", err
+			}
+			name = strings.TrimSuffix(wd, "/") + "/" + name
+		}
+		return name, nil
+	}
+	path, ok := os.LookupEnv("PATH")
+	if !ok {
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	}
+	var last error = syscall.ENOENT
+	for _, dir := range strings.Split(path, ":") {
+		if !strings.HasPrefix(dir, "/") {
+			continue
+		}
+		p := strings.TrimSuffix(dir, "/") + "/" + name
+		err := check(p)
+		if err == nil {
+			return filepath.Clean(p), nil
+		}
+		last = err
+	}
+	return "", last
+}
+
+// plan builds the units' names and properties from f, as systemd-run 252
+// would send them. uniqueName is the connection's unique name ("" on a
+// private socket). Every error is a usage error.
+func (e *env) plan(f *runFlags, uniqueName string) (*runPlan, error) {
+	p := &runPlan{f: f}
+	quietNotices := func(n []string) {
+		if !f.quiet {
+			p.notices = append(p.notices, n...)
+		}
+	}
+	autoName := func() (string, error) {
+		if uniqueName == "" {
+			var b [16]byte
+			if _, err := rand.Read(b[:]); err != nil {
+				return "", err
+			}
+			b[6] = b[6]&0x0f | 0x40 // sd_id128_randomize makes a v4 UUID
+			b[8] = b[8]&0x3f | 0x80
+			return "run-r" + hex.EncodeToString(b[:]) + ".service", nil
+		}
+		id, ok := strings.CutPrefix(uniqueName, ":1.")
+		if !ok {
+			id = strings.TrimPrefix(uniqueName, ":")
+		}
+		return "run-u" + id + ".service", nil
+	}
+	var err error
+	switch {
+	case !f.withTimer && f.unitSet:
+		var n []string
+		p.service, n, err = mangleUnitName(f.unit, "as unit", ".service")
+		if err != nil {
+			return nil, usagef("run: --unit: %v", err)
+		}
+		if unitType(p.service) != "service" {
+			return nil, usagef("run: --unit %q: not a service name", f.unit)
+		}
+		quietNotices(n)
+	case !f.withTimer:
+		if p.service, err = autoName(); err != nil {
+			return nil, err
+		}
+	case f.unitSet:
+		switch unitType(f.unit) {
+		case "service":
+			p.service, p.trigger = f.unit, changeSuffix(f.unit, ".timer")
+		case "timer":
+			p.trigger, p.service = f.unit, changeSuffix(f.unit, ".service")
+		default:
+			var n1, n2 []string
+			p.service, n1, err = mangleUnitName(f.unit, "as unit", ".service")
+			if err == nil {
+				p.trigger, n2, err = mangleUnitName(f.unit, "as trigger", ".timer")
+			}
+			if err != nil {
+				return nil, usagef("run: --unit: %v", err)
+			}
+			quietNotices(n1)
+			quietNotices(n2)
+		}
+		if unitType(p.service) != "service" || unitType(p.trigger) != "timer" || !validUnitName(p.service) || !validUnitName(p.trigger) {
+			return nil, usagef("run: --unit %q: want NAME, NAME.service or NAME.timer with a timer", f.unit)
+		}
+	default:
+		if p.service, err = autoName(); err != nil {
+			return nil, err
+		}
+		p.trigger = changeSuffix(p.service, ".timer")
+	}
+
+	description := f.description
+	if !f.descriptionSet {
+		description = strings.Join(f.cmdline, " ")
+		if f.unitSet && description == "" {
+			description = f.unit
+		}
+	}
+	common := []transient.Property{prop("Description", description)}
+	if f.collect {
+		common = append(common, prop("CollectMode", "inactive-or-failed"))
+	}
+
+	if p.trigger != "" {
+		tp, err := props.ParseAll(props.Timer, f.timerProperties)
+		if err != nil {
+			return nil, usagef("run: %v", err)
+		}
+		p.timerProps = append(slices.Clone(common), convert(tp)...)
+		p.timerProps = append(p.timerProps, prop("RemainAfterElapse", false))
+	}
+	if len(f.cmdline) == 0 {
+		return p, nil
+	}
+
+	sp, err := props.ParseAll(props.Service, f.properties)
+	if err != nil {
+		return nil, usagef("run: %v", err)
+	}
+	ps := append(slices.Clone(common), convert(sp)...)
+	if f.sendSIGHUP {
+		ps = append(ps, prop("SendSIGHUP", true))
+	}
+	if f.sliceSet && f.slice != "" {
+		slice, n, err := mangleUnitName(f.slice, "as slice", ".slice")
+		if err != nil || unitType(slice) != "slice" {
+			return nil, usagef("run: --slice %q: not a slice name", f.slice)
+		}
+		quietNotices(n)
+		ps = append(ps, prop("Slice", slice))
+	}
+	if (f.wait || f.pipe) && uniqueName != "" {
+		ps = append(ps, prop("AddRef", true))
+	}
+	if f.remainAfterExit {
+		ps = append(ps, prop("RemainAfterExit", true))
+	}
+	if f.serviceType != "" {
+		ps = append(ps, prop("Type", f.serviceType))
+	}
+	if f.uid != "" {
+		ps = append(ps, prop("User", f.uid))
+	}
+	if f.gid != "" {
+		ps = append(ps, prop("Group", f.gid))
+	}
+	if f.niceSet {
+		ps = append(ps, prop("Nice", f.nice))
+	}
+	if f.workingDir != "" {
+		ps = append(ps, prop("WorkingDirectory", f.workingDir))
+	}
+	p.serviceProps = ps
+	return p, nil
+}
+
+func prop(name string, v any) transient.Property {
+	return transient.Property{Name: name, Value: dbus.MakeVariant(v)}
+}
+
+func convert(ps []props.Property) []transient.Property {
+	out := make([]transient.Property, len(ps))
+	for i, p := range ps {
+		out[i] = transient.Property(p)
+	}
+	return out
+}
+
+// resolveCommand makes argv[0] absolute with our PATH, as systemd-run
+// does unless a -p property moves the command's root or search path.
+func resolveCommand(f *runFlags) error {
+	if len(f.cmdline) == 0 {
+		return nil
+	}
+	for _, p := range f.properties {
+		for _, pre := range []string{"RootDirectory=", "RootImage=", "ExecSearchPath=", "MountImages=", "ExtensionImages="} {
+			if strings.HasPrefix(p, pre) {
+				return nil
+			}
+		}
+	}
+	path, err := findExecutable(f.cmdline[0])
+	if err != nil {
+		return usagef("run: command %q: %v", f.cmdline[0], err)
+	}
+	f.cmdline = append([]string{path}, f.cmdline[1:]...)
+	return nil
+}
+
+// systemdRun is borgrun run: it returns the exit status systemd-run would.
+func (e *env) systemdRun(args []string) (int, error) {
+	f, err := e.parseRun(args)
+	if errors.Is(err, errRunHelp) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if err := resolveCommand(f); err != nil {
+		return 0, err
+	}
+	// Validate everything against a stand-in connection name before
+	// connecting, so that bad input never reaches the manager.
+	if _, err := e.plan(f, ":1.0"); err != nil {
+		return 0, err
+	}
+	if _, err := e.plan(f, ""); err != nil {
+		return 0, err
+	}
+
+	dial := e.dial
+	if f.user {
+		dial.Manager = transient.User
+	}
+	dial.Wait = f.wait || f.pipe
+	c, err := transient.Dial(e.ctx, dial)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	p, err := e.plan(f, c.UniqueName())
+	if err != nil {
+		return 0, err
+	}
+	for _, w := range f.warnings {
+		fmt.Fprintln(e.stderr, w)
+	}
+	for _, n := range p.notices {
+		fmt.Fprintln(e.stderr, n)
+	}
+	if p.trigger != "" {
+		return e.startTimer(c, p)
+	}
+	return e.startService(c, p)
+}
+
+func (e *env) startTimer(c *transient.Conn, p *runPlan) (int, error) {
+	var aux []transient.AuxUnit
+	if len(p.f.cmdline) > 0 {
+		ps := p.serviceProps
+		if len(p.f.environment) > 0 {
+			ps = append(ps, prop("Environment", p.f.environment))
+		}
+		aux = []transient.AuxUnit{{Name: p.service, Properties: append(ps, execStart(p.f.cmdline))}}
+	}
+	if code, failed := e.startFailed(c.StartTransient(e.ctx, p.trigger, p.timerProps, aux, true), "timer", p.f.quiet); failed {
+		return code, nil
+	}
+	if !p.f.quiet {
+		fmt.Fprintf(e.stderr, "Running timer as unit: %s\n", p.trigger)
+		if len(p.f.cmdline) > 0 {
+			fmt.Fprintf(e.stderr, "Will run service as unit: %s\n", p.service)
+		}
+	}
+	return 0, nil
+}
+
+func execStart(argv []string) transient.Property {
+	type execCommand struct {
+		Path          string
+		Argv          []string
+		IgnoreFailure bool
+	}
+	return prop("ExecStart", []execCommand{{Path: argv[0], Argv: argv}})
+}
+
+// startFailed prints systemd-run's message for a failed start and returns
+// its exit status (1), or reports false if err is nil.
+func (e *env) startFailed(err error, kind string, quiet bool) (int, bool) {
+	if err == nil {
+		return 0, false
+	}
+	var me *transient.ManagerError
+	var je *transient.JobError
+	switch {
+	case errors.As(err, &me):
+		fmt.Fprintf(e.stderr, "Failed to start transient %s unit: %s\n", kind, me.Message)
+	case errors.As(err, &je):
+		if !quiet {
+			fmt.Fprintln(e.stderr, jobFailure(je))
+		}
+	default:
+		fmt.Fprintln(e.stderr, "borgrun:", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return exitFailure, true
+}
+
+// jobFailure is systemd-run's (check_wait_response's) message for a start
+// job that did not succeed.
+func jobFailure(je *transient.JobError) string {
+	switch je.JobResult {
+	case "canceled":
+		return "Job for " + je.Unit + " canceled."
+	case "timeout":
+		return "Job for " + je.Unit + " timed out."
+	case "dependency":
+		return "A dependency job for " + je.Unit + " failed. See 'journalctl -xe' for details."
+	case "invalid":
+		return je.Unit + " is not active, cannot reload."
+	case "assert":
+		return "Assertion failed on job for " + je.Unit + "."
+	case "unsupported":
+		return "Operation on or unit type of " + je.Unit + " not supported on this system."
+	case "collected":
+		return "Queued job for " + je.Unit + " was garbage collected."
+	case "once":
+		return "Unit " + je.Unit + " was started already once and can't be started again."
+	}
+	if !strings.HasSuffix(je.Unit, ".service") {
+		return `Job failed. See "journalctl -xe" for details.`
+	}
+	see := fmt.Sprintf("See \"systemctl status %s\" and \"journalctl -xeu %s\" for details.", je.Unit, je.Unit)
+	why := map[string]string{
+		"resources":   "of unavailable resources or another system error",
+		"timeout":     "a timeout was exceeded",
+		"exit-code":   "the control process exited with error code",
+		"signal":      "a fatal signal was delivered to the control process",
+		"core-dump":   "a fatal signal was delivered causing the control process to dump core",
+		"watchdog":    "the service failed to send watchdog ping",
+		"start-limit": "start of the service was attempted too often",
+	}[je.ServiceResult]
+	if why == "" {
+		return "Job for " + je.Unit + " failed.\n" + see
+	}
+	msg := "Job for " + je.Unit + " failed because " + why + ".\n" + see
+	if je.ServiceResult == "start-limit" {
+		msg += fmt.Sprintf("\nTo force a start use \"systemctl reset-failed %s\"\nfollowed by \"systemctl start %s\" again.", je.Unit, je.Unit)
+	}
+	return msg
+}
+
+func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
+	f := p.f
+	ps := p.serviceProps
+	if f.pipe {
+		if !c.PassesFDs() {
+			return 0, errors.New("run: --pipe: this connection to the manager cannot pass file descriptors")
+		}
+		out, err := e.outputs(c)
+		if err != nil {
+			return 0, err
+		}
+		defer out.close()
+		ps = append(ps, prop("StandardInputFileDescriptor", dbus.UnixFD(os.Stdin.Fd())))
+		ps = append(ps, out.props...)
+		tty := false
+		for _, fd := range []uintptr{os.Stdin.Fd(), os.Stdout.Fd(), os.Stderr.Fd()} {
+			if _, err := unix.IoctlGetTermios(int(fd), unix.TCGETS); err == nil {
+				tty = true
+			}
+		}
+		if term, ok := os.LookupEnv("TERM"); ok && tty {
+			ps = append(ps, prop("Environment", []string{"TERM=" + term}))
+		}
+	}
+	if len(f.environment) > 0 {
+		ps = append(ps, prop("Environment", f.environment))
+	}
+	ps = append(ps, execStart(f.cmdline))
+
+	waitJob := !f.noBlock && !f.pipe
+	if code, failed := e.startFailed(c.StartTransient(e.ctx, p.service, ps, nil, waitJob), "service", f.quiet); failed {
+		return code, nil
+	}
+	if !f.quiet {
+		fmt.Fprintf(e.stderr, "Running as unit: %s\n", p.service)
+	}
+	if !f.wait && !f.pipe {
+		return 0, nil
+	}
+	res, err := c.WaitService(e.ctx, p.service)
+	if err != nil {
+		var sc signalCause
+		if errors.As(context.Cause(e.ctx), &sc) {
+			// systemd-run dies of the signal; the unit keeps running.
+			if s, ok := sc.sig.(syscall.Signal); ok {
+				return 128 + int(s), nil
+			}
+			return 130, nil
+		}
+		return 0, err
+	}
+	if f.wait && !f.quiet {
+		e.runSummary(res)
+	}
+	return res.ExitStatus(), nil
+}
+
+// runSummary prints what systemd-run 252 --wait prints when a service has
+// ended: the lines whose figures are known.
+func (e *env) runSummary(r *transient.Result) {
+	w := e.stderr
+	if r.Result != "" {
+		fmt.Fprintf(w, "Finished with result: %s\n", r.Result)
+	}
+	switch r.Code {
+	case "":
+	case "exited":
+		fmt.Fprintf(w, "Main processes terminated with: code=exited/status=%d\n", r.Status)
+	default:
+		fmt.Fprintf(w, "Main processes terminated with: code=%s/status=%s\n", r.Code, signalName(r.Status))
+	}
+	if r.Runtime > 0 {
+		fmt.Fprintf(w, "Service runtime: %s\n", formatSpan(r.Runtime, time.Millisecond))
+	}
+	if r.CPU >= 0 {
+		fmt.Fprintf(w, "CPU time consumed: %s\n", formatSpan(r.CPU, time.Millisecond))
+	}
+	for _, l := range []struct {
+		what string
+		n    uint64
+	}{{"IP traffic received", r.IPIngressBytes}, {"IP traffic sent", r.IPEgressBytes}, {"IO bytes read", r.IOReadBytes}, {"IO bytes written", r.IOWriteBytes}} {
+		if l.n != math.MaxUint64 {
+			fmt.Fprintf(w, "%s: %s\n", l.what, formatBytes(l.n))
+		}
+	}
+}

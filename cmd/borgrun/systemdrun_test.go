@@ -1,0 +1,452 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/borgrun/borgrun/transient"
+)
+
+// runCase is one systemd-run command line for the differential test. "@U"
+// in args stands for the unit name, which differs between the two tools.
+type runCase struct {
+	args []string
+	// invalid: systemd-run exits 1, borgrun must exit 2 with one line
+	// and create nothing.
+	invalid bool
+	// noShow: the units may be unloaded at any moment after the command
+	// (collected, or a race with a short-lived process), so only the
+	// outcome is compared, not systemctl show.
+	noShow bool
+}
+
+func rc(args ...string) runCase        { return runCase{args: args} }
+func rcNoShow(args ...string) runCase  { return runCase{args: args, noShow: true} }
+func rcInvalid(args ...string) runCase { return runCase{args: args, invalid: true} }
+
+func runCases() []runCase {
+	cases := []runCase{
+		// Services that stay loaded (-r, or still running).
+		rc("-u", "@U", "-r", "/bin/true"),
+		rc("-u", "@U", "-r", "--description=hello world", "/bin/true"),
+		rc("-u", "@U", "-r", "--description=", "/bin/true"),
+		rc("-u", "@U", "-r", "-p", "Description=from -p", "--description=flag", "/bin/true"),
+		rc("-u", "@U", "-r", "--slice=borgruntest", "/bin/true"),
+		rc("-u", "@U", "-r", "--slice=a b", "/bin/true"),
+		rc("-u", "@U", "-r", "-q", "--slice=a b", "/bin/true"),
+		rc("-u", "@U", "-r", "--slice=x.slice", "-p", "Slice=y.slice", "/bin/true"),
+		rc("-u", "@U", "-r", "--send-sighup", "/bin/true"),
+		rc("-u", "@U", "-r", "--service-type=oneshot", "/bin/true"),
+		rc("-u", "@U", "-r", "--service-type=exec", "-p", "Type=simple", "/bin/true"),
+		rc("-u", "@U", "-r", "-p", "Type=oneshot", "--service-type=exec", "/bin/true"),
+		rc("-u", "@U", "-r", "--uid=nobody", "--gid=nogroup", "/bin/true"),
+		rc("-u", "@U", "-r", "-p", "User=root", "--uid=nobody", "/bin/true"),
+		rc("-u", "@U", "-r", "--nice=5", "/bin/true"),
+		rc("-u", "@U", "-r", "--nice=-20", "/bin/true"),
+		rc("-u", "@U", "-r", "--nice=010", "/bin/true"),
+		rc("-u", "@U", "-r", "--nice=0x5", "/bin/true"),
+		rc("-u", "@U", "-r", "-p", "Nice=3", "--nice=4", "/bin/true"),
+		rc("-u", "@U", "-r", "--working-directory=/tmp", "/bin/true"),
+		rc("-u", "@U", "-r", "--working-directory=/var//./tmp/", "/bin/true"),
+		rc("-u", "@U", "-r", "--working-directory=/", "/bin/true"),
+		rc("-u", "@U", "-r", "--working-directory=tmp", "/bin/true"),
+		rc("-u", "@U", "-r", "--working-directory=/tmp", "-d", "/bin/true"),
+		rc("-u", "@U", "-r", "-d", "--working-directory=/var", "/bin/true"),
+		rc("-u", "@U", "-r", "-E", "A=1", "-E", "B=2", "-E", "A=3", "/bin/true"),
+		rc("-u", "@U", "-r", "-E", "PATH", "-E", "BORGRUN_UNSET_XYZ", "-E", "X=a b", "/bin/true"),
+		rc("-u", "@U", "-r", "-p", "Environment=A=1 B=2", "-E", "C=3", "/bin/true"),
+		rc("-u", "@U", "-r", "-G", "/bin/true"),
+		rc("-u", "@U", "-r", "-q", "/bin/true"),
+		rc("-u", "@U", "-r", "/bin/sh", "-c", "echo $$x"),
+		rc("-u", "@U", "-r", "true"),
+		rc("-u", "@U", "-r", "sh", "-c", "exit 0"),
+		rc("-u", "@U", "-r", "/bin/../bin/true"),
+		rc("-u", "@U", "-r", "-p", "MemoryMax=1G", "-p", "CPUQuota=50%", "-p", "TasksMax=10", "/bin/true"),
+		rc("-u", "@U", "-r", "-p", "ExecStartPre=/bin/true", "-p", "ExecStartPost=/bin/true", "/bin/true"),
+		rc("-u", "@U", "-r", "-p", "ConditionACPower=false", "/bin/true"),
+		rc("-u", "@U", "-r", "-p", "ProtectSystem=strict", "-p", "PrivateTmp=yes", "-p", "NoNewPrivileges=yes", "/bin/true"),
+		rc("-u", "@U", "-r", "-p", "CollectMode=inactive", "-G", "/bin/true"),
+		rc("-u", "@U", "-r", "--system", "/bin/true"),
+		rc("-u", "@U", "-r", "--no-ask-password", "/bin/true"),
+		rc("--desc=abbrev", "--rem", "--un=@U", "/bin/true"),
+		rc("-rqG", "-u@U", "/bin/true"),
+		rc("-u", "@U", "-r", "--", "/bin/true", "--wait"),
+		rc("-u", "@U", "/bin/sleep", "600"),
+		rc("-u", "@U", "-p", "KillMode=mixed", "--send-sighup", "/bin/sleep", "600"),
+		rc("-u", "@U", "--nice=7", "--uid=nobody", "/bin/sleep", "600"),
+		rc("-u", "@U", "-p", "Type=oneshot", "/bin/false"),
+		rc("-u", "@U.service", "-r", "/bin/true"),
+		rc("-u", "@U x", "-r", "/bin/true"),
+		rc("-u", "@U*", "-r", "/bin/true"),
+		rc("-u", "@U.bar", "-r", "/bin/true"),
+		rc("-u", "@U@.service", "-r", "/bin/true"),
+		rc("-u", "@U", "-r", "-p", "Nice=1", "/bin/true", "extra", "args"),
+		rcNoShow("-u", "@U", "--no-block", "/bin/sleep", "600"),
+		rcNoShow("-u", "@U", "--no-block", "-r", "-q", "/bin/true"),
+		rcNoShow("-u", "@U", "-p", "Type=oneshot", "-G", "/bin/false"),
+		rcNoShow("-u", "@U", "-q", "-p", "Type=oneshot", "/bin/false"),
+		rcNoShow("-u", "@U", "-p", "Type=oneshot", "-p", "TimeoutStartSec=1ms", "/bin/sleep", "5"),
+		rcNoShow("-u", "@U", "-G", "/bin/true"),
+		rcNoShow("-r", "/bin/true"),
+		rcNoShow("-r", "-q", "/bin/true"),
+
+		// --wait and --pipe: the outcome, summary and exit status.
+		rcNoShow("-u", "@U", "--wait", "/bin/true"),
+		rcNoShow("-u", "@U", "--wait", "-G", "/bin/sh", "-c", "exit 7"),
+		rcNoShow("-u", "@U", "--wait", "-G", "/bin/sh", "-c", "exit 255"),
+		rcNoShow("-u", "@U", "--wait", "-G", "/bin/sh", "-c", "kill -9 $$$$"),
+		rcNoShow("-u", "@U", "--wait", "-G", "/bin/sh", "-c", "kill -TERM $$$$"),
+		rcNoShow("-u", "@U", "--wait", "-q", "-G", "/bin/sh", "-c", "exit 3"),
+		rcNoShow("-u", "@U", "--wait", "-G", "-p", "SuccessExitStatus=7", "/bin/sh", "-c", "exit 7"),
+		rcNoShow("-u", "@U", "--wait", "-G", "-p", "Type=oneshot", "/bin/false"),
+		rcNoShow("-u", "@U", "--wait", "-G", "-p", "ConditionPathExists=/nonexistent", "/bin/false"),
+		rcNoShow("-u", "@U", "--wait", "-G", "--service-type=exec", "-p", "User=borgrun-no-such-user", "/bin/true"),
+		rcNoShow("-u", "@U", "--wait", "/bin/sh", "-c", "exit 5"),
+		rcNoShow("-u", "@U", "--wait", "--collect", "--quiet", "/bin/true"),
+		rcNoShow("-u", "@U", "--wait", "-G", "-E", "X=1", "--nice=3", "/bin/sh", "-c", "test $$X = 1"),
+		rcNoShow("--wait", "-G", "/bin/true"),
+		rcNoShow("-u", "@U", "--pipe", "-G", "/bin/sh", "-c", "echo out; echo err >&2; exit 4"),
+		rcNoShow("-u", "@U", "-P", "--wait", "-G", "/bin/echo", "hi"),
+		rcNoShow("-u", "@U", "--pipe", "-q", "-G", "/bin/cat"),
+
+		// Timers: both units stay loaded.
+		rc("-u", "@U", "--on-active=1h", "/bin/true"),
+		rc("-u", "@U", "--on-boot=1h", "/bin/true"),
+		rc("-u", "@U", "--on-startup=2h", "/bin/true"),
+		rc("-u", "@U", "--on-unit-active=1h", "/bin/true"),
+		rc("-u", "@U", "--on-unit-inactive=30m", "/bin/true"),
+		rc("-u", "@U", "--on-active=1h", "--on-boot=2h", "--on-active=3h", "/bin/true"),
+		rc("-u", "@U", "--on-calendar=daily", "/bin/true"),
+		rc("-u", "@U", "--on-calendar=Mon..Fri 12:00", "--on-calendar=hourly", "/bin/true"),
+		rc("-u", "@U", "--on-calendar=2001-01-01", "/bin/true"),
+		rc("-u", "@U", "--on-calendar=daily", "--timer-property=Persistent=yes", "/bin/true"),
+		rc("-u", "@U", "--timer-property=RandomizedDelaySec=5m", "--on-active=1h", "/bin/true"),
+		rc("-u", "@U", "--timer-property=OnCalendar=weekly", "/bin/true"),
+		rc("-u", "@U", "--timer-property=OnActiveSec=2h", "--timer-property=AccuracySec=1s", "/bin/true"),
+		rc("-u", "@U", "--timer-property=RemainAfterElapse=yes", "--on-active=1h", "/bin/true"),
+		rc("-u", "@U", "--on-clock-change", "/bin/true"),
+		rc("-u", "@U", "--on-timezone-change", "--on-active=1h", "/bin/true"),
+		rc("-u", "@U", "-G", "--on-active=1h", "/bin/true"),
+		rc("-u", "@U", "--description=timed", "--on-active=1h", "/bin/true"),
+		rc("-u", "@U.service", "--on-active=1h", "/bin/true"),
+		rc("-u", "@U.timer", "--on-active=1h", "/bin/true"),
+		rc("-u", "@U x", "--on-active=1h", "/bin/true"),
+		rc("-u", "@U", "-q", "--on-active=1h", "/bin/true"),
+		rc("-u", "@U", "--on-active=1h", "-p", "Nice=5", "-E", "A=1", "--service-type=oneshot", "-r", "/bin/true"),
+		rc("-u", "@U", "--on-active=1h", "--slice=timed", "--uid=nobody", "--working-directory=/tmp", "/bin/sh", "-c", "exit 1"),
+		rc("-u", "@U", "--on-active=1h", "--no-block", "/bin/true"),
+		rc("-u", "@U", "--on-active=1h", "-p", "Bogus=ignored-without-command"),
+		rcNoShow("--on-active=1h", "/bin/true"),
+
+		// Refused by the manager: exit 1 and the same message from both.
+		rcNoShow("-u", "@U@.service", "/bin/true"),
+		rcNoShow("-u", "@U", "-p", "Wants=", "-p", "RequiresMountsFor=relative", "/bin/true"),
+		rcNoShow("-u", "@U", "--service-type=bogus", "/bin/true"),
+		rcNoShow("-u", "@U", "--on-active=", "/bin/true"),
+
+		// Invalid input.
+		rcInvalid("--bogus", "/bin/true"),
+		rcInvalid("-x", "/bin/true"),
+		rcInvalid("--unit"),
+		rcInvalid("-u"),
+		rcInvalid("--on", "1h", "/bin/true"),
+		rcInvalid("--quiet=1", "/bin/true"),
+		rcInvalid("-u", "@U"),
+		rcInvalid(),
+		rcInvalid("-u", "@U", "--wait", "--no-block", "/bin/true"),
+		rcInvalid("-u", "@U", "--pipe", "--no-block", "/bin/true"),
+		rcInvalid("-u", "@U", "--pipe", "--on-active=1h", "/bin/true"),
+		rcInvalid("-u", "@U", "--wait", "--on-active=1h", "/bin/true"),
+		rcInvalid("-u", "@U", "--timer-property=Persistent=yes", "/bin/true"),
+		rcInvalid("-u", "@U", "--on-calendar=bogus", "/bin/true"),
+		rcInvalid("-u", "@U", "--on-calendar=Mon 25:00", "/bin/true"),
+		rcInvalid("-u", "@U", "--on-active=xx", "/bin/true"),
+
+		rcInvalid("-u", "@U", "--timer-property=OnActiveSec=bad", "/bin/true"),
+		rcInvalid("-u", "@U", "--timer-property=Bogus=1", "--on-active=1h", "/bin/true"),
+		rcInvalid("-u", "@U", "-p", "Bogus=1", "/bin/true"),
+		rcInvalid("-u", "@U", "-p", "Nice=99", "/bin/true"),
+		rcInvalid("-u", "@U", "-p=Nice=1", "/bin/true"),
+		rcInvalid("-u", "@U", "-p", "RandomizedDelaySec=1m", "/bin/true"),
+		rcInvalid("-u", "@U", "-p", "MemoryMax=12Q", "--on-active=1h", "/bin/true"),
+		rcInvalid("-u", "@U", "--nice=20", "/bin/true"),
+		rcInvalid("-u", "@U", "--nice=abc", "/bin/true"),
+		rcInvalid("-u", "@U", "-E", "1X=y", "/bin/true"),
+		rcInvalid("-u", "@U", "-E", "=x", "/bin/true"),
+		rcInvalid("-u", "@U", "-E", "A B=x", "/bin/true"),
+		rcInvalid("-u", "@U", "/nonexistent/command"),
+		rcInvalid("-u", "@U", "borgrun-no-such-command"),
+		rcInvalid("-u", "@U", "--wait", "/tmp"),
+		rcInvalid("-u", "", "/bin/true"),
+		rcInvalid("-u", "@U.socket", "-r", "/bin/true"),
+		rcInvalid("-u", "@U.timer", "-r", "/bin/true"),
+		rcInvalid("-u", "@U.socket", "--on-active=1h", "/bin/true"),
+	}
+	return cases
+}
+
+var (
+	reRunName  = regexp.MustCompile(`run-(u[0-9]+|r[0-9a-f]{32})`)
+	reFigures  = regexp.MustCompile(`(?m)^(Service runtime|CPU time consumed|IP traffic received|IP traffic sent|IO bytes read|IO bytes written): .*$`)
+	reInValues = regexp.MustCompile(`(pid|start_time|stop_time|next_elapse)=(\[[^\]]*\]|[^;}]*)`)
+)
+
+// normalizeMessages makes the output of the two tools comparable: the unit
+// name given becomes UNIT, run-u<N> and run-r<hex> keep only their kind,
+// and the figures of the --wait summary are dropped.
+func normalizeMessages(s, unit string) string {
+	if unit != "" {
+		s = strings.ReplaceAll(s, unit, "UNIT")
+	}
+	s = reRunName.ReplaceAllStringFunc(s, func(m string) string { return m[:5] })
+	return reFigures.ReplaceAllString(s, "$1: X")
+}
+
+// volatile are systemctl show properties that differ between two runs of
+// the same command: process IDs, times, counters, random IDs.
+var volatile = map[string]bool{
+	"MainPID": true, "ExecMainPID": true, "ControlGroupId": true, "CPUUsageNSec": true, "InvocationID": true,
+	"MemoryCurrent": true, "MemoryAvailable": true, "TasksCurrent": true, "IOReadBytes": true, "IOWriteBytes": true,
+	"IOReadOperations": true, "IOWriteOperations": true, "IPIngressBytes": true, "IPEgressBytes": true,
+	"IPIngressPackets": true, "IPEgressPackets": true, "NextElapseUSecMonotonic": true, "NextElapseUSecRealtime": true,
+	"LastTriggerUSec": true, "LastTriggerUSecMonotonic": true, "ExecMainStartTimestamp": true, "ExecMainExitTimestamp": true,
+}
+
+// unordered are list properties whose order the manager does not keep.
+var unordered = map[string]bool{"After": true, "Before": true, "Wants": true, "Requires": true, "Conflicts": true,
+	"RequiredBy": true, "WantedBy": true, "Triggers": true, "TriggeredBy": true, "ConflictedBy": true}
+
+// showUnit returns systemctl show for unit, normalised.
+func showUnit(t *testing.T, unit, stem string) string {
+	t.Helper()
+	out, err := sandbox.Get(t).Output(t.Context(), "systemctl", "show", unit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		k, v, _ := strings.Cut(l, "=")
+		if volatile[k] || strings.HasSuffix(k, "Timestamp") || strings.HasSuffix(k, "TimestampMonotonic") {
+			continue
+		}
+		v = strings.ReplaceAll(v, stem, "UNIT")
+		v = reInValues.ReplaceAllString(v, "$1=X")
+		if unordered[k] {
+			w := strings.Fields(v)
+			slices.Sort(w)
+			v = strings.Join(w, " ")
+		}
+		lines = append(lines, k+"="+v)
+	}
+	return strings.Join(lines, "\n")
+}
+
+type outcome struct {
+	stdout, stderr string
+	code           int
+}
+
+func systemdRunIn(t *testing.T, args []string) outcome {
+	t.Helper()
+	cmd := sandbox.Get(t).Command(t.Context(), "systemd-run", args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	code := 0
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		t.Fatal(err)
+	}
+	return outcome{out.String(), errb.String(), code}
+}
+
+// cleanupUnits stops and resets the units of a case, named or auto-named
+// (found in the messages).
+func cleanupUnits(t *testing.T, stem string, messages ...string) {
+	t.Helper()
+	units := []string{stem + ".service", stem + ".timer"}
+	for _, m := range messages {
+		for _, n := range reRunName.FindAllString(m, -1) {
+			units = append(units, n+".service", n+".timer")
+		}
+	}
+	// Escaped forms of the odd names the cases use.
+	units = append(units, stem+`\x20x.service`, stem+`\x20x.timer`, stem+`\x2a.service`, stem+".bar.service")
+	sys := sandbox.Get(t)
+	ctx := context.WithoutCancel(t.Context())
+	sys.Output(ctx, "systemctl", append([]string{"stop"}, units...)...)
+	sys.Output(ctx, "systemctl", append([]string{"reset-failed"}, units...)...)
+}
+
+func subst(args []string, stem string) []string {
+	r := slices.Clone(args)
+	for i := range r {
+		r[i] = strings.ReplaceAll(r[i], "@U", stem)
+	}
+	return r
+}
+
+// TestRunDifferential runs each case through systemd-run and borgrun run
+// in the same throwaway systemd and requires the same outcome and, where
+// the units stay loaded, the same units.
+func TestRunDifferential(t *testing.T) {
+	cases := runCases()
+	if len(cases) < 100 {
+		t.Fatalf("only %d cases", len(cases))
+	}
+	for i, tc := range cases {
+		t.Run(fmt.Sprintf("%03d %s", i, strings.Join(tc.args, " ")), func(t *testing.T) {
+			t.Parallel()
+			sdStem, brStem := fmt.Sprintf("sdrun%03d", i), fmt.Sprintf("brrun%03d", i)
+			sd := systemdRunIn(t, subst(tc.args, sdStem))
+			stdout, stderr, code := borgrun(t, append([]string{"run"}, subst(tc.args, brStem)...)...)
+			br := outcome{stdout, stderr, code}
+			t.Cleanup(func() { cleanupUnits(t, sdStem, sd.stderr); cleanupUnits(t, brStem, br.stderr) })
+
+			if tc.invalid {
+				if sd.code != 1 {
+					t.Errorf("systemd-run exit %d, want 1 (the case says invalid); stderr %q", sd.code, sd.stderr)
+				}
+				if br.code != exitUsage || strings.Count(br.stderr, "\n") != 1 || !strings.HasPrefix(br.stderr, "borgrun: run: ") {
+					t.Errorf("borgrun exit %d, stderr %q: want %d and one line \"borgrun: run: ...\"", br.code, br.stderr, exitUsage)
+				}
+				for _, u := range []string{brStem + ".service", brStem + ".timer"} {
+					if ls := showProps(t, u, "LoadState")["LoadState"]; ls != "not-found" {
+						t.Errorf("invalid input created %s (LoadState=%s)", u, ls)
+					}
+				}
+				return
+			}
+			if br.code != sd.code {
+				t.Errorf("exit %d, systemd-run %d\nborgrun stderr:\n%s\nsystemd-run stderr:\n%s", br.code, sd.code, br.stderr, sd.stderr)
+			}
+			if a, b := normalizeMessages(br.stderr, brStem), normalizeMessages(sd.stderr, sdStem); a != b {
+				t.Errorf("stderr differs\nborgrun:\n%s\nsystemd-run:\n%s", a, b)
+			}
+			if br.stdout != sd.stdout {
+				t.Errorf("stdout %q, systemd-run %q", br.stdout, sd.stdout)
+			}
+			if tc.noShow {
+				return
+			}
+			for _, unit := range []string{"UNIT.service", "UNIT.timer", `UNIT\x20x.service`, `UNIT\x20x.timer`, `UNIT\x2a.service`, "UNIT.bar.service"} {
+				a := showUnit(t, strings.ReplaceAll(unit, "UNIT", brStem), brStem)
+				b := showUnit(t, strings.ReplaceAll(unit, "UNIT", sdStem), sdStem)
+				if a != b {
+					t.Errorf("%s differs:\n%s", unit, lineDiff(a, b))
+				}
+			}
+		})
+	}
+}
+
+// lineDiff lists the lines only in a (-) or only in b (+).
+func lineDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	var out []string
+	for _, l := range al {
+		if !slices.Contains(bl, l) {
+			out = append(out, "- borgrun:     "+l)
+		}
+	}
+	for _, l := range bl {
+		if !slices.Contains(al, l) {
+			out = append(out, "+ systemd-run: "+l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestRunBadInput runs borgrun run in-process: bad input exits 2 with one
+// line naming the bad token, before any connection to a manager.
+func TestRunBadInput(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--bogus", "/bin/true"}, "'--bogus'"},
+		{[]string{"-x", "/bin/true"}, "'x'"},
+		{[]string{"--unit"}, "'--unit' requires an argument"},
+		{[]string{"-u"}, "-- 'u'"},
+		{[]string{"--on", "1h", "/bin/true"}, "'--on' is ambiguous"},
+		{[]string{"--quiet=1", "/bin/true"}, "'--quiet' doesn't allow an argument"},
+		{[]string{"--scope", "/bin/true"}, "--scope"},
+		{[]string{"-t", "/bin/true"}, "--tty"},
+		{[]string{"--path-property=PathExists=/x", "/bin/true"}, "--path-property"},
+		{[]string{}, "COMMAND"},
+		{[]string{"-u", "x"}, "COMMAND"},
+		{[]string{"--wait", "--no-block", "/bin/true"}, "--no-block"},
+		{[]string{"--pipe", "--no-block", "/bin/true"}, "--no-block"},
+		{[]string{"--pipe", "--on-active=1h", "/bin/true"}, "--pipe"},
+		{[]string{"--wait", "--on-calendar=daily", "/bin/true"}, "--wait"},
+		{[]string{"--timer-property=Persistent=yes", "/bin/true"}, "Persistent=yes"},
+		{[]string{"--on-calendar=Mon 25:00", "/bin/true"}, `"Mon 25:00"`},
+		{[]string{"--on-active=5x", "/bin/true"}, `"OnActiveSec=5x"`},
+		{[]string{"--on-active=1h", "--timer-property=Bogus=1", "/bin/true"}, `"Bogus=1"`},
+		{[]string{"-p", "Nice=99", "/bin/true"}, `"Nice=99"`},
+		{[]string{"-p", "RandomizedDelaySec=1m", "/bin/true"}, `--timer-property`},
+		{[]string{"--nice=20", "/bin/true"}, `"20"`},
+		{[]string{"--nice=1_0", "/bin/true"}, `"1_0"`},
+		{[]string{"-E", "1X=y", "/bin/true"}, `"1X=y"`},
+		{[]string{"-E", "A.b", "/bin/true"}, `"A.b"`},
+		{[]string{"borgrun-no-such-command"}, `"borgrun-no-such-command"`},
+		{[]string{"-u", "", "/bin/true"}, "--unit"},
+		{[]string{"-u", "/srv/x", "/bin/true"}, `"/srv/x"`},
+		{[]string{"-u", "x.socket", "/bin/true"}, `"x.socket"`},
+		{[]string{"-u", "x.path", "--on-active=1h", "/bin/true"}, `"x.path"`},
+		{[]string{"--slice=x.service", "/bin/true"}, `"x.service"`},
+		{[]string{"-u", strings.Repeat("x", 300), "/bin/true"}, "--unit"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			e := &env{ctx: t.Context(), stdout: &stdout, stderr: &stderr, now: testNow, lookPath: exec.LookPath,
+				dial: transient.DialOptions{Stream: func(context.Context) (io.ReadWriteCloser, error) {
+					t.Error("bad input reached the manager")
+					return nil, errors.New("no manager in this test")
+				}}}
+			if code := e.main(append([]string{"run"}, tt.args...)); code != exitUsage {
+				t.Errorf("exit %d, want %d", code, exitUsage)
+			}
+			msg := stderr.String()
+			if strings.Count(msg, "\n") != 1 || !strings.HasPrefix(msg, "borgrun: run: ") || !strings.Contains(msg, tt.want) {
+				t.Errorf("stderr %q: want one line starting \"borgrun: run: \" containing %q", msg, tt.want)
+			}
+		})
+	}
+}
+
+// TestGetoptLong checks the getopt_long emulation on what parses.
+func TestGetoptLong(t *testing.T) {
+	opts, rest, err := getoptLong([]string{"-rqGu", "name", "--desc", "d e", "--pt", "-pA=1", "--property=B=2", "--", "-x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range opts {
+		got = append(got, o.opt.long+"="+o.arg)
+	}
+	want := []string{"remain-after-exit=", "quiet=", "collect=", "unit=name", "description=d e", "pty=", "property=A=1", "property=B=2"}
+	if !slices.Equal(got, want) || !slices.Equal(rest, []string{"-x"}) {
+		t.Errorf("got %q rest %q, want %q rest [-x]", got, rest, want)
+	}
+}
+
+func BenchmarkRunWait(b *testing.B) {
+	benchPair(b,
+		[]string{"borgrun", "run", "--wait", "--quiet", "--collect", "--unit=brbench%d", "/bin/true"},
+		[]string{"systemd-run", "--wait", "--quiet", "--collect", "--unit=sdbench%d", "/bin/true"},
+		nil)
+}

@@ -1,0 +1,182 @@
+package transient
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	sddbus "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/godbus/dbus/v5"
+)
+
+// AuxUnit is an auxiliary unit created by [Conn.StartTransient] together
+// with the main unit (the service a timer triggers): created, not started.
+type AuxUnit struct {
+	Name       string
+	Properties []Property
+}
+
+// JobError reports that a start job finished with a result other than
+// "done" or "skipped": "failed", "timeout", "canceled", "dependency", ….
+// ServiceResult is the unit's Result property ("exit-code", "timeout", …)
+// when the unit is a service and it could still be read, else "".
+type JobError struct {
+	Unit          string
+	JobResult     string
+	ServiceResult string
+}
+
+func (e *JobError) Error() string {
+	if e.ServiceResult != "" {
+		return fmt.Sprintf("transient: start job for %s finished with result %q (service result %q)", e.Unit, e.JobResult, e.ServiceResult)
+	}
+	return fmt.Sprintf("transient: start job for %s finished with result %q", e.Unit, e.JobResult)
+}
+
+// StartTransient creates the transient unit name with props, and the
+// auxiliary units aux, in one StartTransientUnit call with job mode "fail",
+// as systemd-run does. The manager starts only name.
+//
+// With wait false it returns once the manager has queued the start job
+// (systemd-run --no-block). With wait true it also waits for the job to
+// finish and returns a [*JobError] if its result is neither "done" nor
+// "skipped" (for a Type=oneshot service the job ends only when the process
+// has exited). Errors from the call itself are [*ManagerError]s.
+func (c *Conn) StartTransient(ctx context.Context, name string, props []Property, aux []AuxUnit, wait bool) error {
+	var pcs []sddbus.PropertyCollection
+	for _, a := range aux {
+		pcs = append(pcs, sddbus.PropertyCollection{Name: a.Name, Properties: a.Properties})
+	}
+	var jobs chan string
+	if wait {
+		jobs = make(chan string, 1)
+	}
+	if _, err := c.sd.StartTransientUnitAux(ctx, name, "fail", props, pcs, jobs); err != nil {
+		return wrap(fmt.Sprintf("starting %q", name), err)
+	}
+	if !wait {
+		return nil
+	}
+	select {
+	case res := <-jobs:
+		if res == "done" || res == "skipped" {
+			return nil
+		}
+		je := &JobError{Unit: name, JobResult: res}
+		var v dbus.Variant
+		if err := c.object(unitPath(name)).CallWithContext(ctx, ifaceProps+".Get", 0, ifaceService, "Result").Store(&v); err == nil {
+			je.ServiceResult, _ = v.Value().(string)
+		}
+		return je
+	case <-ctx.Done():
+		return fmt.Errorf("transient: waiting for %s to start: %w", name, ctx.Err())
+	}
+}
+
+// UniqueName returns the connection's unique name on the bus (":1.42"),
+// or "" on a manager's private socket, where there is none. systemd-run
+// names its units after it (run-u42.service).
+func (c *Conn) UniqueName() string {
+	if c.direct {
+		return ""
+	}
+	if names := c.bus.Names(); len(names) > 0 {
+		return names[0]
+	}
+	return ""
+}
+
+// WaitService waits until the service name is inactive or failed with no
+// job pending, systemd-run --wait's criterion, and returns how it ended.
+// As systemd-run does, it reads all the unit's properties once at the start
+// and again on each of its PropertiesChanged signals; nothing is polled.
+// Unlike [Conn.Run] it neither stops nor unloads the unit: if ctx is done
+// first, it returns ctx's error and the unit keeps running.
+//
+// A unit that is never done (RemainAfterExit=yes) makes WaitService wait
+// until ctx is done, as systemd-run --wait -r does. On a private socket,
+// where a unit cannot be pinned, a unit unloaded as soon as it ended is
+// reported from its last state seen.
+func (c *Conn) WaitService(ctx context.Context, name string) (*Result, error) {
+	path := unitPath(name)
+	w, unwatch, err := c.watch(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer unwatch()
+	var last map[string]dbus.Variant
+	read := func() (bool, error) {
+		var all map[string]dbus.Variant
+		if err := c.object(path).CallWithContext(ctx, ifaceProps+".GetAll", 0, "").Store(&all); err != nil {
+			return false, wrap("reading "+string(path), err)
+		}
+		if ls, _ := all["LoadState"].Value().(string); ls != "loaded" && last != nil {
+			// Unloaded already (only possible unpinned): what we
+			// saw last is its final state.
+			return true, nil
+		}
+		last = all
+		st := unitState{props: all}
+		return st.done(), nil
+	}
+	for {
+		done, err := read()
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			return waitResult(name, last), nil
+		}
+		select {
+		case _, ok := <-w.ch:
+			if !ok {
+				return nil, fmt.Errorf("transient: waiting for %s: %w", name, ErrDisconnected)
+			}
+			w.lost.Store(false)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("transient: waiting for %s: %w", name, ctx.Err())
+		}
+	}
+}
+
+// waitResult builds a Result from a unit's properties as systemd-run
+// --wait reads them.
+func waitResult(name string, props map[string]dbus.Variant) *Result {
+	st := unitState{props: props}
+	r := &Result{
+		Unit:           name,
+		Result:         st.str("Result"),
+		Status:         st.i32("ExecMainStatus"),
+		CPU:            -1,
+		IOReadBytes:    st.u64or("IOReadBytes", math.MaxUint64),
+		IOWriteBytes:   st.u64or("IOWriteBytes", math.MaxUint64),
+		IPIngressBytes: st.u64or("IPIngressBytes", math.MaxUint64),
+		IPEgressBytes:  st.u64or("IPEgressBytes", math.MaxUint64),
+	}
+	switch st.i32("ExecMainCode") {
+	case 1:
+		r.Code = "exited"
+	case 2:
+		r.Code = "killed"
+	case 3:
+		r.Code = "dumped"
+	case 4:
+		r.Code = "trapped"
+	case 5:
+		r.Code = "stopped"
+	case 6:
+		r.Code = "continued"
+	}
+	in, out := st.u64or("InactiveExitTimestampMonotonic", math.MaxUint64), st.u64or("InactiveEnterTimestampMonotonic", math.MaxUint64)
+	set := func(t uint64) bool { return t != 0 && t != math.MaxUint64 }
+	r.Ran = set(in)
+	if set(in) && set(out) && out > in {
+		r.Runtime = time.Duration(out-in) * time.Microsecond
+	}
+	if cpu := st.u64or("CPUUsageNSec", math.MaxUint64); cpu != math.MaxUint64 {
+		// systemd-run rounds up to whole microseconds.
+		r.CPU = time.Duration((cpu+999)/1000) * time.Microsecond
+	}
+	return r
+}
