@@ -72,13 +72,8 @@ func (c *Conn) Schedule(ctx context.Context, b *Backup, replace bool) (Outcome, 
 			if cur.serviceRunning {
 				return "", fmt.Errorf("transient: replacing %s: %w", b.ServiceUnit(), ErrRunInProgress)
 			}
-			if err := c.Stop(ctx, b.TimerUnit(), b.ServiceUnit()); err != nil {
+			if err := c.unload(ctx, b); err != nil {
 				return "", err
-			}
-			for _, u := range []string{b.TimerUnit(), b.ServiceUnit()} {
-				if err := c.WaitGone(ctx, u); err != nil {
-					return "", err
-				}
 			}
 			if cur.timerLoaded {
 				outcome = Replaced
@@ -108,27 +103,33 @@ type current struct {
 }
 
 func (c *Conn) current(ctx context.Context, b *Backup) (*current, error) {
+	// One call sees both units at one instant. (Two calls could straddle
+	// a concurrent creation of the pair and see half of it.)
+	sts, err := c.sd.ListUnitsByNamesContext(ctx, []string{b.TimerUnit(), b.ServiceUnit()})
+	if err != nil {
+		return nil, wrap("looking up "+b.TimerUnit(), err)
+	}
 	cur := &current{ours: true}
-	for _, u := range []string{b.TimerUnit(), b.ServiceUnit()} {
-		unit, err := c.unitProps(ctx, u, ifaceUnit)
-		if err != nil {
-			return nil, err
-		}
-		if ls, _ := unit["LoadState"].Value().(string); ls == "not-found" || ls == "" {
+	for _, st := range sts {
+		if st.LoadState == "not-found" || st.LoadState == "" {
 			continue
 		}
 		if !cur.loaded {
-			cur.loaded, cur.which = true, u
+			cur.loaded, cur.which = true, st.Name
+		}
+		unit, err := c.unitProps(ctx, st.Name, ifaceUnit)
+		if err != nil {
+			return nil, err
 		}
 		if tr, _ := unit["Transient"].Value().(bool); !tr {
 			cur.ours = false
 		}
-		if strings.HasSuffix(u, ".timer") {
+		if st.Name == b.TimerUnit() {
 			cur.timerLoaded = true
 			continue
 		}
-		cur.serviceRunning = running(unit["ActiveState"].Value())
-		svc, err := c.unitProps(ctx, u, ifaceService)
+		cur.serviceRunning = running(st.ActiveState)
+		svc, err := c.unitProps(ctx, st.Name, ifaceService)
 		if err != nil {
 			return nil, err
 		}
@@ -146,7 +147,12 @@ func (c *Conn) current(ctx context.Context, b *Backup) (*current, error) {
 }
 
 // unitProps reads all properties of one interface of the unit called name.
-// A unit that is not loaded reads as LoadState "not-found".
+// A unit that is not loaded reads as LoadState "not-found". A unit that
+// exists only as a "stub" (just created as the auxiliary unit of a
+// StartTransientUnit call, still in the manager's load queue, with none of
+// its properties yet) is loaded first with LoadUnit, so its properties are
+// real. (LoadUnit is not used for names that do not exist: it would leave
+// not-found units behind.)
 func (c *Conn) unitProps(ctx context.Context, name, iface string) (map[string]dbus.Variant, error) {
 	var path dbus.ObjectPath
 	err := c.object(managerPath).CallWithContext(ctx, "org.freedesktop.systemd1.Manager.GetUnit", 0, name).Store(&path)
@@ -155,6 +161,15 @@ func (c *Conn) unitProps(ctx context.Context, name, iface string) (map[string]db
 			return map[string]dbus.Variant{"LoadState": dbus.MakeVariant("not-found")}, nil
 		}
 		return nil, err
+	}
+	var ls dbus.Variant
+	if err := c.object(path).CallWithContext(ctx, ifaceProps+".Get", 0, ifaceUnit, "LoadState").Store(&ls); err != nil {
+		return nil, wrap(fmt.Sprintf("reading %q", name), err)
+	}
+	if ls.Value() == "stub" {
+		if err := c.object(managerPath).CallWithContext(ctx, "org.freedesktop.systemd1.Manager.LoadUnit", 0, name).Store(&path); err != nil {
+			return nil, wrap(fmt.Sprintf("loading %q", name), err)
+		}
 	}
 	var all map[string]dbus.Variant
 	if err := c.object(path).CallWithContext(ctx, ifaceProps+".GetAll", 0, iface).Store(&all); err != nil {
@@ -244,9 +259,20 @@ func (c *Conn) Remove(ctx context.Context, name string, force bool) error {
 	if cur.serviceRunning && !force {
 		return fmt.Errorf("transient: removing %s: %w", b.ServiceUnit(), ErrRunInProgress)
 	}
+	return c.unload(ctx, b)
+}
+
+// unloadTimeout bounds the wait for a stopped pair to be unloaded.
+const unloadTimeout = 30 * time.Second
+
+// unload stops a job's timer and service and waits (bounded) until the
+// manager has unloaded both.
+func (c *Conn) unload(ctx context.Context, b *Backup) error {
 	if err := c.Stop(ctx, b.TimerUnit(), b.ServiceUnit()); err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, unloadTimeout)
+	defer cancel()
 	for _, u := range []string{b.TimerUnit(), b.ServiceUnit()} {
 		if err := c.WaitGone(ctx, u); err != nil {
 			return err

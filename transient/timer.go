@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	sddbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
 )
 
@@ -21,20 +20,7 @@ func (c *Conn) StartTimer(ctx context.Context, timer string, timerProps []Proper
 	if stem(timer) != stem(service) || !strings.HasSuffix(timer, ".timer") || !strings.HasSuffix(service, ".service") {
 		return fmt.Errorf("transient: timer %q and service %q must be STEM.timer and STEM.service", timer, service)
 	}
-	jobs := make(chan string, 1)
-	aux := []sddbus.PropertyCollection{{Name: service, Properties: serviceProps}}
-	if _, err := c.sd.StartTransientUnitAux(ctx, timer, "fail", timerProps, aux, jobs); err != nil {
-		return wrap(fmt.Sprintf("starting %q with %q", timer, service), err)
-	}
-	select {
-	case res := <-jobs:
-		if res != "done" {
-			return fmt.Errorf("transient: start job for %s finished with result %q", timer, res)
-		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("transient: waiting for %s to start: %w", timer, ctx.Err())
-	}
+	return c.StartTransient(ctx, timer, timerProps, []AuxUnit{{Name: service, Properties: serviceProps}}, true)
 }
 
 func stem(name string) string {
