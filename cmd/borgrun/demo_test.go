@@ -54,12 +54,12 @@ func TestDemo(t *testing.T) {
 	quoted := "/bin/sh -c '" + sampleBackup[2] + "'"
 	defer command("systemctl", "stop", "borgrun-demo.timer", "borgrun-demo.service").Run()
 
-	if code := step("borgrun schedule --daily --name demo -- "+quoted, exe, append([]string{"schedule", "--daily", "--name", "demo", "--"}, sampleBackup...)...); code != 0 {
+	if code := step("borgrun schedule --daily --name demo --writable /var/tmp -- "+quoted, exe, append([]string{"schedule", "--daily", "--name", "demo", "--writable", "/var/tmp", "--"}, sampleBackup...)...); code != 0 {
 		t.Fatalf("schedule: exit %d", code)
 	}
 	step("systemctl list-timers 'borgrun-*'", "systemctl", "list-timers", "--no-pager", "borgrun-*")
 	step("systemctl cat borgrun-demo.service   # transient: lives in /run, gone at reboot", "systemctl", "cat", "--no-pager", "borgrun-demo.service")
-	if code := step("borgrun now --name demo -- "+quoted, exe, append([]string{"now", "--name", "demo", "--"}, sampleBackup...)...); code != 0 {
+	if code := step("borgrun now --name demo --writable /var/tmp -- "+quoted, exe, append([]string{"now", "--name", "demo", "--writable", "/var/tmp", "--"}, sampleBackup...)...); code != 0 {
 		t.Fatalf("now: exit %d", code)
 	}
 	if code := step("borgrun now -- /bin/sh -c 'exit 7'   # the command's exit status is borgrun's", exe, "now", "--", "/bin/sh", "-c", "exit 7"); code != 7 {

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
@@ -22,6 +26,8 @@ type jobFlags struct {
 	inhibit     string
 	priority    string
 	hardening   string
+	writable    []string
+	passphrase  string
 	noNetWait   bool
 	user        bool
 	properties  []string
@@ -35,6 +41,8 @@ func (j *jobFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&j.priority, "priority", "background", "CPU and IO priority: background (Nice=19, batch, IO best-effort 7), idle, normal")
 	fs.StringVar(&j.inhibit, "inhibit", "block", "block sleep and shutdown while the backup runs: block|no")
 	fs.StringVar(&j.hardening, "hardening", "default", "sandboxing profile: default|strict|off")
+	fs.StringArrayVar(&j.writable, "writable", nil, "also make this absolute PATH writable under the sandbox, creating it as a directory if missing (repeatable)")
+	fs.StringVar(&j.passphrase, "passphrase-file", "", "give borg the passphrase in this absolute FILE, as a systemd credential (never in the unit, environment or argv)")
 	fs.BoolVar(&j.noNetWait, "no-network-wait", false, "do not order the run after network-online.target")
 	fs.StringArrayVarP(&j.properties, "property", "p", nil, "set a service property NAME=VALUE, as systemd-run -p (repeatable; wins over the defaults)")
 	fs.StringArrayVarP(&j.environment, "setenv", "E", nil, "set an environment variable NAME=VALUE for the command; a bare NAME copies it from here (repeatable)")
@@ -138,10 +146,12 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 	default:
 		return nil, usagef("%s: --inhibit %q: want block or no", cmd, j.inhibit)
 	}
-	switch j.hardening {
-	case "default", "strict", "off":
-	default:
-		return nil, usagef("%s: --hardening %q: want default, strict or off", cmd, j.hardening)
+	profile, err := transient.ParseProfile(j.hardening)
+	if err != nil {
+		return nil, usagef("%s: --hardening: %v", cmd, err)
+	}
+	if profile == transient.ProfileOff && len(j.writable) > 0 {
+		return nil, usagef("%s: --writable has no effect with --hardening=off", cmd)
 	}
 	for _, kv := range j.environment {
 		name, _, hasValue := strings.Cut(kv, "=")
@@ -157,7 +167,51 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 		return nil, usagef("%s: -p: %v", cmd, err)
 	}
 	b.ServiceProperties = j.properties
+	if profile != transient.ProfileOff {
+		sb, err := e.sandbox(profile, b, j)
+		if err != nil {
+			return nil, usagef("%s: --hardening=%s: %v", cmd, profile, err)
+		}
+		b.Hardening = sb.Assignments()
+	}
+	if j.passphrase != "" {
+		if !filepath.IsAbs(j.passphrase) {
+			return nil, usagef("%s: --passphrase-file %q: must be an absolute path", cmd, j.passphrase)
+		}
+		if fi, err := os.Stat(j.passphrase); err != nil || !fi.Mode().IsRegular() {
+			return nil, usagef("%s: --passphrase-file %q: must be an existing regular file", cmd, j.passphrase)
+		}
+		b.Hardening = append(b.Hardening, transient.PassphraseAssignments(j.passphrase)...)
+	}
 	return b, nil
+}
+
+// sandbox derives the job's sandbox: the paths borg and borgmatic write,
+// from the configuration the command will read, under the home directory
+// of the service's user (root for the system manager).
+func (e *env) sandbox(profile transient.Profile, b *transient.Backup, j *jobFlags) (*transient.Sandbox, error) {
+	u, err := user.LookupId("0")
+	if j.user {
+		u, err = user.Current()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("finding the service user's home: %w", err)
+	}
+	o := transient.SandboxOptions{Profile: profile, Name: b.Name, Command: b.Command,
+		Environment: b.Environment, Home: u.HomeDir, Writable: j.writable}
+	if filepath.Base(b.Command[0]) == "borgmatic" {
+		ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+		out, err := exec.CommandContext(ctx, b.Command[0], "--version").Output()
+		cancel()
+		if err == nil {
+			o.BorgmaticVersion = strings.TrimSpace(string(out))
+		}
+	}
+	if id, err := os.ReadFile("/etc/machine-id"); err == nil && len(bytes.TrimSpace(id)) > 0 {
+		host, _ := os.Hostname()
+		o.HostID = host + "@" + string(bytes.TrimSpace(id))
+	}
+	return transient.DeriveSandbox(o)
 }
 
 // checkInhibitor drops the systemd-inhibit wrapper, with a notice, when

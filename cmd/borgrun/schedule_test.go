@@ -67,7 +67,7 @@ func TestScheduleOptOuts(t *testing.T) {
 	cleanupJob(t, "optout")
 	_, stderr, code := borgrun(t, "schedule", "--on-calendar", "Mon..Fri 12:30", "--on-calendar", "Sat 09:00", "--name", "optout",
 		"--no-network-wait", "--priority", "normal", "--allow-battery", "--boot-delay", "0",
-		"--randomized-delay", "0", "--no-persistent", "--inhibit", "no", "--accuracy", "1s",
+		"--randomized-delay", "0", "--no-persistent", "--inhibit", "no", "--accuracy", "1s", "--hardening=off",
 		"-p", "Nice=5", "-p", "MemoryMax=1G", "--timer-property", "RemainAfterElapse=no", "--", "/bin/true", "arg")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)

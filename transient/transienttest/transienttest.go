@@ -174,6 +174,9 @@ for d in "$notify" "$@"; do
 	mkdir -p "$r$d"
 	mount --bind "$d" "$r$d"
 done
+# Shared propagation inside the sandbox, as systemd sets up on a host: it
+# mounts credential directories from a helper's mount namespace.
+mount --make-rshared "$r"
 exec chroot "$r" /lib/systemd/systemd --system --unit=basic.target --show-status=no
 `
 

@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The borgmatic tests back up a small source tree into a local repository
+// inside the sandbox with Debian's borgmatic and borg, under borgrun's
+// sandboxing profiles.
+const (
+	bmRoot       = "/srv/borgrun-test"
+	bmRepo       = bmRoot + "/repo"
+	bmConfig     = "/etc/borgrun-test/local.yaml"
+	bmPassphrase = "borgrun test passphrase"
+	// bmNoPassConfig is bmConfig without the passphrase, which then
+	// comes from bmPassFile.
+	bmNoPassConfig = "/etc/borgrun-test/nopass.yaml"
+	bmPassFile     = "/etc/borgrun-test/passphrase"
+)
+
+// bmStateDirs are where borg 1.2 and borgmatic 1.7 keep their state for
+// root; removing them makes the machine look freshly installed.
+const bmStateDirs = "/root/.cache/borg /root/.config/borg /root/.borgmatic /root/.local/state/borgmatic"
+
+// setupBorgmatic writes the configuration, a source tree and a repository
+// (made with borgmatic init), then removes every state directory, as on a
+// machine where borg has never run. It needs borgmatic and borg.
+func setupBorgmatic(t *testing.T) {
+	t.Helper()
+	sys := sandbox.Get(t)
+	for _, tool := range []string{"/usr/bin/borgmatic", "/usr/bin/borg"} {
+		if _, err := os.Stat(filepath.Join(sys.Root(), tool)); err != nil {
+			if os.Getenv("BORGRUN_REQUIRE_SYSTEMD") != "" {
+				t.Fatalf("%s: %v (apt-get install borgmatic borgbackup)", tool, err)
+			}
+			t.Skipf("%s: %v", tool, err)
+		}
+	}
+	config := `location:
+    source_directories:
+        - ` + bmRoot + `/src
+    repositories:
+        - ` + bmRepo + `
+storage:
+    encryption_passphrase: "` + bmPassphrase + `"
+    archive_name_format: "bm-{now:%Y-%m-%dT%H:%M:%S.%f}"
+retention:
+    keep_within: 1d
+`
+	script := `set -e
+rm -rf ` + bmRoot + ` ` + bmStateDirs + `
+mkdir -p ` + bmRoot + `/src/sub /etc/borgrun-test
+echo one > ` + bmRoot + `/src/one
+echo two > ` + bmRoot + `/src/sub/two
+cat > ` + bmConfig + ` <<'EOF'
+` + config + `EOF
+grep -v encryption_passphrase ` + bmConfig + ` > ` + bmNoPassConfig + `
+(umask 077; echo '` + bmPassphrase + `' > ` + bmPassFile + `)
+borgmatic -c ` + bmConfig + ` init --encryption repokey
+rm -rf ` + bmStateDirs + `
+`
+	if out, err := sys.Output(t.Context(), "/bin/sh", "-c", script); err != nil {
+		t.Fatalf("setting up borgmatic: %v\n%s", err, out)
+	}
+}
+
+// archives returns the repository's archive names.
+func archives(t *testing.T) []string {
+	t.Helper()
+	cmd := sandbox.Get(t).Command(t.Context(), "/usr/bin/borg", "list", "--short", bmRepo)
+	cmd.Env = append(cmd.Env, "BORG_PASSPHRASE="+bmPassphrase, "HOME=/root")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("borg list: %v\n%s", err, out)
+	}
+	return strings.Fields(string(out))
+}
+
+// freshState removes borg's and borgmatic's state directories.
+func freshState(t *testing.T) {
+	t.Helper()
+	if out, err := sandbox.Get(t).Output(t.Context(), "/bin/sh", "-c", "rm -rf "+bmStateDirs); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+}
+
+// TestBorgmaticUnderProfiles: on a machine with only a repository, real
+// borgmatic runs its default actions (prune, compact, create, check) under
+// each profile and priority, and each run adds an archive.
+func TestBorgmaticUnderProfiles(t *testing.T) {
+	setupBorgmatic(t)
+	for _, tt := range []struct {
+		name string
+		args []string
+		fail bool
+	}{
+		{"default", nil, false},
+		{"default-idle", []string{"--priority", "idle"}, false},
+		{"strict", []string{"--hardening=strict"}, false},
+		{"off", []string{"--hardening=off"}, false},
+		// Without the derived writable paths the same run fails: they
+		// are what makes it work.
+		{"default-without-derived-paths", []string{"-p", "ReadWritePaths="}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			freshState(t)
+			before := len(archives(t))
+			args := append(append([]string{"now", "--name", "bm-" + tt.name}, tt.args...), "--", "/usr/bin/borgmatic", "-c", bmConfig, "--verbosity", "1")
+			stdout, stderr, code := borgrun(t, args...)
+			if tt.fail {
+				if code == 0 || !strings.Contains(stderr, "Read-only file system") {
+					t.Errorf("borgrun %s: exit %d, want a failure on a read-only file system\nstderr:\n%s", strings.Join(args, " "), code, stderr)
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("borgrun %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, stdout, stderr)
+			}
+			if got := len(archives(t)); got != before+1 {
+				t.Errorf("archives: %d after the run, want %d", got, before+1)
+			}
+		})
+	}
+}
+
+// TestBorgmaticDefaultConfigLocation: with the configuration where
+// borgmatic looks by default, the derived sandbox finds it too.
+func TestBorgmaticDefaultConfigLocation(t *testing.T) {
+	setupBorgmatic(t)
+	sys := sandbox.Get(t)
+	if out, err := sys.Output(t.Context(), "/bin/sh", "-c", "mkdir -p /etc/borgmatic && cp "+bmConfig+" /etc/borgmatic/config.yaml"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	t.Cleanup(func() { sys.Output(context.Background(), "rm", "-f", "/etc/borgmatic/config.yaml") })
+	before := len(archives(t))
+	stdout, stderr, code := borgrun(t, "now", "--name", "bm", "--", "/usr/bin/borgmatic")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if got := len(archives(t)); got != before+1 {
+		t.Errorf("archives: %d after the run, want %d", got, before+1)
+	}
+}
+
+var exposureRE = regexp.MustCompile(`Overall exposure level for \S+: (\d+\.\d)`)
+
+// exposure runs systemd-analyze security with args in the sandbox and
+// returns the overall exposure it prints.
+func exposure(t *testing.T, args ...string) float64 {
+	t.Helper()
+	out, err := sandbox.Get(t).Output(t.Context(), "systemd-analyze", append([]string{"security", "--no-pager"}, args...)...)
+	m := exposureRE.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("systemd-analyze security %s: %v: no exposure in:\n%s", strings.Join(args, " "), err, out)
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestScheduledBorgmaticExposure: the scheduled service of a job whose
+// repositories are all local scores at most 1.2 in systemd-analyze
+// security, live and offline, and the scheduled service itself backs up.
+func TestScheduledBorgmaticExposure(t *testing.T) {
+	setupBorgmatic(t)
+	sys := sandbox.Get(t)
+	cleanupJob(t, "bmsched")
+	job := []string{"--daily", "--name", "bmsched", "--boot-delay", "0", "--allow-battery", "--", "/usr/bin/borgmatic", "-c", bmConfig}
+	stdout, stderr, code := borgrun(t, append([]string{"schedule"}, job...)...)
+	if code != 0 {
+		t.Fatalf("schedule: exit %d\n%s%s", code, stdout, stderr)
+	}
+	live := exposure(t, "borgrun-bmsched.service")
+
+	// Offline, from the unit file --dry-run prints.
+	stdout, stderr, code = borgrun(t, append([]string{"schedule", "--dry-run"}, job...)...)
+	if code != 0 {
+		t.Fatalf("schedule --dry-run: exit %d\n%s", code, stderr)
+	}
+	_, service, ok := strings.Cut(stdout, "# borgrun-bmsched.service\n")
+	if !ok {
+		t.Fatalf("no service in --dry-run output:\n%s", stdout)
+	}
+	service, _, _ = strings.Cut(service, "\n# ")
+	dir := "/run/borgrun-test-offline"
+	if err := os.MkdirAll(filepath.Join(sys.Root(), dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sys.Root(), dir, "borgrun-bmsched-offline.service"), []byte(service), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	offline := exposure(t, "--offline=true", dir+"/borgrun-bmsched-offline.service")
+	t.Logf("exposure of a local-only borgmatic job under the default profile: live %.1f, offline %.1f", live, offline)
+	if live > 1.2 || offline > 1.2 {
+		t.Errorf("exposure live %.1f, offline %.1f: want at most 1.2 for a local-only job", live, offline)
+	}
+
+	// The scheduled service runs as the timer would start it.
+	freshState(t)
+	before := len(archives(t))
+	if out, err := sys.Output(t.Context(), "systemctl", "start", "borgrun-bmsched.service"); err != nil {
+		logs, _ := sys.Output(t.Context(), "journalctl", "--no-pager", "-u", "borgrun-bmsched.service")
+		t.Fatalf("systemctl start: %v\n%s\n%s", err, out, logs)
+	}
+	if got := len(archives(t)); got != before+1 {
+		t.Errorf("archives: %d after the scheduled run, want %d", got, before+1)
+	}
+}
+
+// TestBorgmaticPassphraseFile: the passphrase reaches borg from a file
+// through a systemd credential, for a run now and a scheduled run, and
+// never appears in the unit's properties.
+func TestBorgmaticPassphraseFile(t *testing.T) {
+	setupBorgmatic(t)
+	sys := sandbox.Get(t)
+	freshState(t)
+	before := len(archives(t))
+	stdout, stderr, code := borgrun(t, "now", "--name", "bm-pass", "--passphrase-file", bmPassFile, "--", "/usr/bin/borgmatic", "-c", bmNoPassConfig)
+	if code != 0 {
+		t.Fatalf("now: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if got := len(archives(t)); got != before+1 {
+		t.Errorf("archives: %d after the run, want %d", got, before+1)
+	}
+
+	cleanupJob(t, "bmpass")
+	if stdout, stderr, code := borgrun(t, "schedule", "--daily", "--name", "bmpass", "--boot-delay", "0", "--allow-battery",
+		"--passphrase-file", bmPassFile, "--", "/usr/bin/borgmatic", "-c", bmNoPassConfig); code != 0 {
+		t.Fatalf("schedule: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, view := range []string{"show", "cat"} {
+		if out := systemctl(t, view, "borgrun-bmpass.service"); strings.Contains(out, bmPassphrase) {
+			t.Errorf("systemctl %s reveals the passphrase:\n%s", view, out)
+		}
+	}
+	if out := systemctl(t, "cat", "borgrun-bmpass.service"); !strings.Contains(out, "LoadCredential=borg-passphrase:"+bmPassFile+"\n") {
+		t.Errorf("systemctl cat shows no credential from %s:\n%s", bmPassFile, out)
+	}
+	freshState(t)
+	if out, err := sys.Output(t.Context(), "systemctl", "start", "borgrun-bmpass.service"); err != nil {
+		logs, _ := sys.Output(t.Context(), "journalctl", "--no-pager", "-u", "borgrun-bmpass.service")
+		t.Fatalf("systemctl start: %v\n%s\n%s", err, out, logs)
+	}
+	if got := len(archives(t)); got != before+2 {
+		t.Errorf("archives: %d after the scheduled run, want %d", got, before+2)
+	}
+}
+
+// TestRemoteRepositoryExposure: a job with a remote repository keeps the
+// network (AF_INET, no private network namespace); its scheduled service's
+// exposure is measured under each profile.
+func TestRemoteRepositoryExposure(t *testing.T) {
+	sys := sandbox.Get(t)
+	config := "/etc/borgrun-test/remote.yaml"
+	if err := os.MkdirAll(filepath.Join(sys.Root(), filepath.Dir(config)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sys.Root(), config), []byte("location:\n    source_directories: [/etc]\n    repositories: ['ssh://borg@localhost/./repo']\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		profile string
+		max     float64
+	}{
+		{"default", 2.1},
+		{"strict", 1.9},
+	} {
+		t.Run(tt.profile, func(t *testing.T) {
+			name := "bmremote-" + tt.profile
+			cleanupJob(t, name)
+			if stdout, stderr, code := borgrun(t, "schedule", "--daily", "--name", name, "--hardening", tt.profile, "--", "/usr/bin/borgmatic", "-c", config); code != 0 {
+				t.Fatalf("schedule: exit %d\n%s%s", code, stdout, stderr)
+			}
+			p := showProps(t, "borgrun-"+name+".service", "PrivateNetwork", "RestrictAddressFamilies")
+			if p["PrivateNetwork"] != "no" || !strings.Contains(p["RestrictAddressFamilies"], "AF_INET") {
+				t.Errorf("remote job's network settings %v: want the network", p)
+			}
+			live := exposure(t, "borgrun-"+name+".service")
+			t.Logf("exposure of a remote-repository borgmatic job under the %s profile: live %.1f", tt.profile, live)
+			if live > tt.max {
+				t.Errorf("exposure %.1f, want at most %.1f", live, tt.max)
+			}
+		})
+	}
+}

@@ -1,0 +1,347 @@
+package transient
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/borgrun/borgrun/props"
+)
+
+func TestRemoteRepository(t *testing.T) {
+	for _, tt := range []struct {
+		repo   string
+		remote bool
+	}{
+		{"/mnt/backup/repo", false},
+		{"relative/repo", false},
+		{"file:///mnt/backup/repo", false},
+		{"/mnt/odd:name", false},
+		{"ssh://user@host:22/./repo", true},
+		{"ssh://host/~/repo", true},
+		{"user@host:repo", true},
+		{"host:/srv/repo", true},
+		{"sftp://host/repo", true},
+		{"rclone:remote:path", true},
+		{"s3:bucket/repo", true},
+		{"dir/sub:x", false},
+	} {
+		if got := RemoteRepository(tt.repo); got != tt.remote {
+			t.Errorf("RemoteRepository(%q) = %v, want %v", tt.repo, got, tt.remote)
+		}
+	}
+}
+
+func TestLocalRepositoryPath(t *testing.T) {
+	for _, tt := range []struct{ repo, dir, want string }{
+		{"/mnt/repo/", "/", "/mnt/repo"},
+		{"file:///mnt/repo", "/", "/mnt/repo"},
+		{"repo", "/srv", "/srv/repo"},
+		{"/mnt/{hostname}/repo", "/", "/mnt"},
+		{"/mnt/repo-{hostname}", "/", "/mnt"},
+	} {
+		if got := localRepositoryPath(tt.repo, tt.dir); got != tt.want {
+			t.Errorf("localRepositoryPath(%q, %q) = %q, want %q", tt.repo, tt.dir, got, tt.want)
+		}
+	}
+}
+
+// writeFiles writes name→content under dir and returns dir.
+func writeFiles(t *testing.T, dir string, files map[string]string) string {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestBorgmaticConfigFiles(t *testing.T) {
+	dir := writeFiles(t, t.TempDir(), map[string]string{
+		"a.yaml":                             "",
+		"d/one.yaml":                         "",
+		"d/two.yml":                          "",
+		"d/notes.txt":                        "",
+		"home/.config/borgmatic/config.yaml": "",
+		"home/.config/borgmatic.d/x.yaml":    "",
+	})
+	home := filepath.Join(dir, "home")
+	a, d := filepath.Join(dir, "a.yaml"), filepath.Join(dir, "d")
+	for _, tt := range []struct {
+		name    string
+		argv    []string
+		want    []string
+		wantErr string
+	}{
+		{"defaults", []string{"borgmatic"}, []string{home + "/.config/borgmatic/config.yaml", home + "/.config/borgmatic.d/x.yaml"}, ""},
+		{"-c file", []string{"borgmatic", "-c", a, "create"}, []string{a}, ""},
+		{"-c list then flag", []string{"borgmatic", "-c", a, d, "--verbosity", "1"}, []string{a, d + "/one.yaml", d + "/two.yml"}, ""},
+		{"--config=", []string{"borgmatic", "--config=" + a}, []string{a}, ""},
+		{"action ends the list", []string{"borgmatic", "--config", a, "prune"}, []string{a}, ""},
+		{"missing named file", []string{"borgmatic", "-c", dir + "/nope.yaml"}, nil, "nope.yaml"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := BorgmaticConfigFiles(tt.argv, home)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one naming %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			// /etc may hold a real configuration on the test machine.
+			got = slices.DeleteFunc(got, func(s string) bool { return strings.HasPrefix(s, "/etc/") })
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("files = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestReadBorgmaticConfig(t *testing.T) {
+	dir := writeFiles(t, t.TempDir(), map[string]string{
+		// borgmatic 1.7: sections.
+		"old.yaml": `location:
+    source_directories: [/home]
+    repositories:
+        - /mnt/backup/repo
+        - 'user@host:repo'
+    borgmatic_source_directory: ~/bm
+storage:
+    borg_cache_directory: ${CACHE:-/var/cache/borg}
+    temporary_directory: ${TMP}/borg
+hooks:
+    healthchecks: https://hc.example/x
+    before_backup: []
+`,
+		// borgmatic 1.8+: flat, repositories as maps, !include.
+		"new.yaml": `source_directories: [/home]
+repositories:
+    - path: ssh://host/./repo
+      label: remote
+<<: !include common.yaml
+postgresql_databases:
+    - name: all
+`,
+		"common.yaml": "user_state_directory: /var/lib/borgmatic-state\n",
+		"bad.yaml":    "repositories: /not/a/list\n",
+		"empty.yaml":  "",
+	})
+	env := func(k string) (string, bool) {
+		v, ok := map[string]string{"TMP": "/scratch"}[k]
+		return v, ok
+	}
+	for _, tt := range []struct {
+		file    string
+		repos   []string
+		options map[string]string
+		hooks   []string
+		wantErr string
+	}{
+		{"old.yaml", []string{"/mnt/backup/repo", "user@host:repo"},
+			map[string]string{"borgmatic_source_directory": "/root/bm", "borg_cache_directory": "/var/cache/borg", "temporary_directory": "/scratch/borg"},
+			[]string{"before_backup", "healthchecks"}, ""},
+		{"new.yaml", []string{"ssh://host/./repo"}, map[string]string{"user_state_directory": "/var/lib/borgmatic-state"}, []string{"postgresql_databases"}, ""},
+		{"bad.yaml", nil, nil, nil, "repositories: want a list"},
+		{"empty.yaml", nil, nil, nil, "empty"},
+		{"missing.yaml", nil, nil, nil, "missing.yaml"},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			c, err := ReadBorgmaticConfig(filepath.Join(dir, tt.file), env, "/root")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), tt.file) {
+					t.Fatalf("err = %v, want one naming %s and %q", err, tt.file, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(c.Repositories, tt.repos) {
+				t.Errorf("repositories = %q, want %q", c.Repositories, tt.repos)
+			}
+			if len(c.Options) != len(tt.options) {
+				t.Errorf("options = %q, want %q", c.Options, tt.options)
+			}
+			for k, v := range tt.options {
+				if c.Options[k] != v {
+					t.Errorf("option %s = %q, want %q", k, c.Options[k], v)
+				}
+			}
+			if !slices.Equal(c.NetworkHooks, tt.hooks) {
+				t.Errorf("network hooks = %q, want %q", c.NetworkHooks, tt.hooks)
+			}
+		})
+	}
+}
+
+// writablePaths returns the paths of s made writable, and those created.
+func writablePaths(s *Sandbox) (writable, created []string) {
+	for _, p := range s.Paths {
+		if p.Writable {
+			writable = append(writable, p.Path)
+		}
+		if p.Create {
+			created = append(created, p.Path)
+		}
+	}
+	return writable, created
+}
+
+func TestDeriveSandbox(t *testing.T) {
+	dir := writeFiles(t, t.TempDir(), map[string]string{
+		"local.yaml":  "location:\n    repositories: [/mnt/backup/repo]\n",
+		"remote.yaml": "location:\n    repositories: ['user@host:repo']\n",
+		"hooks.yaml":  "location:\n    repositories: [/mnt/backup/repo]\nhooks:\n    ntfy: {topic: x}\n",
+		"based.yaml":  "location:\n    repositories: [/mnt/backup/repo]\nstorage:\n    borg_base_directory: /var/lib/borg\n",
+		"a-file":      "",
+	})
+	bm := func(config string) []string { return []string{"/usr/bin/borgmatic", "-c", filepath.Join(dir, config)} }
+	borgEnv := []string{"HOME=/root", "BORG_CACHE_DIR=/root/.cache/borg", "BORG_CONFIG_DIR=/root/.config/borg",
+		"BORG_SECURITY_DIR=/root/.config/borg/security", "BORG_KEYS_DIR=/root/.config/borg/keys"}
+	for _, tt := range []struct {
+		name     string
+		o        SandboxOptions
+		network  bool
+		env      []string
+		writable []string
+		created  []string
+		repos    []string
+		wantErr  string
+	}{
+		{name: "local borgmatic 1.7",
+			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("local.yaml"), Home: "/root", BorgmaticVersion: "1.7.7", HostID: "h@id"},
+			env:      append(slices.Clone(borgEnv), "BORG_HOST_ID=h@id"),
+			writable: []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.borgmatic", "/mnt/backup/repo"},
+			created:  []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.config/borg/keys", "/root/.borgmatic"},
+			repos:    []string{"/mnt/backup/repo"}},
+		{name: "borgmatic 1.9 state directory",
+			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("local.yaml"), Home: "/root", BorgmaticVersion: "1.9.14"},
+			env:      borgEnv,
+			writable: []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.local/state/borgmatic", "/mnt/backup/repo"},
+			created:  []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.config/borg/keys", "/root/.local/state/borgmatic"},
+			repos:    []string{"/mnt/backup/repo"}},
+		{name: "remote repository needs the network",
+			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("remote.yaml"), Home: "/root", BorgmaticVersion: "1.7.7", HostID: "h@id"},
+			network:  true,
+			env:      borgEnv,
+			writable: []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.borgmatic"},
+			created:  []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.config/borg/keys", "/root/.borgmatic"}},
+		{name: "monitoring hook needs the network",
+			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("hooks.yaml"), Home: "/root", BorgmaticVersion: "1.7.7"},
+			network:  true,
+			env:      borgEnv,
+			writable: []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.borgmatic", "/mnt/backup/repo"},
+			created:  []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.config/borg/keys", "/root/.borgmatic"},
+			repos:    []string{"/mnt/backup/repo"}},
+		{name: "a moved borg base directory is not overridden",
+			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("based.yaml"), Home: "/root", BorgmaticVersion: "1.7.7"},
+			env:      []string{"HOME=/root"},
+			writable: []string{"/var/lib/borg/.cache/borg", "/var/lib/borg/.config/borg/security", "/root/.borgmatic", "/mnt/backup/repo"},
+			created:  []string{"/var/lib/borg/.cache/borg", "/var/lib/borg/.config/borg/security", "/var/lib/borg/.config/borg/keys", "/root/.borgmatic"},
+			repos:    []string{"/mnt/backup/repo"}},
+		{name: "the job's environment wins",
+			o: SandboxOptions{Profile: ProfileDefault, Command: []string{"/usr/bin/borg", "create"}, Home: "/root",
+				Environment: []string{"BORG_BASE_DIR=/b", "BORG_CACHE_DIR=/c"}},
+			network:  true,
+			env:      []string{"HOME=/root", "BORG_CONFIG_DIR=/b/.config/borg", "BORG_SECURITY_DIR=/b/.config/borg/security", "BORG_KEYS_DIR=/b/.config/borg/keys"},
+			writable: []string{"/c", "/b/.config/borg/security"},
+			created:  []string{"/c", "/b/.config/borg/security", "/b/.config/borg/keys"}},
+		{name: "another command gets nothing derived",
+			o:        SandboxOptions{Profile: ProfileStrict, Command: []string{"/bin/sh"}, Home: "/root", Writable: []string{"/var/tmp/x", filepath.Join(dir, "a-file")}},
+			network:  true,
+			writable: []string{"/var/tmp/x", filepath.Join(dir, "a-file")},
+			created:  []string{"/var/tmp/x"}},
+		{name: "relative --writable",
+			o:       SandboxOptions{Profile: ProfileDefault, Command: []string{"/bin/sh"}, Writable: []string{"var/x"}},
+			wantErr: `writable path "var/x": must be absolute`},
+		{name: "--writable under a file",
+			o:       SandboxOptions{Profile: ProfileDefault, Command: []string{"/bin/sh"}, Writable: []string{filepath.Join(dir, "a-file", "x")}},
+			wantErr: "is not a directory"},
+		{name: "missing -c file",
+			o:       SandboxOptions{Profile: ProfileDefault, Command: bm("nope.yaml"), Home: "/root"},
+			wantErr: "nope.yaml"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := DeriveSandbox(tt.o)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Network != tt.network {
+				t.Errorf("network = %v, want %v", s.Network, tt.network)
+			}
+			if !slices.Equal(s.Environment, tt.env) {
+				t.Errorf("environment = %q, want %q", s.Environment, tt.env)
+			}
+			w, c := writablePaths(s)
+			if !slices.Equal(w, tt.writable) {
+				t.Errorf("writable = %q, want %q", w, tt.writable)
+			}
+			if !slices.Equal(c, tt.created) {
+				t.Errorf("created = %q, want %q", c, tt.created)
+			}
+			if !slices.Equal(s.Repositories, tt.repos) {
+				t.Errorf("repositories = %q, want %q", s.Repositories, tt.repos)
+			}
+		})
+	}
+}
+
+// TestSandboxAssignments: every profile renders to assignments that
+// systemd-run's language accepts, with the network settings its derivation
+// chose.
+func TestSandboxAssignments(t *testing.T) {
+	paths := []SandboxPath{{Path: "/root/.cache/borg", Writable: true, Create: true}, {Path: "/mnt/repo", Writable: true}, {Path: "/k", Create: true}}
+	for _, tt := range []struct {
+		name      string
+		s         Sandbox
+		want, not []string
+	}{
+		{"off", Sandbox{Profile: ProfileOff, Network: true, Paths: paths}, nil, []string{"ProtectSystem=strict"}},
+		{"default, network", Sandbox{Profile: ProfileDefault, Name: "n", Network: true, Paths: paths, Repositories: []string{"/mnt/repo"}, Environment: []string{"HOME=/root"}},
+			[]string{"ProtectSystem=strict", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK", "RuntimeDirectory=borgrun/n",
+				`Environment="HOME=/root"`, `ExecStartPre=+/bin/mkdir -p -m 0700 -- "/root/.cache/borg" "/k"`,
+				`ReadWritePaths=-"/root/.cache/borg"`, `ReadWritePaths=-"/mnt/repo"`, `RequiresMountsFor="/mnt/repo"`},
+			[]string{"PrivateNetwork=yes", "SystemCallFilter=~@privileged @resources", `ReadWritePaths=-"/k"`}},
+		{"strict, local", Sandbox{Profile: ProfileStrict, Network: false},
+			[]string{"PrivateNetwork=yes", "RestrictAddressFamilies=AF_UNIX", "IPAddressDeny=any", "SystemCallFilter=~@privileged @resources"},
+			[]string{"ExecStartPre=", "ReadWritePaths=", "RestrictAddressFamilies=AF_UNIX AF_INET"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := tt.s.Assignments()
+			if _, err := props.ParseAll(props.Service, a); err != nil {
+				t.Fatalf("assignments do not parse: %v", err)
+			}
+			for _, w := range tt.want {
+				if !slices.Contains(a, w) {
+					t.Errorf("assignments lack %q:\n%s", w, strings.Join(a, "\n"))
+				}
+			}
+			for _, n := range tt.not {
+				if slices.ContainsFunc(a, func(s string) bool { return strings.HasPrefix(s, n) }) {
+					t.Errorf("assignments have %q", n)
+				}
+			}
+		})
+	}
+	if a := PassphraseAssignments("/etc/pp"); len(a) != 2 {
+		t.Errorf("PassphraseAssignments = %q", a)
+	} else if _, err := props.ParseAll(props.Service, a); err != nil {
+		t.Errorf("PassphraseAssignments do not parse: %v", err)
+	}
+}
