@@ -23,8 +23,10 @@ check: ## gofmt, go vet, staticcheck
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-bench: ## benchmarks, with ratios against systemd-run measured side by side
-	$(GO) test -run '^$$' -bench . -benchtime 30x -count 1 ./cmd/borgrun ./props
+bench: ## benchmarks: borgrun vs systemd-run side by side (table in cmd/borgrun/testdata/bench.md), props throughput
+	BORGRUN_BENCH=1 $(GO) test -count=1 -timeout 20m -run '^TestBenchReport$$' ./cmd/borgrun -args -bench-out=$(CURDIR)/cmd/borgrun/testdata/bench.md
+	@cat cmd/borgrun/testdata/bench.md
+	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./props
 
 fuzz: ## a short bounded run of every fuzz target
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./props

@@ -120,8 +120,9 @@ func (c *Conn) Run(ctx context.Context, name string, props []Property) (*Result,
 	if _, err := cc.sd.StartTransientUnitContext(ctx, name, "fail", props, jobs); err != nil {
 		return nil, wrap(fmt.Sprintf("starting %q", name), err)
 	}
+	finished := false
 	defer func() {
-		if !cc.direct {
+		if !cc.direct && !finished {
 			cc.unref(ctx, path)
 		}
 	}()
@@ -178,7 +179,8 @@ func (c *Conn) Run(ctx context.Context, name string, props []Property) (*Result,
 			return nil, fmt.Errorf("transient: %s did not stop within %v: %w", name, stopTimeout, ctx.Err())
 		}
 	}
-	res, err := cc.finish(context.WithoutCancel(ctx), name, path, &st)
+	finished = true
+	res, err := cc.finish(context.WithoutCancel(ctx), name, path, &st, !cc.direct)
 	if stopping {
 		return res, errors.Join(ctx.Err(), err)
 	}
@@ -298,11 +300,42 @@ func (c *Conn) readState(ctx context.Context, path dbus.ObjectPath, st *unitStat
 }
 
 // finish reads the final accounting figures of a finished unit and builds
-// its Result.
-func (c *Conn) finish(ctx context.Context, name string, path dbus.ObjectPath, st *unitState) (*Result, error) {
-	if err := c.readState(ctx, path, st); err != nil && !errors.Is(err, ErrNoSuchUnit) {
-		// An unpinned unit may be gone already; its signals said enough.
-		return nil, err
+// its Result. It sends everything at once and waits once: a Get for each
+// figure (not a GetAll of some 300 properties), then, in order behind them,
+// ResetFailedUnit for a failed unit and, if pinned, Unit.Unref, so that the
+// unit is unloaded when finish returns.
+func (c *Conn) finish(ctx context.Context, name string, path dbus.ObjectPath, st *unitState, pinned bool) (*Result, error) {
+	obj := c.object(path)
+	send := func(o dbus.BusObject, method string, args ...any) *dbus.Call {
+		return o.GoWithContext(ctx, method, 0, make(chan *dbus.Call, 1), args...)
+	}
+	figures := []string{"CPUUsageNSec", "IOReadBytes", "IOWriteBytes", "IPIngressBytes", "IPEgressBytes"}
+	inv := send(obj, ifaceProps+".Get", ifaceUnit, "InvocationID")
+	gets := make([]*dbus.Call, len(figures))
+	for i, f := range figures {
+		gets[i] = send(obj, ifaceProps+".Get", ifaceService, f)
+	}
+	var after []*dbus.Call
+	if st.str("ActiveState") == "failed" {
+		// Resetting unloads it (at once on the private socket, once
+		// unreferenced on a bus) and is harmless if it is gone.
+		after = append(after, send(c.object(managerPath), "org.freedesktop.systemd1.Manager.ResetFailedUnit", name))
+	}
+	if pinned {
+		after = append(after, send(obj, ifaceUnit+".Unref"))
+	}
+	// The figures count only if they are this invocation's: a unit that
+	// was collected reads back as a fresh stub.
+	var id dbus.Variant
+	same := (<-inv.Done).Store(&id) == nil && fmt.Sprint(id.Value()) == fmt.Sprint(st.props["InvocationID"].Value())
+	for i, call := range gets {
+		var v dbus.Variant
+		if (<-call.Done).Store(&v) == nil && same {
+			st.props[figures[i]] = v
+		}
+	}
+	for _, call := range after {
+		<-call.Done
 	}
 	r := &Result{
 		Unit:           name,
@@ -328,11 +361,6 @@ func (c *Conn) finish(ctx context.Context, name string, path dbus.ObjectPath, st
 	}
 	if cpu := st.u64or("CPUUsageNSec", math.MaxUint64); cpu != math.MaxUint64 {
 		r.CPU = time.Duration(cpu)
-	}
-	if st.str("ActiveState") == "failed" {
-		// Resetting unloads it (at once on the private socket, once
-		// unreferenced on a bus) and is harmless if it is gone.
-		_ = c.sd.ResetFailedUnitContext(ctx, name)
 	}
 	if r.Result != "success" {
 		return r, &ExitError{r}

@@ -443,10 +443,3 @@ func TestGetoptLong(t *testing.T) {
 		t.Errorf("got %q rest %q, want %q rest [-x]", got, rest, want)
 	}
 }
-
-func BenchmarkRunWait(b *testing.B) {
-	benchPair(b,
-		[]string{"borgrun", "run", "--wait", "--quiet", "--collect", "--unit=brbench%d", "/bin/true"},
-		[]string{"systemd-run", "--wait", "--quiet", "--collect", "--unit=sdbench%d", "/bin/true"},
-		nil)
-}
