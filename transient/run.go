@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
@@ -300,72 +299,66 @@ func (c *Conn) readState(ctx context.Context, path dbus.ObjectPath, st *unitStat
 }
 
 // finish reads the final accounting figures of a finished unit and builds
-// its Result. It sends everything at once and waits once: a Get for each
-// figure (not a GetAll of some 300 properties), then, in order behind them,
-// ResetFailedUnit for a failed unit and, if pinned, Unit.Unref, so that the
-// unit is unloaded when finish returns.
+// its Result; in the same round trip it resets a failed unit and, if
+// pinned, drops our reference, so that the unit is unloaded when finish
+// returns.
 func (c *Conn) finish(ctx context.Context, name string, path dbus.ObjectPath, st *unitState, pinned bool) (*Result, error) {
-	obj := c.object(path)
+	var after []call
+	if st.str("ActiveState") == "failed" {
+		// Resetting unloads it (at once on the private socket, once
+		// unreferenced on a bus) and is harmless if it is gone.
+		after = append(after, call{c.object(managerPath), "org.freedesktop.systemd1.Manager.ResetFailedUnit", []any{name}})
+	}
+	if pinned {
+		after = append(after, call{c.object(path), ifaceUnit + ".Unref", nil})
+	}
+	c.readFigures(ctx, path, st, after...)
+	r := waitResult(name, st.props)
+	if r.Result != "success" {
+		return r, &ExitError{r}
+	}
+	return r, nil
+}
+
+// readFigures reads the accounting figures of a finished unit into st. It
+// sends everything at once and waits once: a Get for each figure (not a
+// GetAll of some 300 properties), then the calls that after makes, which
+// the manager handles in order behind the Gets. Figures that cannot be
+// read, or that belong to another invocation (a collected unit reads back
+// as a fresh stub), are left unknown.
+func (c *Conn) readFigures(ctx context.Context, path dbus.ObjectPath, st *unitState, after ...call) {
 	send := func(o dbus.BusObject, method string, args ...any) *dbus.Call {
 		return o.GoWithContext(ctx, method, 0, make(chan *dbus.Call, 1), args...)
 	}
+	obj := c.object(path)
 	figures := []string{"CPUUsageNSec", "IOReadBytes", "IOWriteBytes", "IPIngressBytes", "IPEgressBytes"}
 	inv := send(obj, ifaceProps+".Get", ifaceUnit, "InvocationID")
 	gets := make([]*dbus.Call, len(figures))
 	for i, f := range figures {
 		gets[i] = send(obj, ifaceProps+".Get", ifaceService, f)
 	}
-	var after []*dbus.Call
-	if st.str("ActiveState") == "failed" {
-		// Resetting unloads it (at once on the private socket, once
-		// unreferenced on a bus) and is harmless if it is gone.
-		after = append(after, send(c.object(managerPath), "org.freedesktop.systemd1.Manager.ResetFailedUnit", name))
+	var calls []*dbus.Call
+	for _, a := range after {
+		calls = append(calls, send(a.obj, a.method, a.args...))
 	}
-	if pinned {
-		after = append(after, send(obj, ifaceUnit+".Unref"))
-	}
-	// The figures count only if they are this invocation's: a unit that
-	// was collected reads back as a fresh stub.
 	var id dbus.Variant
 	same := (<-inv.Done).Store(&id) == nil && fmt.Sprint(id.Value()) == fmt.Sprint(st.props["InvocationID"].Value())
-	for i, call := range gets {
+	for i, g := range gets {
 		var v dbus.Variant
-		if (<-call.Done).Store(&v) == nil && same {
+		if (<-g.Done).Store(&v) == nil && same {
 			st.props[figures[i]] = v
 		}
 	}
-	for _, call := range after {
-		<-call.Done
+	for _, a := range calls {
+		<-a.Done
 	}
-	r := &Result{
-		Unit:           name,
-		Result:         st.str("Result"),
-		Status:         st.i32("ExecMainStatus"),
-		Ran:            st.u64("InactiveExitTimestampMonotonic") != 0,
-		CPU:            -1,
-		IOReadBytes:    st.u64or("IOReadBytes", math.MaxUint64),
-		IOWriteBytes:   st.u64or("IOWriteBytes", math.MaxUint64),
-		IPIngressBytes: st.u64or("IPIngressBytes", math.MaxUint64),
-		IPEgressBytes:  st.u64or("IPEgressBytes", math.MaxUint64),
-	}
-	switch st.i32("ExecMainCode") {
-	case 1:
-		r.Code = "exited"
-	case 2:
-		r.Code = "killed"
-	case 3:
-		r.Code = "dumped"
-	}
-	if in, out := st.u64("InactiveExitTimestampMonotonic"), st.u64("InactiveEnterTimestampMonotonic"); r.Ran && out > in {
-		r.Runtime = time.Duration(out-in) * time.Microsecond
-	}
-	if cpu := st.u64or("CPUUsageNSec", math.MaxUint64); cpu != math.MaxUint64 {
-		r.CPU = time.Duration(cpu)
-	}
-	if r.Result != "success" {
-		return r, &ExitError{r}
-	}
-	return r, nil
+}
+
+// call is a method call to send later.
+type call struct {
+	obj    dbus.BusObject
+	method string
+	args   []any
 }
 
 // unref drops the reference Run took, so the manager unloads the unit. It

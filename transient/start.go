@@ -2,6 +2,7 @@ package transient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -105,39 +106,31 @@ func (c *Conn) WaitService(ctx context.Context, name string) (*Result, error) {
 		return nil, err
 	}
 	defer unwatch()
-	var last map[string]dbus.Variant
-	read := func() (bool, error) {
-		var all map[string]dbus.Variant
-		if err := c.object(path).CallWithContext(ctx, ifaceProps+".GetAll", 0, "").Store(&all); err != nil {
-			return false, wrap("reading "+string(path), err)
-		}
-		if ls, _ := all["LoadState"].Value().(string); ls != "loaded" && last != nil {
-			// Unloaded already (only possible unpinned): what we
-			// saw last is its final state.
-			return true, nil
-		}
-		last = all
-		st := unitState{props: all}
-		return st.done(), nil
+	// Read everything once (the unit was started before we watched it),
+	// then follow the changes the signals carry.
+	var all map[string]dbus.Variant
+	if err := c.object(path).CallWithContext(ctx, ifaceProps+".GetAll", 0, "").Store(&all); err != nil {
+		return nil, wrap("reading "+string(path), err)
 	}
-	for {
-		done, err := read()
-		if err != nil {
-			return nil, err
-		}
-		if done {
-			return waitResult(name, last), nil
-		}
+	st := unitState{props: all}
+	for !st.done() {
 		select {
-		case _, ok := <-w.ch:
+		case s, ok := <-w.ch:
 			if !ok {
 				return nil, fmt.Errorf("transient: waiting for %s: %w", name, ErrDisconnected)
 			}
-			w.lost.Store(false)
+			st.merge(s)
+			if w.lost.Swap(false) {
+				if err := c.readState(ctx, path, &st); err != nil && !errors.Is(err, ErrNoSuchUnit) {
+					return nil, err
+				}
+			}
 		case <-ctx.Done():
 			return nil, fmt.Errorf("transient: waiting for %s: %w", name, ctx.Err())
 		}
 	}
+	c.readFigures(ctx, path, &st)
+	return waitResult(name, st.props), nil
 }
 
 // waitResult builds a Result from a unit's properties as systemd-run

@@ -149,6 +149,13 @@ func (c *Conn) WaitGone(ctx context.Context, name string) error {
 // ActiveState ("active", "activating", "inactive", "failed", …), driven by
 // its PropertiesChanged signals.
 func (c *Conn) WaitActiveState(ctx context.Context, name, state string) error {
+	return c.WaitUnitProperty(ctx, name, "ActiveState", state)
+}
+
+// WaitUnitProperty waits until the string property key of the unit's
+// org.freedesktop.systemd1.Unit interface (ActiveState, SubState, …) has
+// the given value, driven by its PropertiesChanged signals.
+func (c *Conn) WaitUnitProperty(ctx context.Context, name, key, value string) error {
 	path := unitPath(name)
 	w, unwatch, err := c.watch(ctx, path)
 	if err != nil {
@@ -159,30 +166,30 @@ func (c *Conn) WaitActiveState(ctx context.Context, name, state string) error {
 	if err != nil {
 		return err
 	}
-	if as, _ := unit["ActiveState"].Value().(string); as == state {
+	if v, _ := unit[key].Value().(string); v == value {
 		return nil
 	}
 	for {
 		select {
 		case s, ok := <-w.ch:
 			if !ok {
-				return fmt.Errorf("transient: waiting for %s to be %s: %w", name, state, ErrDisconnected)
+				return fmt.Errorf("transient: waiting for %s %s=%s: %w", name, key, value, ErrDisconnected)
 			}
 			var st unitState
 			st.merge(s)
-			if st.str("ActiveState") == state {
+			if st.str(key) == value {
 				return nil
 			}
 			if w.lost.Swap(false) {
 				if unit, err = c.unitProps(ctx, name, ifaceUnit); err != nil {
 					return err
 				}
-				if as, _ := unit["ActiveState"].Value().(string); as == state {
+				if v, _ := unit[key].Value().(string); v == value {
 					return nil
 				}
 			}
 		case <-ctx.Done():
-			return fmt.Errorf("transient: waiting for %s to be %s: %w", name, state, ctx.Err())
+			return fmt.Errorf("transient: waiting for %s %s=%s: %w", name, key, value, ctx.Err())
 		}
 	}
 }

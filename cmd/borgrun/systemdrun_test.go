@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/borgrun/borgrun/transient"
 )
@@ -341,6 +342,12 @@ func TestRunDifferential(t *testing.T) {
 			if tc.noShow {
 				return
 			}
+			if slices.Contains(tc.args, "-r") {
+				// With RemainAfterExit the unit stays active; wait
+				// (signal-driven, bounded) until both commands have
+				// exited, so that the two are compared in one state.
+				waitExited(t, brStem+".service", sdStem+".service")
+			}
 			for _, unit := range []string{"UNIT.service", "UNIT.timer", `UNIT\x20x.service`, `UNIT\x20x.timer`, `UNIT\x2a.service`, "UNIT.bar.service"} {
 				a := showUnit(t, strings.ReplaceAll(unit, "UNIT", brStem), brStem)
 				b := showUnit(t, strings.ReplaceAll(unit, "UNIT", sdStem), sdStem)
@@ -441,5 +448,26 @@ func TestGetoptLong(t *testing.T) {
 	want := []string{"remain-after-exit=", "quiet=", "collect=", "unit=name", "description=d e", "pty=", "property=A=1", "property=B=2"}
 	if !slices.Equal(got, want) || !slices.Equal(rest, []string{"-x"}) {
 		t.Errorf("got %q rest %q, want %q rest [-x]", got, rest, want)
+	}
+}
+
+// waitExited waits until each unit that is still running has exited
+// (SubState "exited", as a RemainAfterExit service shows it).
+func waitExited(t *testing.T, units ...string) {
+	t.Helper()
+	c, err := transient.Dial(t.Context(), transient.DialOptions{Stream: sandbox.Get(t).BusStream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for _, u := range units {
+		if showProps(t, u, "SubState")["SubState"] != "running" {
+			continue // not a started service that remains after exit
+		}
+		if err := c.WaitUnitProperty(ctx, u, "SubState", "exited"); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
