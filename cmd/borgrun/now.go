@@ -37,6 +37,7 @@ type nowFlags struct {
 	quiet       bool
 	acOnly      bool
 	waitRunning bool
+	detach      bool
 }
 
 func newNowFlags() (*pflag.FlagSet, *nowFlags) {
@@ -45,6 +46,7 @@ func newNowFlags() (*pflag.FlagSet, *nowFlags) {
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print no unit name and no summary")
 	fs.BoolVar(&f.acOnly, "ac-only", false, "skip the run unless on AC power (ConditionACPower=true)")
 	fs.BoolVar(&f.waitRunning, "wait-running", false, "if the scheduled run of NAME is running, wait for it to end first")
+	fs.BoolVar(&f.detach, "detach", false, "start the run and return; it goes on under systemd (its output goes to the journal)")
 	f.jobFlags.add(fs)
 	return fs, f
 }
@@ -80,6 +82,9 @@ func (e *env) runNow(args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if f.detach {
+		return 0, e.detach(c, b, props, f.quiet)
+	}
 	out, err := e.outputs(c)
 	if err != nil {
 		return 0, err
@@ -91,7 +96,7 @@ func (e *env) runNow(args []string) (int, error) {
 	res, err := c.Run(e.ctx, b.NowUnit(), props)
 	out.close()
 	if errors.Is(err, transient.ErrUnitExists) {
-		return 0, fmt.Errorf("now: %s is already running (another borgrun now -name %s)", b.NowUnit(), b.Name)
+		return 0, fmt.Errorf("now: %s is already running (another borgrun now --name %s)", b.NowUnit(), b.Name)
 	}
 	var exitErr *transient.ExitError
 	if res == nil || (err != nil && !errors.As(err, &exitErr) && e.ctx.Err() == nil) {
@@ -111,6 +116,24 @@ func (e *env) runNow(args []string) (int, error) {
 		fmt.Fprintf(e.stderr, "borgrun: %s did not run: a condition was not met\n", b.NowUnit())
 	}
 	return res.ExitStatus(), nil
+}
+
+// detach starts the run and returns once it has started. The unit
+// unloads itself when it ends (CollectMode=inactive-or-failed); its output
+// goes to the journal.
+func (e *env) detach(c *transient.Conn, b *transient.Backup, props []transient.Property, quiet bool) error {
+	props = append(props, transient.Property{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")})
+	err := c.StartTransient(e.ctx, b.NowUnit(), props, nil, true)
+	if errors.Is(err, transient.ErrUnitExists) {
+		return fmt.Errorf("now: %s is already running (another borgrun now --name %s)", b.NowUnit(), b.Name)
+	}
+	if err != nil {
+		return err
+	}
+	if !quiet {
+		fmt.Fprintf(e.stderr, "Started %s; follow it with: journalctl -fu %s\n", b.NowUnit(), b.NowUnit())
+	}
+	return nil
 }
 
 // notBesideScheduled refuses (or, with wait, waits) while the scheduled

@@ -302,3 +302,33 @@ func TestUserManager(t *testing.T) {
 		t.Fatalf("remove --user: exit %d %q %q", code, stdout, stderr)
 	}
 }
+
+// TestNowDetach: --detach returns once the run has started; the run goes
+// on under systemd and unloads itself when done.
+func TestNowDetach(t *testing.T) {
+	sys := sandbox.Get(t)
+	c, err := transient.Dial(t.Context(), transient.DialOptions{Stream: sys.BusStream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fifo := "/run/borgrun-detach"
+	if _, err := sys.Output(t.Context(), "sh", "-c", "rm -f "+fifo+" && mkfifo "+fifo); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := borgrun(t, "now", "--detach", "--hardening=off", "--name", "detached", "--", "/bin/sh", "-c", "read x < "+fifo)
+	if code != 0 || !strings.HasPrefix(stderr, "Started borgrun-detached-now.service") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if got := showProps(t, "borgrun-detached-now.service", "ActiveState")["ActiveState"]; got != "active" {
+		t.Fatalf("after --detach, ActiveState = %q, want active (still running)", got)
+	}
+	if _, err := sys.Output(t.Context(), "sh", "-c", "echo go > "+fifo); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := c.WaitGone(ctx, "borgrun-detached-now.service"); err != nil {
+		t.Fatalf("the detached run did not end and unload: %v", err)
+	}
+}
