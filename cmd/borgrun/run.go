@@ -114,6 +114,9 @@ func (e *env) report(err error) int {
 	case errors.As(err, &ue):
 		fmt.Fprintln(e.stderr, "borgrun:", ue.msg)
 		return exitUsage
+	case errors.Is(err, transient.ErrAccessDenied):
+		fmt.Fprintln(e.stderr, "borgrun:", strings.ReplaceAll(err.Error(), "\n", "; ")+" (run as root, or use --user for your own service manager)")
+		return exitFailure
 	default:
 		fmt.Fprintln(e.stderr, "borgrun:", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return exitFailure

@@ -332,3 +332,28 @@ func TestNowDetach(t *testing.T) {
 		t.Fatalf("the detached run did not end and unload: %v", err)
 	}
 }
+
+// TestNotRootIsDenied: a user who may not manage the system manager gets a
+// one-line error that says what to do, exit 1, and nothing is created.
+func TestNotRootIsDenied(t *testing.T) {
+	sys := sandbox.Get(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := sys.Command(t.Context(), "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", exe, "schedule", "--daily", "--hardening=off", "--name", "notroot", "--", "/bin/true")
+	cmd.Env = append(cmd.Env, "BORGRUN_TEST_MAIN=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errorsAs(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v, want 1; stderr %q", err, stderr.String())
+	}
+	if msg := stderr.String(); strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "run as root, or use --user") {
+		t.Errorf("stderr %q: want one line saying what to do", msg)
+	}
+	if got := showProps(t, "borgrun-notroot.timer", "LoadState")["LoadState"]; got != "not-found" {
+		t.Errorf("a denied schedule created its timer: %q", got)
+	}
+}
