@@ -3,6 +3,7 @@ package transient
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -92,6 +93,8 @@ func BorgmaticConfigFiles(argv []string, home string) ([]string, error) {
 			continue
 		case err != nil:
 			return nil, fmt.Errorf("borgmatic configuration %q: %w", p, err)
+		case !fi.IsDir() && !fi.Mode().IsRegular():
+			return nil, fmt.Errorf("borgmatic configuration %q: not a regular file", p)
 		case !fi.IsDir():
 			files = append(files, p)
 			continue
@@ -190,15 +193,44 @@ func ReadBorgmaticConfig(file string, env func(string) (string, bool), home stri
 	return c, nil
 }
 
+// maxConfigSize bounds what is read of one configuration file.
+const maxConfigSize = 4 << 20
+
+// readConfigFile reads a configuration file, refusing what is not a regular
+// file (a FIFO would block for ever, /dev/zero never end) and files larger
+// than maxConfigSize.
+func readConfigFile(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("borgmatic configuration: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("borgmatic configuration %q: %w", file, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("borgmatic configuration %q: not a regular file", file)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("borgmatic configuration %q: %w", file, err)
+	}
+	if len(data) > maxConfigSize {
+		return nil, fmt.Errorf("borgmatic configuration %q: larger than %d bytes", file, maxConfigSize)
+	}
+	return data, nil
+}
+
 // loadYAML parses file and replaces each !include node with the parsed
 // document it names.
 func loadYAML(file string, depth int) (*yaml.Node, error) {
 	if depth > 16 {
 		return nil, fmt.Errorf("borgmatic configuration %q: !include nested too deeply", file)
 	}
-	data, err := os.ReadFile(file)
+	data, err := readConfigFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("borgmatic configuration: %w", err)
+		return nil, err
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {

@@ -242,11 +242,6 @@ func (st *unitState) str(k string) string {
 	return s
 }
 
-func (st *unitState) u64(k string) uint64 {
-	u, _ := st.props[k].Value().(uint64)
-	return u
-}
-
 func (st *unitState) u64or(k string, def uint64) uint64 {
 	if u, ok := st.props[k].Value().(uint64); ok {
 		return u

@@ -85,6 +85,11 @@ func (c *Conn) Schedule(ctx context.Context, b *Backup, replace bool) (Outcome, 
 			// again (an identical pair is then Unchanged).
 			continue
 		}
+		if err != nil && outcome == Replaced {
+			// The manager refused the new pair after the old one was
+			// unloaded: say so, rather than leave the caller to find out.
+			return "", fmt.Errorf("%w (the previous schedule of %s was removed first; run its schedule command again to restore it)", err, b.Name)
+		}
 		if err != nil {
 			return "", err
 		}

@@ -112,7 +112,8 @@ func (e *env) report(err error) int {
 	case err == nil, errors.Is(err, pflag.ErrHelp):
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintln(e.stderr, "borgrun:", ue.msg)
+		// One line, whatever the bad token holds.
+		fmt.Fprintln(e.stderr, "borgrun:", strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(ue.msg))
 		return exitUsage
 	case errors.Is(err, transient.ErrAccessDenied):
 		fmt.Fprintln(e.stderr, "borgrun:", strings.ReplaceAll(err.Error(), "\n", "; ")+" (run as root, or use --user for your own service manager)")

@@ -127,6 +127,15 @@ func (e *env) schedule(args []string) error {
 	if _, err := props.ParseAll(props.Timer, f.timerProperties); err != nil {
 		return usagef("schedule: --timer-property: %v", err)
 	}
+	for _, a := range f.timerProperties {
+		// props sends OnCalendar= verbatim, as systemd-run does; we
+		// check it as we check --on-calendar.
+		if spec, ok := strings.CutPrefix(a, "OnCalendar="); ok && spec != "" {
+			if _, err := props.ValidateCalendar(spec, now); err != nil {
+				return usagef("schedule: --timer-property: %v", err)
+			}
+		}
+	}
 	b, err := e.backup("schedule", &f.jobFlags, fs.Args())
 	if err != nil {
 		return err
