@@ -31,6 +31,7 @@ bench: ## benchmarks: borgrun vs systemd-run side by side (table in cmd/borgrun/
 fuzz: ## a short bounded run of every fuzz target
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./props
 	$(GO) test -run '^$$' -fuzz '^FuzzCalendar$$' -fuzztime 20s ./props
+	$(GO) test -run '^$$' -fuzz '^FuzzCLI$$' -fuzztime 20s ./cmd/borgrun
 
 demo: build ## schedule and run a sample backup end to end (in a throwaway systemd if needed)
 	$(GO) test -c -o bin/demo.test ./cmd/borgrun
