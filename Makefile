@@ -7,7 +7,11 @@ BIN         := bin/borgrun
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build test check bench demo fuzz clean
+.PHONY: help build deps test check bench demo fuzz clean
+
+# Debian packages the tests use: the manager they boot, its bus, and real
+# borg and borgmatic for real backups.
+DEBS := systemd dbus util-linux borgbackup borgmatic
 
 help: ## show this help
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -15,8 +19,13 @@ help: ## show this help
 build: ## build bin/borgrun
 	$(GO) build -o $(BIN) ./cmd/borgrun
 
-test: ## unit and integration tests (-race), against a throwaway real systemd
-	$(GO) test -race -count=1 ./...
+deps: ## install the Debian packages the tests use, if any is missing (as root)
+	@missing=; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+
+test: deps ## unit and integration tests (-race), against a throwaway real systemd
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 check: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
