@@ -2,26 +2,15 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"errors"
-	"io"
-	"os/exec"
 	"strings"
 	"testing"
-
-	"github.com/borgrun/borgrun/transient"
 )
 
 // TestDryRun: --dry-run prints both units and the next 3 runs, and never
 // contacts a manager.
 func TestDryRun(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	e := &env{ctx: t.Context(), stdout: &stdout, stderr: &stderr, now: testNow, lookPath: exec.LookPath,
-		dial: transient.DialOptions{Stream: func(context.Context) (io.ReadWriteCloser, error) {
-			t.Error("--dry-run contacted the manager")
-			return nil, errors.New("no manager in this test")
-		}}}
-	code := e.main([]string{"schedule", "--daily", "--dry-run", "--name", "dry", "-p", "MemoryMax=2G", "--", "/bin/echo", `a "b" 100%`})
+	code := newBadInputEnv(t, &stdout, &stderr).main([]string{"schedule", "--daily", "--dry-run", "--name", "dry", "-p", "MemoryMax=2G", "--", "/bin/echo", `a "b" 100%`})
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}

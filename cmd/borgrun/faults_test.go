@@ -232,16 +232,6 @@ func badInputCases() []badCase {
 	}
 }
 
-// newBadInputEnv returns an in-process borgrun whose manager connection
-// fails the test if it is ever attempted.
-func newBadInputEnv(t *testing.T, stdout, stderr io.Writer) *env {
-	return &env{ctx: t.Context(), stdout: stdout, stderr: stderr, now: testNow, lookPath: exec.LookPath,
-		dial: transient.DialOptions{Stream: func(context.Context) (io.ReadWriteCloser, error) {
-			t.Error("bad input reached the manager")
-			return nil, errors.New("no manager in this test")
-		}}}
-}
-
 // TestBadInputTable runs every bad command line in-process: exit 2, one
 // line "borgrun: ..." naming the bad token, and no manager contacted.
 func TestBadInputTable(t *testing.T) {
@@ -910,11 +900,7 @@ func TestNowSIGKILLLeavesBackupRunning(t *testing.T) {
 	if line := b.readLine(t); line != "started\n" {
 		t.Fatalf("first line %q", line)
 	}
-	c, err := transient.Dial(t.Context(), transient.DialOptions{Stream: sys.BusStream})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialSandbox(t)
 	b.signal(t, syscall.SIGKILL)
 	// borgrun's end: nsenter reports the child's death by SIGKILL.
 	exited := make(chan struct{})

@@ -242,12 +242,7 @@ func TestBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			e := &env{ctx: t.Context(), stdout: &stdout, stderr: &stderr, now: testNow, lookPath: exec.LookPath,
-				dial: transient.DialOptions{Stream: func(context.Context) (io.ReadWriteCloser, error) {
-					t.Error("bad input reached the manager")
-					return nil, errors.New("no manager in this test")
-				}}}
-			if code := e.main(tt.args); code != exitUsage {
+			if code := newBadInputEnv(t, &stdout, &stderr).main(tt.args); code != exitUsage {
 				t.Errorf("exit %d, want %d", code, exitUsage)
 			}
 			msg := stderr.String()
@@ -268,3 +263,25 @@ func TestHelpAndVersion(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// newBadInputEnv returns an in-process borgrun whose manager connection
+// fails the test if it is ever attempted.
+func newBadInputEnv(t *testing.T, stdout, stderr io.Writer) *env {
+	return &env{ctx: t.Context(), stdout: stdout, stderr: stderr, now: testNow, lookPath: exec.LookPath,
+		dial: transient.DialOptions{Stream: func(context.Context) (io.ReadWriteCloser, error) {
+			t.Error("bad input reached the manager")
+			return nil, errors.New("no manager in this test")
+		}}}
+}
+
+// dialSandbox connects the test to the shared sandbox's system bus; the
+// connection is closed when the test ends.
+func dialSandbox(t *testing.T) *transient.Conn {
+	t.Helper()
+	c, err := transient.Dial(t.Context(), transient.DialOptions{Stream: sandbox.Get(t).BusStream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}

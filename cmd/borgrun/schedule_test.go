@@ -12,8 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/borgrun/borgrun/transient"
 )
 
 // cleanupJob removes a job's units when the test ends, whatever happened.
@@ -167,11 +165,7 @@ func TestRemoveRefusesRunningThenForces(t *testing.T) {
 	}
 	systemctl(t, "start", "--no-block", "borgrun-busyrm.service")
 	// Wait, driven by the manager's signals and bounded, for the run.
-	c, err := transient.Dial(t.Context(), transient.DialOptions{Stream: sandbox.Get(t).BusStream})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialSandbox(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	if err := c.WaitActiveState(ctx, "borgrun-busyrm.service", "activating"); err != nil {
@@ -263,11 +257,7 @@ func TestPersistentCatchUpAcrossRecreation(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("schedule: exit %d: %s", code, stderr)
 	}
-	c, err := transient.Dial(t.Context(), transient.DialOptions{Stream: sys.BusStream})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialSandbox(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	if err := c.WaitActiveState(ctx, "borgrun-catchup.service", "activating"); err != nil {
@@ -307,11 +297,7 @@ func TestUserManager(t *testing.T) {
 // on under systemd and unloads itself when done.
 func TestNowDetach(t *testing.T) {
 	sys := sandbox.Get(t)
-	c, err := transient.Dial(t.Context(), transient.DialOptions{Stream: sys.BusStream})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialSandbox(t)
 	fifo := "/run/borgrun-detach"
 	if _, err := sys.Output(t.Context(), "sh", "-c", "rm -f "+fifo+" && mkfifo "+fifo); err != nil {
 		t.Fatal(err)

@@ -5,15 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/borgrun/borgrun/transient"
 )
 
 // runCase is one systemd-run command line for the differential test. "@U"
@@ -419,12 +416,7 @@ func TestRunBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			e := &env{ctx: t.Context(), stdout: &stdout, stderr: &stderr, now: testNow, lookPath: exec.LookPath,
-				dial: transient.DialOptions{Stream: func(context.Context) (io.ReadWriteCloser, error) {
-					t.Error("bad input reached the manager")
-					return nil, errors.New("no manager in this test")
-				}}}
-			if code := e.main(append([]string{"run"}, tt.args...)); code != exitUsage {
+			if code := newBadInputEnv(t, &stdout, &stderr).main(append([]string{"run"}, tt.args...)); code != exitUsage {
 				t.Errorf("exit %d, want %d", code, exitUsage)
 			}
 			msg := stderr.String()
@@ -455,11 +447,7 @@ func TestGetoptLong(t *testing.T) {
 // (SubState "exited", as a RemainAfterExit service shows it).
 func waitExited(t *testing.T, units ...string) {
 	t.Helper()
-	c, err := transient.Dial(t.Context(), transient.DialOptions{Stream: sandbox.Get(t).BusStream})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialSandbox(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	for _, u := range units {
