@@ -64,7 +64,15 @@ type DialOptions struct {
 	// (AddRef) so that its final accounting can still be read after it
 	// ends. The private socket remains the fallback.
 	Wait bool
+	// Timeout bounds each connection attempt, from connect to the end of
+	// authentication, against a peer that accepts and never answers.
+	// Zero means DefaultDialTimeout.
+	Timeout time.Duration
 }
+
+// DefaultDialTimeout bounds a connection attempt when DialOptions.Timeout
+// is zero.
+const DefaultDialTimeout = 5 * time.Second
 
 // Conn is a connection to a systemd manager. It is safe for concurrent use.
 // Close it when done.
@@ -133,9 +141,13 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 	default:
 		return nil, fmt.Errorf("transient: unknown manager %d", opts.Manager)
 	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultDialTimeout
+	}
 	var tried []error
 	for _, cand := range cands {
-		c, err := dial(cand.what, cand.open, cand.hello)
+		c, err := dialBounded(ctx, timeout, cand.what, cand.open, cand.hello)
 		if err == nil {
 			return c, nil
 		}
@@ -156,6 +168,37 @@ func (e *DialError) Error() string {
 }
 
 func (e *DialError) Unwrap() error { return e.Err }
+
+// dialBounded is dial, bounded by timeout and ctx. A connection that
+// completes after the bound is closed.
+func dialBounded(ctx context.Context, timeout time.Duration, what string, open func() (*dbus.Conn, error), hello bool) (*Conn, error) {
+	type result struct {
+		c   *Conn
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, err := dial(what, open, hello)
+		done <- result{c, err}
+	}()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	var err error
+	select {
+	case r := <-done:
+		return r.c, r.err
+	case <-t.C:
+		err = fmt.Errorf("%s: no answer within %v", what, timeout)
+	case <-ctx.Done():
+		err = fmt.Errorf("%s: %w", what, ctx.Err())
+	}
+	go func() {
+		if r := <-done; r.c != nil {
+			r.c.Close()
+		}
+	}()
+	return nil, err
+}
 
 // dial opens one connection with open, authenticates as the caller's uid
 // (and says Hello on a bus), and hands it to go-systemd for both of its
@@ -181,7 +224,7 @@ func dial(what string, open func() (*dbus.Conn, error), hello bool) (*Conn, erro
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	c := newConn(sd, bc, !hello, what)
-	c.redial = func() (*Conn, error) { return dial(what, open, hello) }
+	c.redial = func() (*Conn, error) { return dialBounded(context.Background(), DefaultDialTimeout, what, open, hello) }
 	return c, nil
 }
 

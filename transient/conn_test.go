@@ -2,6 +2,7 @@ package transient_test
 
 import (
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -21,5 +22,39 @@ func TestDialUnreachable(t *testing.T) {
 	var de *transient.DialError
 	if !errors.As(err, &de) || !strings.Contains(err.Error(), dir+"/private") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("Dial error = %q, want a one-line *DialError naming the address", err)
+	}
+}
+
+// TestDialSilentPeer: a socket that accepts and never answers gives a
+// *DialError once the timeout is up, not a hang.
+func TestDialSilentPeer(t *testing.T) {
+	path := t.TempDir() + "/silent"
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // accept, then say nothing
+		}
+	}()
+	done := make(chan error, 1)
+	go func() {
+		_, err := transient.Dial(t.Context(), transient.DialOptions{Address: "unix:path=" + path, Timeout: 200 * time.Millisecond})
+		done <- err
+	}()
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Dial to a silent peer did not return")
+	}
+	var de *transient.DialError
+	if !errors.As(err, &de) || !strings.Contains(err.Error(), "no answer within 200ms") {
+		t.Fatalf("Dial error = %v, want a *DialError saying there was no answer", err)
 	}
 }
