@@ -16,8 +16,8 @@ DEBS := systemd dbus util-linux borgbackup borgmatic
 help: ## show this help
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-build: ## build bin/borgrun
-	$(GO) build -o $(BIN) ./cmd/borgrun
+build: ## build bin/borgrun (static: CGO_ENABLED=0)
+	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/borgrun
 
 deps: ## install the Debian packages the tests use, if any is missing (as root)
 	@missing=; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
