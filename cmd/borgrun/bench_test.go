@@ -36,7 +36,9 @@ var benchBin string
 // buildBorgrun builds the real borgrun binary into benchBin once.
 var buildBorgrun = sync.OnceValues(func() (string, error) {
 	bin := filepath.Join(benchBin, "borgrun")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as make build builds it
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("building borgrun: %v: %s", err, out)
 	}
