@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The borgmatic tests back up a small source tree into a local repository
@@ -290,4 +291,59 @@ func TestRemoteRepositoryExposure(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestScheduledBorgmaticLogsEachLineOnce: in the journal, each line of a
+// scheduled borgmatic run appears once, tagged borgmatic (not twice, once
+// from its output and once from its own syslog copy, nor as
+// systemd-inhibit). The run has something to say: its passphrase is
+// wrong, so borg and borgmatic report errors.
+func TestScheduledBorgmaticLogsEachLineOnce(t *testing.T) {
+	setupBorgmatic(t)
+	sys := sandbox.Get(t)
+	cleanupJob(t, "bmjournal")
+	config := "/etc/borgrun-test/journal.yaml"
+	if _, err := sys.Output(t.Context(), "/bin/sh", "-c",
+		"sed 's|"+bmPassphrase+"|wrong passphrase|' "+bmConfig+" > "+config); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := borgrun(t, "schedule", "--daily", "--name", "bmjournal", "--boot-delay", "0", "--allow-battery",
+		"--", "/usr/bin/borgmatic", "-c", config); code != 0 {
+		t.Fatalf("schedule: exit %d: %s", code, stderr)
+	}
+	c := dialSandbox(t)
+	systemctl(t, "start", "--no-block", "borgrun-bmjournal.service")
+	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
+	defer cancel()
+	if err := c.WaitActiveState(ctx, "borgrun-bmjournal.service", "activating"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitIdle(ctx, "borgrun-bmjournal.service"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := sys.Output(t.Context(), "journalctl", "--no-pager", "-o", "cat", "-u", "borgrun-bmjournal.service", "SYSLOG_IDENTIFIER=borgmatic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "passphrase") {
+		all, _ := sys.Output(t.Context(), "journalctl", "--no-pager", "-o", "short", "-u", "borgrun-bmjournal.service")
+		t.Fatalf("the run logged nothing about the wrong passphrase; journal:\n%s\n%s", out, all)
+	}
+	// borgmatic's own syslog copy of a line carries the level name in
+	// front; the line itself, from its output, does not.
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for _, l := range lines {
+		for _, level := range []string{"CRITICAL", "ERROR ", "WARNING ", "INFO ", "DEBUG "} {
+			if strings.HasPrefix(l, level) {
+				t.Errorf("journal line %q is borgmatic's syslog copy of a line", l)
+			}
+		}
+	}
+	if n := strings.Count(out, "is incorrect"); n != 1 {
+		t.Errorf("the passphrase error appears %d times, want once:\n%s", n, out)
+	}
+	if inh, _ := sys.Output(t.Context(), "journalctl", "--no-pager", "-o", "cat", "-u", "borgrun-bmjournal.service", "SYSLOG_IDENTIFIER=systemd-inhibit"); strings.TrimSpace(inh) != "" && !strings.HasPrefix(strings.TrimSpace(inh), "-- No entries --") {
+		t.Errorf("lines tagged systemd-inhibit: %q", inh)
+	}
+	t.Logf("%d borgmatic lines, none twice through syslog", len(lines))
 }

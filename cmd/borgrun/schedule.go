@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -140,6 +141,7 @@ func (e *env) schedule(args []string) error {
 	if err != nil {
 		return err
 	}
+	quietSyslog(b)
 	b.Calendars = specs
 	b.Persistent = !f.noPersistent
 	b.RandomizedDelay = delay
@@ -209,4 +211,24 @@ func (e *env) dryRun(b *transient.Backup, cals []*props.Calendar, now time.Time)
 		at = next
 	}
 	return nil
+}
+
+// quietSyslog keeps borgmatic from logging every line twice in a scheduled
+// run: the service's own output already goes to the journal, tagged
+// borgmatic (SyslogIdentifier=), and borgmatic would also send its lines to
+// syslog. Unless the command chooses its own logging (--syslog-verbosity or
+// --log-file), it gets --log-file /dev/null as its first option, which
+// borgmatic documents as turning its syslog output off.
+func quietSyslog(b *transient.Backup) {
+	if filepath.Base(b.Command[0]) != "borgmatic" {
+		return
+	}
+	for _, a := range b.Command[1:] {
+		for _, opt := range []string{"--syslog-verbosity", "--log-file"} {
+			if a == opt || strings.HasPrefix(a, opt+"=") {
+				return
+			}
+		}
+	}
+	b.Command = append([]string{b.Command[0], "--log-file", "/dev/null"}, b.Command[1:]...)
 }
