@@ -787,12 +787,18 @@ type bgBorgrun struct {
 // startBorgrun starts borgrun with args in the sandbox.
 func startBorgrun(t *testing.T, args ...string) *bgBorgrun {
 	t.Helper()
+	return startBorgrunEnv(t, nil, args...)
+}
+
+// startBorgrunEnv is startBorgrun with extra environment variables.
+func startBorgrunEnv(t *testing.T, env []string, args ...string) *bgBorgrun {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := sandbox.Get(t).Command(t.Context(), exe, args...)
-	cmd.Env = append(cmd.Env, "BORGRUN_TEST_MAIN=1")
+	cmd.Env = append(append(cmd.Env, "BORGRUN_TEST_MAIN=1"), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

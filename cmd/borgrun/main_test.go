@@ -262,8 +262,6 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 }
 
-func errorsAs(err error, target any) bool { return errors.As(err, target) }
-
 // newBadInputEnv returns an in-process borgrun whose manager connection
 // fails the test if it is ever attempted.
 func newBadInputEnv(t *testing.T, stdout, stderr io.Writer) *env {

@@ -1,13 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -190,51 +189,16 @@ func TestRemoveRefusesRunningThenForces(t *testing.T) {
 // TestNowSignalStopsUnit: SIGTERM to borgrun during now stops the unit,
 // waits for it, reports, and exits 143.
 func TestNowSignalStopsUnit(t *testing.T) {
-	sys := sandbox.Get(t)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
+	b := startBorgrun(t, "now", "--name", "sigterm", "--", "/bin/sh", "-c", "echo started; exec sleep 300")
+	if line := b.readLine(t); line != "started\n" {
+		t.Fatalf("first line %q", line)
 	}
-	cmd := sys.Command(t.Context(), exe, "now", "--name", "sigterm", "--", "/bin/sh", "-c", "echo started; exec sleep 300")
-	cmd.Env = append(cmd.Env, "BORGRUN_TEST_MAIN=1")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	b.signal(t, syscall.SIGTERM)
+	if code := b.wait(t, 30*time.Second); code != 143 {
+		t.Fatalf("exit %d, want 143; stderr %q", code, b.stderr.String())
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || line != "started\n" {
-		t.Fatalf("first line %q, %v", line, err)
-	}
-	// nsenter forks borgrun inside the sandbox; signal that child.
-	children, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/task/" + strconv.Itoa(cmd.Process.Pid) + "/children")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.Fields(string(children))[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err = <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("borgrun did not exit within 30s of SIGTERM")
-	}
-	var ee *exec.ExitError
-	if !errorsAs(err, &ee) || ee.ExitCode() != 143 {
-		t.Fatalf("exit: %v, want 143; stderr %q", err, stderr.String())
-	}
-	if !strings.Contains(stderr.String(), "Finished with result:") {
-		t.Errorf("no summary after SIGTERM: %q", stderr.String())
+	if !strings.Contains(b.stderr.String(), "Finished with result:") {
+		t.Errorf("no summary after SIGTERM: %q", b.stderr.String())
 	}
 	if got := showProps(t, "borgrun-sigterm-now.service", "LoadState")["LoadState"]; got != "not-found" {
 		t.Errorf("unit left behind after SIGTERM: LoadState %q", got)
@@ -333,7 +297,7 @@ func TestNotRootIsDenied(t *testing.T) {
 	cmd.Stderr = &stderr
 	err = cmd.Run()
 	var ee *exec.ExitError
-	if !errorsAs(err, &ee) || ee.ExitCode() != 1 {
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
 		t.Fatalf("exit %v, want 1; stderr %q", err, stderr.String())
 	}
 	if msg := stderr.String(); strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "run as root, or use --user") {
