@@ -873,25 +873,6 @@ func mkfifo(t *testing.T, path string) {
 	t.Cleanup(func() { sandbox.Get(t).Output(context.Background(), "rm", "-f", path) })
 }
 
-// TestNowSIGINTStopsUnit: Ctrl-C during now stops the unit, reports, and
-// exits 130. (SIGTERM: TestNowSignalStopsUnit.)
-func TestNowSIGINTStopsUnit(t *testing.T) {
-	b := startBorgrun(t, append(append([]string{"now", "--name", "sigint"}, fast...), "--", "/bin/sh", "-c", "echo started; exec sleep 300")...)
-	if line := b.readLine(t); line != "started\n" {
-		t.Fatalf("first line %q", line)
-	}
-	b.signal(t, syscall.SIGINT)
-	if code := b.wait(t, 30*time.Second); code != 130 {
-		t.Fatalf("exit %d, want 130; stderr %q", code, b.stderr.String())
-	}
-	if !strings.Contains(b.stderr.String(), "Finished with result:") {
-		t.Errorf("no summary after SIGINT: %q", b.stderr.String())
-	}
-	if got := showProps(t, "borgrun-sigint-now.service", "LoadState")["LoadState"]; got != "not-found" {
-		t.Errorf("unit left behind after SIGINT: LoadState %q", got)
-	}
-}
-
 // TestNowSIGKILLLeavesBackupRunning: borgrun killed outright during now
 // does not take the backup with it: the unit runs to completion under
 // systemd.

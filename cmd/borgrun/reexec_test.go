@@ -20,9 +20,7 @@ func TestNowSurvivesDaemonReexec(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sys := sandbox.Get(t)
 			fifo := "/run/borgrun-reexec-" + tt.name
-			if _, err := sys.Output(t.Context(), "sh", "-c", "rm -f "+fifo+" && mkfifo "+fifo); err != nil {
-				t.Fatal(err)
-			}
+			mkfifo(t, fifo)
 			b := startBorgrunEnv(t, tt.env, "now", "--name", "reexec-"+tt.name, "--", "/bin/sh", "-c", "echo started; read x < "+fifo+"; exit 4")
 			if line := b.readLine(t); line != "started\n" {
 				t.Fatalf("first line %q", line)

@@ -186,22 +186,34 @@ func TestRemoveRefusesRunningThenForces(t *testing.T) {
 	}
 }
 
-// TestNowSignalStopsUnit: SIGTERM to borgrun during now stops the unit,
-// waits for it, reports, and exits 143.
+// TestNowSignalStopsUnit: SIGINT (Ctrl-C) or SIGTERM to borgrun during now
+// stops the unit, waits for it, reports, and exits 130 or 143.
 func TestNowSignalStopsUnit(t *testing.T) {
-	b := startBorgrun(t, "now", "--name", "sigterm", "--", "/bin/sh", "-c", "echo started; exec sleep 300")
-	if line := b.readLine(t); line != "started\n" {
-		t.Fatalf("first line %q", line)
-	}
-	b.signal(t, syscall.SIGTERM)
-	if code := b.wait(t, 30*time.Second); code != 143 {
-		t.Fatalf("exit %d, want 143; stderr %q", code, b.stderr.String())
-	}
-	if !strings.Contains(b.stderr.String(), "Finished with result:") {
-		t.Errorf("no summary after SIGTERM: %q", b.stderr.String())
-	}
-	if got := showProps(t, "borgrun-sigterm-now.service", "LoadState")["LoadState"]; got != "not-found" {
-		t.Errorf("unit left behind after SIGTERM: LoadState %q", got)
+	for _, tt := range []struct {
+		name  string
+		sig   syscall.Signal
+		code  int
+		flags []string
+	}{
+		{"sigint", syscall.SIGINT, 130, fast},
+		{"sigterm", syscall.SIGTERM, 143, nil}, // with every default
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := startBorgrun(t, append(append([]string{"now", "--name", tt.name}, tt.flags...), "--", "/bin/sh", "-c", "echo started; exec sleep 300")...)
+			if line := b.readLine(t); line != "started\n" {
+				t.Fatalf("first line %q", line)
+			}
+			b.signal(t, tt.sig)
+			if code := b.wait(t, 30*time.Second); code != tt.code {
+				t.Fatalf("exit %d, want %d; stderr %q", code, tt.code, b.stderr.String())
+			}
+			if !strings.Contains(b.stderr.String(), "Finished with result:") {
+				t.Errorf("no summary after %v: %q", tt.sig, b.stderr.String())
+			}
+			if got := showProps(t, "borgrun-"+tt.name+"-now.service", "LoadState")["LoadState"]; got != "not-found" {
+				t.Errorf("unit left behind after %v: LoadState %q", tt.sig, got)
+			}
+		})
 	}
 }
 
@@ -263,9 +275,7 @@ func TestNowDetach(t *testing.T) {
 	sys := sandbox.Get(t)
 	c := dialSandbox(t)
 	fifo := "/run/borgrun-detach"
-	if _, err := sys.Output(t.Context(), "sh", "-c", "rm -f "+fifo+" && mkfifo "+fifo); err != nil {
-		t.Fatal(err)
-	}
+	mkfifo(t, fifo)
 	_, stderr, code := borgrun(t, "now", "--detach", "--hardening=off", "--name", "detached", "--", "/bin/sh", "-c", "read x < "+fifo)
 	if code != 0 || !strings.HasPrefix(stderr, "Started borgrun-detached-now.service") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
