@@ -359,10 +359,6 @@ func (c *Conn) unwatch(path dbus.ObjectPath, w *waiter) {
 	}
 }
 
-// Direct reports whether c talks to the manager directly over its private
-// socket rather than through a bus daemon.
-func (c *Conn) Direct() bool { return c.direct }
-
 // Close closes the connection.
 func (c *Conn) Close() { c.sd.Close() }
 
