@@ -73,3 +73,38 @@ func devModes(t *testing.T) string {
 	}
 	return b.String()
 }
+
+// TestSSHD: a client on the host, in the sandbox's network namespace, logs
+// in to the sandbox's sshd as root with the generated key and the host key
+// checked, and its command runs inside the sandbox (it sees the sandbox's
+// PID 1 as systemd).
+func TestSSHD(t *testing.T) {
+	sys := sandbox.Get(t)
+	dir := t.TempDir()
+	d, err := sys.StartSSHD(t.Context(), dir, 2222)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := d.ClientConfig(dir, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := sys.NetCommand(t.Context(), "ssh", "-F", cfg, "127.0.0.1", "cat /proc/1/comm").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "systemd" {
+		t.Fatalf("ssh: %v, output %q; want systemd", err, out)
+	}
+	// A server whose host key is not the known one is refused: the
+	// check is real.
+	other, err := sys.StartSSHD(t.Context(), t.TempDir(), 2223)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.HostKey = d.HostKey
+	bad, err := other.ClientConfig(t.TempDir(), "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := sys.NetCommand(t.Context(), "ssh", "-F", bad, "127.0.0.1", "true").CombinedOutput(); err == nil {
+		t.Fatalf("ssh to a server with an unknown host key succeeded: %q", out)
+	}
+}
