@@ -64,6 +64,15 @@ type DialOptions struct {
 	// (AddRef) so that its final accounting can still be read after it
 	// ends. The private socket remains the fallback.
 	Wait bool
+	// AskPassword allows the manager to have polkit ask the user, through
+	// an authentication agent, whether to allow a privileged call such as
+	// starting a unit: every method call to the manager carries D-Bus's
+	// ALLOW_INTERACTIVE_AUTHORIZATION flag, as systemd-run's calls do
+	// unless --no-ask-password. It matters only on a bus, for callers
+	// other than root; running the agent is the caller's business
+	// (pkttyagent on a terminal). Without it, a call that polkit would
+	// allow after asking fails with [ErrInteractiveAuthorization].
+	AskPassword bool
 	// Timeout bounds each connection attempt, from connect to the end of
 	// authentication, against a peer that accepts and never answers.
 	// Zero means DefaultDialTimeout.
@@ -104,6 +113,10 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		open  func() (*dbus.Conn, error)
 		hello bool // a bus: authenticate, then Hello; else a manager's private socket
 	}
+	var busOpts []dbus.ConnOption
+	if opts.AskPassword {
+		busOpts = append(busOpts, dbus.WithOutgoingInterceptor(allowInteractive))
+	}
 	direct := func(address string) candidate {
 		return candidate{address, func() (*dbus.Conn, error) { return dbus.Dial(address) }, false}
 	}
@@ -115,7 +128,7 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 			if err != nil {
 				return nil, err
 			}
-			return dbus.NewConn(rwc)
+			return dbus.NewConn(rwc, busOpts...)
 		}, true}}
 	case opts.Address != "":
 		cands = []candidate{direct(opts.Address)}
@@ -124,7 +137,7 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		if addr == "" {
 			addr = "unix:path=/run/dbus/system_bus_socket"
 		}
-		bus := candidate{"system bus " + addr, func() (*dbus.Conn, error) { return dbus.Dial(addr) }, true}
+		bus := candidate{"system bus " + addr, func() (*dbus.Conn, error) { return dbus.Dial(addr, busOpts...) }, true}
 		switch {
 		case os.Geteuid() != 0:
 			cands = []candidate{bus}
@@ -137,7 +150,7 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" {
 			cands = append(cands, direct("unix:path="+rt+"/systemd/private"))
 		}
-		cands = append(cands, candidate{"session bus", func() (*dbus.Conn, error) { return dbus.SessionBusPrivate() }, true})
+		cands = append(cands, candidate{"session bus", func() (*dbus.Conn, error) { return dbus.SessionBusPrivate(busOpts...) }, true})
 	default:
 		return nil, fmt.Errorf("transient: unknown manager %d", opts.Manager)
 	}
@@ -198,6 +211,15 @@ func dialBounded(ctx context.Context, timeout time.Duration, what string, open f
 		}
 	}()
 	return nil, err
+}
+
+// allowInteractive marks a method call to the manager as one for which
+// polkit may ask the user (an outgoing interceptor: go-systemd's calls take
+// no flags).
+func allowInteractive(m *dbus.Message) {
+	if m.Type == dbus.TypeMethodCall && m.Headers[dbus.FieldDestination].Value() == "org.freedesktop.systemd1" {
+		m.Flags |= dbus.FlagAllowInteractiveAuthorization
+	}
 }
 
 // dial opens one connection with open, authenticates as the caller's uid

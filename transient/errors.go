@@ -19,6 +19,12 @@ var (
 	// ErrAccessDenied: the manager refused the caller
 	// (org.freedesktop.DBus.Error.AccessDenied, …InteractiveAuthorizationRequired).
 	ErrAccessDenied = errors.New("access denied")
+	// ErrInteractiveAuthorization: the manager would have allowed the
+	// call after asking the user (polkit's auth_admin or auth_self), but
+	// the call did not allow that (DialOptions.AskPassword unset):
+	// org.freedesktop.DBus.Error.InteractiveAuthorizationRequired. Such an
+	// error also matches ErrAccessDenied.
+	ErrInteractiveAuthorization = errors.New("interactive authorization required")
 	// ErrInvalidArgs: the manager rejected a property or argument
 	// (org.freedesktop.DBus.Error.InvalidArgs, …PropertyReadOnly).
 	ErrInvalidArgs = errors.New("invalid arguments")
@@ -26,16 +32,16 @@ var (
 	ErrDisconnected = errors.New("connection to the manager lost")
 )
 
-var busErrors = map[string]error{
-	"org.freedesktop.systemd1.UnitExists":                         ErrUnitExists,
-	"org.freedesktop.systemd1.NoSuchUnit":                         ErrNoSuchUnit,
-	"org.freedesktop.DBus.Error.UnknownObject":                    ErrNoSuchUnit,
-	"org.freedesktop.DBus.Error.AccessDenied":                     ErrAccessDenied,
-	"org.freedesktop.DBus.Error.InteractiveAuthorizationRequired": ErrAccessDenied,
-	"org.freedesktop.DBus.Error.InvalidArgs":                      ErrInvalidArgs,
-	"org.freedesktop.DBus.Error.PropertyReadOnly":                 ErrInvalidArgs,
-	"org.freedesktop.DBus.Error.NoReply":                          ErrDisconnected,
-	"org.freedesktop.DBus.Error.Disconnected":                     ErrDisconnected,
+var busErrors = map[string][]error{
+	"org.freedesktop.systemd1.UnitExists":                         {ErrUnitExists},
+	"org.freedesktop.systemd1.NoSuchUnit":                         {ErrNoSuchUnit},
+	"org.freedesktop.DBus.Error.UnknownObject":                    {ErrNoSuchUnit},
+	"org.freedesktop.DBus.Error.AccessDenied":                     {ErrAccessDenied},
+	"org.freedesktop.DBus.Error.InteractiveAuthorizationRequired": {ErrAccessDenied, ErrInteractiveAuthorization},
+	"org.freedesktop.DBus.Error.InvalidArgs":                      {ErrInvalidArgs},
+	"org.freedesktop.DBus.Error.PropertyReadOnly":                 {ErrInvalidArgs},
+	"org.freedesktop.DBus.Error.NoReply":                          {ErrDisconnected},
+	"org.freedesktop.DBus.Error.Disconnected":                     {ErrDisconnected},
 }
 
 // ManagerError is an error answered by the manager (a D-Bus error), with
@@ -57,8 +63,12 @@ func (e *ManagerError) Error() string {
 
 // Is reports whether target is the sentinel for e's D-Bus error name.
 func (e *ManagerError) Is(target error) bool {
-	s, ok := busErrors[e.Name]
-	return ok && s == target
+	for _, s := range busErrors[e.Name] {
+		if s == target {
+			return true
+		}
+	}
+	return false
 }
 
 // wrap annotates err with op, turning a D-Bus error into a *ManagerError.

@@ -22,14 +22,14 @@ import (
 // jobFlags are the options shared by schedule and now: what runs and how
 // the service that runs it is set up.
 type jobFlags struct {
-	name        string
-	inhibit     string
-	priority    string
-	hardening   string
-	writable    []string
-	passphrase  string
-	noNetWait   bool
-	user        bool
+	name       string
+	inhibit    string
+	priority   string
+	hardening  string
+	writable   []string
+	passphrase string
+	noNetWait  bool
+	managerFlags
 	properties  []string
 	environment []string
 	fs          *pflag.FlagSet
@@ -46,24 +46,42 @@ func (j *jobFlags) add(fs *pflag.FlagSet) {
 	fs.BoolVar(&j.noNetWait, "no-network-wait", false, "do not order the run after network-online.target")
 	fs.StringArrayVarP(&j.properties, "property", "p", nil, "set a service property NAME=VALUE, as systemd-run -p (repeatable; wins over the defaults)")
 	fs.StringArrayVarP(&j.environment, "setenv", "E", nil, "set an environment variable NAME=VALUE for the command; a bare NAME copies it from here (repeatable)")
-	addManagerFlags(fs, &j.user)
+	addManagerFlags(fs, &j.managerFlags)
 }
 
-// addManagerFlags adds --user and --system, which choose the manager.
-func addManagerFlags(fs *pflag.FlagSet, user *bool) {
-	fs.BoolVar(user, "user", false, "talk to the calling user's service manager")
-	fs.Func("system", "talk to the system manager (the default)", func(string) error { *user = false; return nil })
+// managerFlags choose the manager and how to authenticate to it.
+type managerFlags struct {
+	user          bool
+	noAskPassword bool
+}
+
+// addManagerFlags adds --user and --system, which choose the manager, and
+// --no-ask-password.
+func addManagerFlags(fs *pflag.FlagSet, m *managerFlags) {
+	fs.BoolVar(&m.user, "user", false, "talk to the calling user's service manager")
+	fs.Func("system", "talk to the system manager (the default)", func(string) error { m.user = false; return nil })
 	fs.Lookup("system").NoOptDefVal = "true"
+	fs.BoolVar(&m.noAskPassword, "no-ask-password", false, "never have polkit ask for a password; fail instead")
 }
 
 // dialOptions returns how to reach the manager: the system one, or the
-// user's with --user.
-func (e *env) dialOptions(user bool) transient.DialOptions {
+// user's with --user; polkit may ask unless --no-ask-password.
+func (e *env) dialOptions(m managerFlags) transient.DialOptions {
 	d := e.dial
-	if user {
+	if m.user {
 		d.Manager = transient.User
 	}
+	d.AskPassword = !m.noAskPassword
 	return d
+}
+
+// connect dials the manager d names. When polkit may ask (AskPassword),
+// it first starts a polkit agent on the terminal, as systemd-run does.
+func (e *env) connect(d transient.DialOptions) (*transient.Conn, error) {
+	if d.AskPassword && d.Manager == transient.System && d.Stream == nil && d.Address == "" {
+		e.openPolkitAgent()
+	}
+	return transient.Dial(e.ctx, d)
 }
 
 // newFlagSet returns a flag set that reports errors (we print them) and

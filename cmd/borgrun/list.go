@@ -18,13 +18,16 @@ Lists every job borgrun scheduled on the manager: calendar, next run, last
 run, last result and state, as an aligned table (or JSON).
 `
 
-type listFlags struct{ json, user bool }
+type listFlags struct {
+	json bool
+	managerFlags
+}
 
 func newListFlags() (*pflag.FlagSet, *listFlags) {
 	f := &listFlags{}
 	fs := newFlagSet("list")
 	fs.BoolVar(&f.json, "json", false, "print JSON")
-	addManagerFlags(fs, &f.user)
+	addManagerFlags(fs, &f.managerFlags)
 	return fs, f
 }
 
@@ -39,7 +42,7 @@ func (e *env) list(args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("list: unexpected argument %q", fs.Arg(0))
 	}
-	c, err := transient.Dial(e.ctx, e.dialOptions(f.user))
+	c, err := e.connect(e.dialOptions(f.managerFlags))
 	if err != nil {
 		return err
 	}
@@ -100,14 +103,17 @@ state. A run in progress is never killed without --force (which stops it
 with SIGTERM, so borg writes a checkpoint).
 `
 
-type removeFlags struct{ all, force, user bool }
+type removeFlags struct {
+	all, force bool
+	managerFlags
+}
 
 func newRemoveFlags() (*pflag.FlagSet, *removeFlags) {
 	f := &removeFlags{}
 	fs := newFlagSet("remove")
 	fs.BoolVar(&f.all, "all", false, "remove every borgrun schedule")
 	fs.BoolVar(&f.force, "force", false, "stop a run in progress")
-	addManagerFlags(fs, &f.user)
+	addManagerFlags(fs, &f.managerFlags)
 	return fs, f
 }
 
@@ -132,7 +138,7 @@ func (e *env) remove(args []string) error {
 			return usagef("remove: %v", err)
 		}
 	}
-	c, err := transient.Dial(e.ctx, e.dialOptions(f.user))
+	c, err := e.connect(e.dialOptions(f.managerFlags))
 	if err != nil {
 		return err
 	}

@@ -66,9 +66,9 @@ func (e *env) runNow(args []string) (int, error) {
 	}
 	b.ACPowerOnly = f.acOnly
 
-	dial := e.dialOptions(f.user)
+	dial := e.dialOptions(f.managerFlags)
 	dial.Wait = true
-	c, err := transient.Dial(e.ctx, dial)
+	c, err := e.connect(dial)
 	if err != nil {
 		return 0, err
 	}

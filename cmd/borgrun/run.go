@@ -61,6 +61,7 @@ type env struct {
 	now            func() time.Time
 	lookPath       func(string) (string, error)
 	dial           transient.DialOptions
+	agent          *exec.Cmd // the polkit agent, once started
 }
 
 // run is borgrun with its arguments (without the program name); it returns
@@ -75,6 +76,7 @@ func (e *env) main(args []string) int {
 		fmt.Fprint(e.stderr, usage)
 		return exitUsage
 	}
+	defer e.closePolkitAgent()
 	var err error
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "schedule":
@@ -115,6 +117,9 @@ func (e *env) report(err error) int {
 		// One line, whatever the bad token holds.
 		fmt.Fprintln(e.stderr, "borgrun:", strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(ue.msg))
 		return exitUsage
+	case errors.Is(err, transient.ErrInteractiveAuthorization):
+		fmt.Fprintln(e.stderr, "borgrun:", strings.ReplaceAll(err.Error(), "\n", "; ")+" (polkit would ask for a password: run on a terminal without --no-ask-password, as root, or use --user)")
+		return exitFailure
 	case errors.Is(err, transient.ErrAccessDenied):
 		fmt.Fprintln(e.stderr, "borgrun:", strings.ReplaceAll(err.Error(), "\n", "; ")+" (run as root, or use --user for your own service manager)")
 		return exitFailure

@@ -153,7 +153,7 @@ func (e *env) schedule(args []string) error {
 	if f.dryRun {
 		return e.dryRun(b, cals, now)
 	}
-	c, err := transient.Dial(e.ctx, e.dialOptions(f.user))
+	c, err := e.connect(e.dialOptions(f.managerFlags))
 	if err != nil {
 		return err
 	}

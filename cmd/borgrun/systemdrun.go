@@ -239,6 +239,7 @@ type runFlags struct {
 	remainAfterExit, sendSIGHUP         bool
 	wait, noBlock, pipe, quiet, collect bool
 	user                                bool
+	noAskPassword                       bool
 	cmdline                             []string
 	warnings                            []string // printed before anything is sent
 }
@@ -264,7 +265,7 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 			fmt.Fprintln(e.stdout, "borgrun", version)
 			return nil, errRunHelp
 		case "no-ask-password":
-			// borgrun never starts a polkit agent; nothing to do.
+			f.noAskPassword = true
 		case "user":
 			f.user = true
 		case "system":
@@ -794,7 +795,8 @@ func (e *env) systemdRun(args []string) (int, error) {
 		dial.Manager = transient.User
 	}
 	dial.Wait = f.wait || f.pipe
-	c, err := transient.Dial(e.ctx, dial)
+	dial.AskPassword = !f.noAskPassword
+	c, err := e.connect(dial)
 	if err != nil {
 		return 0, err
 	}
