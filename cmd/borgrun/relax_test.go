@@ -140,7 +140,7 @@ func TestRelaxationExposure(t *testing.T) {
 		{"local-default", bmConfig, nil, 1.0},
 		{"local-strict", bmConfig, []string{"--hardening=strict"}, 1.0},
 		{"local-wx", bmConfig, []string{"--relax", "wx"}, 1.0},
-		{"local-snapshots", bmConfig, []string{"--relax", "snapshots"}, 2.0},
+		{"local-snapshots", bmConfig, []string{"--relax", "snapshots"}, 1.9},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			name := "bmexp-" + tt.name
