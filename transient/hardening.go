@@ -24,10 +24,11 @@ const (
 	// repository is local.
 	ProfileDefault Profile = "default"
 	// ProfileStrict is ProfileDefault with only the processes' own
-	// entries in /proc (ProcSubset=pid), no netlink sockets, and, when
-	// the job's only network peers are its ssh repositories, the network
-	// cut down to their addresses (resolved when the unit is made) and
-	// the name servers (IPAddressDeny=any, IPAddressAllow=).
+	// entries in /proc (ProcSubset=pid, unless relaxed for snapshots), no
+	// netlink sockets, and, when the job's only network peers are its ssh
+	// repositories, the network cut down to their addresses (resolved
+	// when the unit is made) and the name servers (IPAddressDeny=any,
+	// IPAddressAllow=).
 	ProfileStrict Profile = "strict"
 	// ProfileOff adds no sandboxing at all.
 	ProfileOff Profile = "off"
@@ -194,9 +195,10 @@ func (s *Sandbox) Assignments() []string {
 	if !slices.Contains(s.Relax, RelaxWX) {
 		a = append(a, "MemoryDenyWriteExecute=yes")
 	}
-	if s.Profile == ProfileStrict {
+	if s.Profile == ProfileStrict && !slices.Contains(s.Relax, RelaxSnapshots) {
 		// Only the processes' own /proc entries: no /proc/sys,
-		// /proc/kallsyms, ... (borg, borgmatic and ssh read none).
+		// /proc/kallsyms, ... (borg, borgmatic and ssh read none; LVM's
+		// tools read /proc/devices).
 		a = append(a, "ProcSubset=pid")
 	}
 	switch {
