@@ -137,11 +137,13 @@ func startScheduled(t *testing.T, name string) {
 // repository on the sandbox's own sshd, with its default actions (create,
 // prune, compact, check), under the default and strict profiles, run now
 // and as a scheduled service; the scheduled service's exposure is at most
-// 1.9 under default, and strict is tighter. strict's pinning of the
-// repository's address is real: with the address taken off the allow
-// list, the same run cannot connect.
+// 1.9 under default, and strict is tighter. strict pins the address of a
+// repository named by host name as resolved when the unit is made, and
+// the pinning is real: with the address taken off the allow list, the
+// same run cannot connect.
 func TestBorgmaticSSHRepository(t *testing.T) {
 	r := setupSSHRepository(t, sshPortProfiles)
+	sys := sandbox.Get(t)
 	config := writeSSHConfig(t, r, "profiles", "", "")
 	exposures := map[string]float64{}
 	for _, tt := range []struct {
@@ -215,6 +217,42 @@ func TestBorgmaticSSHRepository(t *testing.T) {
 	if exposures["strict"] >= exposures["default"] {
 		t.Errorf("strict exposure %.1f, default %.1f: want strict tighter", exposures["strict"], exposures["default"])
 	}
+	t.Run("strict-by-host-name", func(t *testing.T) {
+		// The repository named by host name: strict resolves it when the
+		// unit is made.
+		byName := &sshRepo{url: strings.Replace(r.url, "127.0.0.1", "localhost", 1), path: r.path}
+		config := writeSSHConfig(t, byName, "by-name", "", "")
+		known := filepath.Join(sys.Root(), "/root/.ssh/known_hosts")
+		line := "[localhost]:" + strconv.Itoa(sshPortProfiles) + " " + r.sshd.HostKey + "\n"
+		f, err := os.OpenFile(known, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.WriteString(line)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := "bmssh-strict-by-name"
+		cleanupJob(t, name)
+		if stdout, stderr, code := borgrun(t, "schedule", "--daily", "--name", name, "--boot-delay", "0", "--allow-battery",
+			"--hardening", "strict", "--", "/usr/bin/borgmatic", "-c", config); code != 0 {
+			t.Fatalf("schedule: exit %d\n%s%s", code, stdout, stderr)
+		}
+		allow := strings.Fields(showProps(t, "borgrun-"+name+".service", "IPAddressAllow")["IPAddressAllow"])
+		t.Logf("strict pins %q for localhost", allow)
+		if !slices.Contains(allow, "127.0.0.1/32") {
+			t.Errorf("IPAddressAllow = %q, want localhost's 127.0.0.1/32 among them", allow)
+		}
+		freshState(t)
+		before := len(archivesIn(t, r.path))
+		startScheduled(t, name)
+		if got := len(archivesIn(t, r.path)); got != before+1 {
+			t.Errorf("archives: %d after the scheduled run, want %d", got, before+1)
+		}
+	})
 	t.Run("strict-without-the-pinned-address", func(t *testing.T) {
 		freshState(t)
 		// The dropped packets would leave ssh waiting for minutes.
