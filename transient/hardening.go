@@ -80,8 +80,9 @@ type Relaxation string
 
 const (
 	// RelaxKnownHosts makes ~/.ssh/known_hosts of the service's user
-	// writable (creating it, and ~/.ssh, 0700/0600, when missing), so
-	// that ssh can record a new host key, as with
+	// writable, or the files borgmatic's ssh_command names with
+	// -o UserKnownHostsFile=, creating them (0600) and their directory
+	// (0700) when missing, so that ssh can record a new host key, as with
 	// StrictHostKeyChecking=accept-new on the first connection. It costs
 	// no exposure: systemd-analyze does not score writable paths.
 	RelaxKnownHosts Relaxation = "known-hosts"
@@ -406,9 +407,17 @@ func DeriveSandbox(o SandboxOptions) (*Sandbox, error) {
 		}
 	}
 	if slices.Contains(o.Relax, RelaxKnownHosts) {
-		ssh := filepath.Join(o.Home, ".ssh")
-		add(SandboxPath{Path: ssh, Why: "ssh's directory (known-hosts relaxation)", Create: true})
-		add(SandboxPath{Path: filepath.Join(ssh, "known_hosts"), Why: "ssh's known hosts (known-hosts relaxation)", Writable: true, CreateFile: true})
+		files := []string{filepath.Join(o.Home, ".ssh", "known_hosts")}
+		if kh := knownHostsFiles(configs, o.Home); len(kh) > 0 {
+			files = kh
+		}
+		for _, f := range files {
+			if !filepath.IsAbs(f) {
+				return nil, fmt.Errorf("relaxation %q: known hosts file %q is not absolute", RelaxKnownHosts, f)
+			}
+			add(SandboxPath{Path: filepath.Dir(f), Why: "ssh's directory (known-hosts relaxation)", Create: true})
+			add(SandboxPath{Path: f, Why: "ssh's known hosts (known-hosts relaxation)", Writable: true, CreateFile: true})
+		}
 	}
 	for _, w := range o.Writable {
 		if !filepath.IsAbs(w) {
@@ -431,6 +440,30 @@ func DeriveSandbox(o SandboxOptions) (*Sandbox, error) {
 		setenv("BORG_HOST_ID", o.HostID)
 	}
 	return s, nil
+}
+
+// knownHostsFiles returns the files ssh records new host keys in when the
+// configurations' ssh_command names them (-o UserKnownHostsFile=FILE, the
+// first of its files), with ~ expanded.
+func knownHostsFiles(configs []*BorgmaticConfig, home string) []string {
+	var files []string
+	for _, c := range configs {
+		words := strings.Fields(c.Options["ssh_command"])
+		for i, w := range words {
+			name, value, ok := strings.Cut(w, "=")
+			if !ok && i+1 < len(words) {
+				value = words[i+1]
+			}
+			if !strings.EqualFold(name, "UserKnownHostsFile") || value == "" {
+				continue
+			}
+			f := expandHome(strings.Trim(value, `"'`), home)
+			if !slices.Contains(files, f) {
+				files = append(files, f)
+			}
+		}
+	}
+	return files
 }
 
 // pinAddresses returns the addresses a strict job may reach: those of its

@@ -204,6 +204,7 @@ func TestDeriveSandbox(t *testing.T) {
 		"remote.yaml": "location:\n    repositories: ['user@host:repo']\n",
 		"hooks.yaml":  "location:\n    repositories: [/mnt/backup/repo]\nhooks:\n    ntfy: {topic: x}\n",
 		"based.yaml":  "location:\n    repositories: [/mnt/backup/repo]\nstorage:\n    borg_base_directory: /var/lib/borg\n",
+		"khfile.yaml": "location:\n    repositories: ['user@host:repo']\nstorage:\n    ssh_command: ssh -o UserKnownHostsFile=~/.ssh/borg_hosts -o StrictHostKeyChecking=accept-new\n",
 		"a-file":      "",
 	})
 	bm := func(config string) []string { return []string{"/usr/bin/borgmatic", "-c", filepath.Join(dir, config)} }
@@ -268,6 +269,15 @@ func TestDeriveSandbox(t *testing.T) {
 			env:      borgEnv,
 			writable: []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.borgmatic", "/root/.ssh/known_hosts"},
 			created:  []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.config/borg/keys", "/root/.borgmatic", "/root/.ssh"}},
+		{name: "known-hosts relaxation, file named in ssh_command",
+			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("khfile.yaml"), Home: "/root", BorgmaticVersion: "1.7.7", Relax: []Relaxation{RelaxKnownHosts}},
+			network:  true,
+			env:      borgEnv,
+			writable: []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.borgmatic", "/root/.ssh/borg_hosts"},
+			created:  []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.config/borg/keys", "/root/.borgmatic", "/root/.ssh"}},
+		{name: "known-hosts relaxation without a home",
+			o:       SandboxOptions{Profile: ProfileDefault, Command: []string{"/bin/sh"}, Relax: []Relaxation{RelaxKnownHosts}},
+			wantErr: `known hosts file ".ssh/known_hosts" is not absolute`},
 		{name: "a relaxation with profile off",
 			o:       SandboxOptions{Profile: ProfileOff, Command: bm("remote.yaml"), Relax: []Relaxation{RelaxWX}},
 			wantErr: `relaxation "wx": nothing to relax with profile off`},
