@@ -3,6 +3,8 @@ package transient
 import (
 	"fmt"
 	"maps"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,11 +19,16 @@ type Profile string
 const (
 	// ProfileDefault confines the service as root with only the
 	// capabilities borg needs, a read-only system and home with exactly
-	// the paths borg and borgmatic write made writable, and no network
-	// when every repository is local.
+	// the paths borg and borgmatic write made writable, no privileged or
+	// resource-control system calls, and no network when every
+	// repository is local.
 	ProfileDefault Profile = "default"
-	// ProfileStrict is ProfileDefault without the privileged and
-	// resource-control system calls, which backups do not make.
+	// ProfileStrict is ProfileDefault with only the processes' own
+	// entries in /proc (ProcSubset=pid, unless relaxed for snapshots), no
+	// netlink sockets, and, when the job's only network peers are its ssh
+	// repositories, the network cut down to their addresses (resolved
+	// when the unit is made) and the name servers (IPAddressDeny=any,
+	// IPAddressAllow=).
 	ProfileStrict Profile = "strict"
 	// ProfileOff adds no sandboxing at all.
 	ProfileOff Profile = "off"
@@ -38,18 +45,16 @@ func ParseProfile(s string) (Profile, error) {
 
 // baseProfile is the confinement every profile but off starts from
 // (systemd.exec(5); the reasons are in the project's hardening notes).
-// It scores 2.1 in systemd-analyze security with network access, 1.2
-// without.
+// It scores 1.9 in systemd-analyze security with network access, 1.0
+// without. The capability set, PrivateDevices=, MemoryDenyWriteExecute=
+// and the system call filter are not in it: [Sandbox.Assignments] adds
+// them, loosened by the job's relaxations.
 var baseProfile = []string{
-	// Root reads everything (DAC_READ_SEARCH) and keeps O_NOATIME on
-	// files it does not own (FOWNER); nothing else.
-	"CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_FOWNER",
 	"NoNewPrivileges=yes",
 	"ProtectSystem=strict",
 	// Sources under /home and /root stay readable, ~/.ssh too.
 	"ProtectHome=read-only",
 	"PrivateTmp=yes",
-	"PrivateDevices=yes",
 	"PrivateMounts=yes",
 	"ProtectKernelTunables=yes",
 	"ProtectKernelModules=yes",
@@ -63,11 +68,64 @@ var baseProfile = []string{
 	"RestrictRealtime=yes",
 	"RestrictSUIDSGID=yes",
 	"LockPersonality=yes",
-	"MemoryDenyWriteExecute=yes",
 	"SystemCallArchitectures=native",
-	"SystemCallFilter=@system-service",
 	"SystemCallErrorNumber=EPERM",
 	"UMask=0077",
+}
+
+// Relaxation names one way to loosen a profile for what some jobs need
+// and the profile forbids (borgrun's --relax). Each costs exposure; the
+// costs are measured in the tests and listed in the README.
+type Relaxation string
+
+const (
+	// RelaxKnownHosts makes ~/.ssh/known_hosts of the service's user
+	// writable, or the files borgmatic's ssh_command names with
+	// -o UserKnownHostsFile=, creating them (0600) and their directory
+	// (0700) when missing, so that ssh can record a new host key, as with
+	// StrictHostKeyChecking=accept-new on the first connection. It costs
+	// no exposure: systemd-analyze does not score writable paths.
+	RelaxKnownHosts Relaxation = "known-hosts"
+	// RelaxWX turns MemoryDenyWriteExecute= off, for hooks that need
+	// memory both writable and executable (JITs, cffi callbacks).
+	RelaxWX Relaxation = "wx"
+	// RelaxSnapshots gives filesystem snapshot hooks (ZFS, LVM, Btrfs)
+	// what they need: CAP_SYS_ADMIN, the mount system calls, and the
+	// block devices and the device-mapper and ZFS control devices
+	// (PrivateDevices=no, DeviceAllow=). Kernel modules stay protected:
+	// preload dm_snapshot for LVM.
+	RelaxSnapshots Relaxation = "snapshots"
+)
+
+// Relaxations are the relaxations there are, in the order they are
+// documented.
+var Relaxations = []Relaxation{RelaxKnownHosts, RelaxWX, RelaxSnapshots}
+
+// ParseRelaxations returns the relaxations named by values, each a name
+// or a comma-separated list of names, without repeats, in the order of
+// [Relaxations].
+func ParseRelaxations(values []string) ([]Relaxation, error) {
+	seen := map[Relaxation]bool{}
+	for _, v := range values {
+		for _, name := range strings.Split(v, ",") {
+			r := Relaxation(strings.TrimSpace(name))
+			if !slices.Contains(Relaxations, r) {
+				names := make([]string, len(Relaxations))
+				for i, r := range Relaxations {
+					names[i] = string(r)
+				}
+				return nil, fmt.Errorf("relaxation %q: want %s", name, strings.Join(names, ", "))
+			}
+			seen[r] = true
+		}
+	}
+	var rs []Relaxation
+	for _, r := range Relaxations {
+		if seen[r] {
+			rs = append(rs, r)
+		}
+	}
+	return rs, nil
 }
 
 // SandboxPath is a path the sandbox opens up or prepares, and why.
@@ -79,6 +137,10 @@ type SandboxPath struct {
 	// Create makes the directory (mode 0700) before every run, outside
 	// the sandbox, so that a missing directory never fails the run.
 	Create bool
+	// CreateFile makes the path an empty file (mode 0600, under the
+	// service's UMask=) when it is missing, before every run, after the
+	// directories of Create.
+	CreateFile bool
 }
 
 // Sandbox is a job's derived confinement: a profile plus what the job
@@ -98,6 +160,12 @@ type Sandbox struct {
 	// Environment holds NAME=VALUE pairs that make borg use exactly the
 	// directories opened up.
 	Environment []string
+	// Relax are the relaxations applied.
+	Relax []Relaxation
+	// AllowedAddresses, when not empty, are the only IP addresses or
+	// prefixes the service may talk to (IPAddressAllow= with
+	// IPAddressDeny=any): strict's pinning of a job's repositories.
+	AllowedAddresses []string
 }
 
 // Assignments returns the sandbox as systemd-run style assignments, for
@@ -107,13 +175,45 @@ func (s *Sandbox) Assignments() []string {
 		return nil
 	}
 	a := slices.Clone(baseProfile)
-	if s.Profile == ProfileStrict {
-		a = append(a, "SystemCallFilter=~@privileged @resources")
-	}
-	if s.Network {
-		a = append(a, "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK")
+	if slices.Contains(s.Relax, RelaxSnapshots) {
+		// Snapshot hooks mount (CAP_SYS_ADMIN, @mount) and open block and
+		// control devices; their tools also change priorities and
+		// limits (@resources) and ownership (@privileged). The filter is
+		// borgmatic's own sample unit's. ProtectClock= puts
+		// char-rtc in DeviceAllow=, which makes the device policy an
+		// allow list: the devices must be on it.
+		a = append(a, "CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_FOWNER CAP_SYS_ADMIN",
+			"PrivateDevices=no", "DeviceAllow=block-* rw", "DeviceAllow=char-misc rw",
+			"SystemCallFilter=@system-service @mount")
 	} else {
+		// Root reads everything (DAC_READ_SEARCH) and keeps O_NOATIME on
+		// files it does not own (FOWNER); nothing else. Backups make no
+		// privileged (chown, setuid, chroot, ...) or resource-control
+		// (setrlimit, ioprio_set, ...) system calls; ssh does not either.
+		a = append(a, "CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_FOWNER", "PrivateDevices=yes",
+			"SystemCallFilter=@system-service", "SystemCallFilter=~@privileged @resources")
+	}
+	if !slices.Contains(s.Relax, RelaxWX) {
+		a = append(a, "MemoryDenyWriteExecute=yes")
+	}
+	if s.Profile == ProfileStrict && !slices.Contains(s.Relax, RelaxSnapshots) {
+		// Only the processes' own /proc entries: no /proc/sys,
+		// /proc/kallsyms, ... (borg, borgmatic and ssh read none; LVM's
+		// tools read /proc/devices).
+		a = append(a, "ProcSubset=pid")
+	}
+	switch {
+	case !s.Network:
 		a = append(a, "PrivateNetwork=yes", "RestrictAddressFamilies=AF_UNIX", "IPAddressDeny=any")
+	case s.Profile == ProfileStrict:
+		// glibc and ssh manage without netlink: getaddrinfo then assumes
+		// both IPv4 and IPv6 are configured.
+		a = append(a, "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6")
+		if len(s.AllowedAddresses) > 0 {
+			a = append(a, "IPAddressDeny=any", "IPAddressAllow="+strings.Join(s.AllowedAddresses, " "))
+		}
+	default:
+		a = append(a, "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK")
 	}
 	if s.Name != "" {
 		a = append(a, "RuntimeDirectory=borgrun/"+s.Name, "RuntimeDirectoryMode=0700")
@@ -130,6 +230,16 @@ func (s *Sandbox) Assignments() []string {
 	if len(create) > 0 {
 		// "+": outside the sandbox, where the parents are writable.
 		a = append(a, "ExecStartPre=+/bin/mkdir -p -m 0700 -- "+quoteArgv(create))
+	}
+	var files []string
+	for _, p := range s.Paths {
+		if p.CreateFile {
+			files = append(files, p.Path)
+		}
+	}
+	if len(files) > 0 {
+		// -a: an existing file keeps its contents and modification time.
+		a = append(a, "ExecStartPre=+/bin/touch -a -- "+quoteArgv(files))
 	}
 	for _, p := range s.Paths {
 		if p.Writable {
@@ -166,6 +276,16 @@ type SandboxOptions struct {
 	HostID string
 	// Writable are extra absolute paths to make writable (--writable).
 	Writable []string
+	// Relax are the relaxations to apply; none with [ProfileOff].
+	Relax []Relaxation
+	// Resolve returns the addresses of a repository's host name, for
+	// [ProfileStrict]'s pinning; nil leaves jobs whose repositories are
+	// named by host name unpinned.
+	Resolve func(host string) ([]string, error)
+	// Nameservers are the DNS servers' addresses (from resolv.conf),
+	// allowed beside the repositories' addresses when a name had to be
+	// resolved.
+	Nameservers []string
 }
 
 // DeriveSandbox works out what a job needs under its profile: for
@@ -174,8 +294,11 @@ type SandboxOptions struct {
 // borg's and borgmatic's own rules. Jobs whose repositories are all local
 // and that have no hooks that might use the network get no network.
 func DeriveSandbox(o SandboxOptions) (*Sandbox, error) {
-	s := &Sandbox{Profile: o.Profile, Name: o.Name, Network: true}
+	s := &Sandbox{Profile: o.Profile, Name: o.Name, Network: true, Relax: o.Relax}
 	if o.Profile == ProfileOff {
+		if len(o.Relax) > 0 {
+			return nil, fmt.Errorf("relaxation %q: nothing to relax with profile %s", o.Relax[0], o.Profile)
+		}
 		return s, nil
 	}
 	env := map[string]string{}
@@ -275,6 +398,26 @@ func DeriveSandbox(o SandboxOptions) (*Sandbox, error) {
 		if local {
 			s.Network = false
 		}
+		if s.Network && o.Profile == ProfileStrict {
+			allowed, err := pinAddresses(configs, o.Resolve, o.Nameservers)
+			if err != nil {
+				return nil, err
+			}
+			s.AllowedAddresses = allowed
+		}
+	}
+	if slices.Contains(o.Relax, RelaxKnownHosts) {
+		files := []string{filepath.Join(o.Home, ".ssh", "known_hosts")}
+		if kh := knownHostsFiles(configs, o.Home); len(kh) > 0 {
+			files = kh
+		}
+		for _, f := range files {
+			if !filepath.IsAbs(f) {
+				return nil, fmt.Errorf("relaxation %q: known hosts file %q is not absolute", RelaxKnownHosts, f)
+			}
+			add(SandboxPath{Path: filepath.Dir(f), Why: "ssh's directory (known-hosts relaxation)", Create: true})
+			add(SandboxPath{Path: f, Why: "ssh's known hosts (known-hosts relaxation)", Writable: true, CreateFile: true})
+		}
 	}
 	for _, w := range o.Writable {
 		if !filepath.IsAbs(w) {
@@ -297,6 +440,114 @@ func DeriveSandbox(o SandboxOptions) (*Sandbox, error) {
 		setenv("BORG_HOST_ID", o.HostID)
 	}
 	return s, nil
+}
+
+// knownHostsFiles returns the files ssh records new host keys in when the
+// configurations' ssh_command names them (-o UserKnownHostsFile=FILE, the
+// first of its files), with ~ expanded.
+func knownHostsFiles(configs []*BorgmaticConfig, home string) []string {
+	var files []string
+	for _, c := range configs {
+		words := strings.Fields(c.Options["ssh_command"])
+		for i, w := range words {
+			name, value, ok := strings.Cut(w, "=")
+			if !ok && i+1 < len(words) {
+				value = words[i+1]
+			}
+			if !strings.EqualFold(name, "UserKnownHostsFile") || value == "" {
+				continue
+			}
+			f := expandHome(strings.Trim(value, `"'`), home)
+			if !slices.Contains(files, f) {
+				files = append(files, f)
+			}
+		}
+	}
+	return files
+}
+
+// pinAddresses returns the addresses a strict job may reach: those of its
+// repositories' hosts, plus the name servers when a host name had to be
+// resolved. It returns nil, pinning nothing, when the job has other
+// network peers or ones it cannot tell: hooks, repositories other than
+// ssh ones, an ssh_command that may go elsewhere (a proxy, another host
+// name), or host names and no resolver.
+func pinAddresses(configs []*BorgmaticConfig, resolve func(string) ([]string, error), nameservers []string) ([]string, error) {
+	var allowed []string
+	resolved := false
+	for _, c := range configs {
+		if len(c.NetworkHooks) > 0 {
+			return nil, nil
+		}
+		if cmd := strings.ToLower(c.Options["ssh_command"]); strings.Contains(cmd, "proxy") || strings.Contains(cmd, "hostname") || strings.Contains(cmd, "-j") {
+			return nil, nil
+		}
+		for _, r := range c.Repositories {
+			if !RemoteRepository(r) {
+				continue
+			}
+			host := sshRepositoryHost(r)
+			if host == "" {
+				return nil, nil
+			}
+			addrs := []string{host}
+			if net.ParseIP(host) == nil {
+				if resolve == nil {
+					return nil, nil
+				}
+				var err error
+				if addrs, err = resolve(host); err != nil {
+					return nil, fmt.Errorf("repository %s (%s): strict pins the repositories' addresses, and host %q does not resolve: %w", r, c.File, host, err)
+				}
+				resolved = true
+			}
+			for _, a := range addrs {
+				if !slices.Contains(allowed, a) {
+					allowed = append(allowed, a)
+				}
+			}
+		}
+	}
+	if resolved {
+		for _, n := range nameservers {
+			if !slices.Contains(allowed, n) {
+				allowed = append(allowed, n)
+			}
+		}
+	}
+	return allowed, nil
+}
+
+// sshRepositoryHost returns the host of an ssh repository
+// (ssh://[user@]host[:port]/path or [user@]host:path), "" for any other.
+func sshRepositoryHost(repo string) string {
+	if rest, ok := strings.CutPrefix(repo, "ssh://"); ok {
+		u, err := url.Parse("ssh://" + rest)
+		if err != nil {
+			return ""
+		}
+		return u.Hostname()
+	}
+	if strings.Contains(repo, "://") || !RemoteRepository(repo) {
+		return ""
+	}
+	for _, p := range []string{"rclone:", "s3:", "b2:"} {
+		if strings.HasPrefix(repo, p) {
+			return ""
+		}
+	}
+	hostport := repo
+	if _, after, ok := strings.Cut(hostport, "@"); ok {
+		hostport = after
+	}
+	if strings.HasPrefix(hostport, "[") {
+		if end := strings.Index(hostport, "]"); end > 0 {
+			return hostport[1:end]
+		}
+		return ""
+	}
+	host, _, _ := strings.Cut(hostport, ":")
+	return host
 }
 
 // creatable reports whether mkdir -p could make p: its nearest existing

@@ -1,6 +1,7 @@
 package transient
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -203,6 +204,7 @@ func TestDeriveSandbox(t *testing.T) {
 		"remote.yaml": "location:\n    repositories: ['user@host:repo']\n",
 		"hooks.yaml":  "location:\n    repositories: [/mnt/backup/repo]\nhooks:\n    ntfy: {topic: x}\n",
 		"based.yaml":  "location:\n    repositories: [/mnt/backup/repo]\nstorage:\n    borg_base_directory: /var/lib/borg\n",
+		"khfile.yaml": "location:\n    repositories: ['user@host:repo']\nstorage:\n    ssh_command: ssh -o UserKnownHostsFile=~/.ssh/borg_hosts -o StrictHostKeyChecking=accept-new\n",
 		"a-file":      "",
 	})
 	bm := func(config string) []string { return []string{"/usr/bin/borgmatic", "-c", filepath.Join(dir, config)} }
@@ -261,6 +263,24 @@ func TestDeriveSandbox(t *testing.T) {
 			network:  true,
 			writable: []string{"/var/tmp/x", filepath.Join(dir, "a-file")},
 			created:  []string{"/var/tmp/x"}},
+		{name: "known-hosts relaxation",
+			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("remote.yaml"), Home: "/root", BorgmaticVersion: "1.7.7", Relax: []Relaxation{RelaxKnownHosts}},
+			network:  true,
+			env:      borgEnv,
+			writable: []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.borgmatic", "/root/.ssh/known_hosts"},
+			created:  []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.config/borg/keys", "/root/.borgmatic", "/root/.ssh"}},
+		{name: "known-hosts relaxation, file named in ssh_command",
+			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("khfile.yaml"), Home: "/root", BorgmaticVersion: "1.7.7", Relax: []Relaxation{RelaxKnownHosts}},
+			network:  true,
+			env:      borgEnv,
+			writable: []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.borgmatic", "/root/.ssh/borg_hosts"},
+			created:  []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.config/borg/keys", "/root/.borgmatic", "/root/.ssh"}},
+		{name: "known-hosts relaxation without a home",
+			o:       SandboxOptions{Profile: ProfileDefault, Command: []string{"/bin/sh"}, Relax: []Relaxation{RelaxKnownHosts}},
+			wantErr: `known hosts file ".ssh/known_hosts" is not absolute`},
+		{name: "a relaxation with profile off",
+			o:       SandboxOptions{Profile: ProfileOff, Command: bm("remote.yaml"), Relax: []Relaxation{RelaxWX}},
+			wantErr: `relaxation "wx": nothing to relax with profile off`},
 		{name: "relative --writable",
 			o:       SandboxOptions{Profile: ProfileDefault, Command: []string{"/bin/sh"}, Writable: []string{"var/x"}},
 			wantErr: `writable path "var/x": must be absolute`},
@@ -315,12 +335,29 @@ func TestSandboxAssignments(t *testing.T) {
 		{"off", Sandbox{Profile: ProfileOff, Network: true, Paths: paths}, nil, []string{"ProtectSystem=strict"}},
 		{"default, network", Sandbox{Profile: ProfileDefault, Name: "n", Network: true, Paths: paths, Repositories: []string{"/mnt/repo"}, Environment: []string{"HOME=/root"}},
 			[]string{"ProtectSystem=strict", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK", "RuntimeDirectory=borgrun/n",
+				"SystemCallFilter=@system-service", "SystemCallFilter=~@privileged @resources", "MemoryDenyWriteExecute=yes",
+				"PrivateDevices=yes", "CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_FOWNER",
 				`Environment="HOME=/root"`, `ExecStartPre=+/bin/mkdir -p -m 0700 -- "/root/.cache/borg" "/k"`,
 				`ReadWritePaths=-"/root/.cache/borg"`, `ReadWritePaths=-"/mnt/repo"`, `RequiresMountsFor="/mnt/repo"`},
-			[]string{"PrivateNetwork=yes", "SystemCallFilter=~@privileged @resources", `ReadWritePaths=-"/k"`}},
+			[]string{"PrivateNetwork=yes", "IPAddress", "ProcSubset=", `ReadWritePaths=-"/k"`, "ExecStartPre=+/bin/touch"}},
 		{"strict, local", Sandbox{Profile: ProfileStrict, Network: false},
-			[]string{"PrivateNetwork=yes", "RestrictAddressFamilies=AF_UNIX", "IPAddressDeny=any", "SystemCallFilter=~@privileged @resources"},
+			[]string{"PrivateNetwork=yes", "RestrictAddressFamilies=AF_UNIX", "IPAddressDeny=any", "SystemCallFilter=~@privileged @resources", "ProcSubset=pid"},
 			[]string{"ExecStartPre=", "ReadWritePaths=", "RestrictAddressFamilies=AF_UNIX AF_INET"}},
+		{"strict, pinned", Sandbox{Profile: ProfileStrict, Network: true, AllowedAddresses: []string{"192.0.2.7", "2001:db8::7"}},
+			[]string{"RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "IPAddressDeny=any", "IPAddressAllow=192.0.2.7 2001:db8::7", "ProcSubset=pid"},
+			[]string{"PrivateNetwork=", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK"}},
+		{"strict, unpinned", Sandbox{Profile: ProfileStrict, Network: true},
+			[]string{"RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "ProcSubset=pid"},
+			[]string{"PrivateNetwork=", "IPAddress"}},
+		{"strict with snapshots", Sandbox{Profile: ProfileStrict, Network: false, Relax: []Relaxation{RelaxSnapshots}},
+			[]string{"PrivateNetwork=yes", "SystemCallFilter=@system-service @mount", "PrivateDevices=no"},
+			[]string{"ProcSubset=", "SystemCallFilter=~"}},
+		{"relaxed", Sandbox{Profile: ProfileDefault, Network: true, Relax: []Relaxation{RelaxWX, RelaxSnapshots},
+			Paths: []SandboxPath{{Path: "/root/.ssh", Create: true}, {Path: "/root/.ssh/known_hosts", Writable: true, CreateFile: true}}},
+			[]string{"CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_FOWNER CAP_SYS_ADMIN", "PrivateDevices=no", "DeviceAllow=block-* rw",
+				"SystemCallFilter=@system-service @mount", `ExecStartPre=+/bin/mkdir -p -m 0700 -- "/root/.ssh"`,
+				`ExecStartPre=+/bin/touch -a -- "/root/.ssh/known_hosts"`, `ReadWritePaths=-"/root/.ssh/known_hosts"`},
+			[]string{"MemoryDenyWriteExecute=", "PrivateDevices=yes", "SystemCallFilter=~"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			a := tt.s.Assignments()
@@ -343,5 +380,104 @@ func TestSandboxAssignments(t *testing.T) {
 		t.Errorf("PassphraseAssignments = %q", a)
 	} else if _, err := props.ParseAll(props.Service, a); err != nil {
 		t.Errorf("PassphraseAssignments do not parse: %v", err)
+	}
+}
+
+func TestParseRelaxations(t *testing.T) {
+	for _, tt := range []struct {
+		values  []string
+		want    []Relaxation
+		wantErr string
+	}{
+		{nil, nil, ""},
+		{[]string{"wx"}, []Relaxation{RelaxWX}, ""},
+		{[]string{"snapshots,wx", "known-hosts", "wx"}, []Relaxation{RelaxKnownHosts, RelaxWX, RelaxSnapshots}, ""},
+		{[]string{"wx, snapshots"}, []Relaxation{RelaxWX, RelaxSnapshots}, ""},
+		{[]string{"wx,bogus"}, nil, `relaxation "bogus": want known-hosts, wx, snapshots`},
+		{[]string{""}, nil, `relaxation "": want`},
+		{[]string{"WX"}, nil, `relaxation "WX"`},
+	} {
+		got, err := ParseRelaxations(tt.values)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ParseRelaxations(%q): err %v, want one containing %q", tt.values, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("ParseRelaxations(%q) = %q, %v; want %q", tt.values, got, err, tt.want)
+		}
+	}
+}
+
+func TestSSHRepositoryHost(t *testing.T) {
+	for _, tt := range []struct{ repo, host string }{
+		{"ssh://root@127.0.0.1:2222/srv/repo", "127.0.0.1"},
+		{"ssh://backup.example/./repo", "backup.example"},
+		{"ssh://u@[2001:db8::7]:22/repo", "2001:db8::7"},
+		{"user@host.example:repo", "host.example"},
+		{"host:/srv/repo", "host"},
+		{"u@[2001:db8::7]:/repo", "2001:db8::7"},
+		{"/mnt/repo", ""},
+		{"file:///mnt/repo", ""},
+		{"sftp://host/repo", ""},
+		{"rclone:remote:path", ""},
+	} {
+		if got := sshRepositoryHost(tt.repo); got != tt.host {
+			t.Errorf("sshRepositoryHost(%q) = %q, want %q", tt.repo, got, tt.host)
+		}
+	}
+}
+
+// TestStrictPinning: strict pins the addresses of a job's ssh
+// repositories (and the name servers when a name was resolved), and pins
+// nothing when the job may talk to peers it cannot tell.
+func TestStrictPinning(t *testing.T) {
+	dir := writeFiles(t, t.TempDir(), map[string]string{
+		"ip.yaml":     "location:\n    repositories: ['ssh://root@192.0.2.7:2222/srv/repo', /mnt/local]\n",
+		"name.yaml":   "location:\n    repositories: ['backup@host.example:repo']\n",
+		"hooks.yaml":  "location:\n    repositories: ['ssh://192.0.2.7/repo']\nhooks:\n    healthchecks: https://hc.example/x\n",
+		"proxy.yaml":  "location:\n    repositories: ['ssh://192.0.2.7/repo']\nstorage:\n    ssh_command: ssh -J bastion\n",
+		"rclone.yaml": "location:\n    repositories: ['ssh://192.0.2.7/repo', 'rclone:remote:path']\n",
+		"bad.yaml":    "location:\n    repositories: ['ssh://nowhere.invalid/repo']\n",
+	})
+	resolve := func(host string) ([]string, error) {
+		if host == "host.example" {
+			return []string{"198.51.100.1", "2001:db8::1"}, nil
+		}
+		return nil, errors.New("no such host")
+	}
+	for _, tt := range []struct {
+		config  string
+		profile Profile
+		resolve func(string) ([]string, error)
+		want    []string
+		wantErr string
+	}{
+		{"ip.yaml", ProfileStrict, nil, []string{"192.0.2.7"}, ""},
+		{"name.yaml", ProfileStrict, resolve, []string{"198.51.100.1", "2001:db8::1", "127.0.0.53"}, ""},
+		{"name.yaml", ProfileStrict, nil, nil, ""},
+		{"name.yaml", ProfileDefault, resolve, nil, ""},
+		{"hooks.yaml", ProfileStrict, resolve, nil, ""},
+		{"proxy.yaml", ProfileStrict, resolve, nil, ""},
+		{"rclone.yaml", ProfileStrict, resolve, nil, ""},
+		{"bad.yaml", ProfileStrict, resolve, nil, `host "nowhere.invalid" does not resolve`},
+	} {
+		t.Run(tt.config+"/"+string(tt.profile), func(t *testing.T) {
+			s, err := DeriveSandbox(SandboxOptions{Profile: tt.profile, Command: []string{"/usr/bin/borgmatic", "-c", filepath.Join(dir, tt.config)},
+				Home: "/root", BorgmaticVersion: "1.7.7", Resolve: tt.resolve, Nameservers: []string{"127.0.0.53"}})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(s.AllowedAddresses, tt.want) {
+				t.Errorf("allowed addresses = %q, want %q", s.AllowedAddresses, tt.want)
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -22,13 +23,14 @@ import (
 // jobFlags are the options shared by schedule and now: what runs and how
 // the service that runs it is set up.
 type jobFlags struct {
-	name       string
-	inhibit    string
-	priority   string
-	hardening  string
-	writable   []string
-	passphrase string
-	noNetWait  bool
+	name        string
+	inhibit     string
+	priority    string
+	hardening   string
+	writable    []string
+	relax       []string
+	passphrase  string
+	noNetWait   bool
 	managerFlags
 	properties  []string
 	environment []string
@@ -41,6 +43,7 @@ func (j *jobFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&j.priority, "priority", "background", "CPU and IO priority: background (Nice=19, batch, IO best-effort 7), idle, normal")
 	fs.StringVar(&j.inhibit, "inhibit", "block", "block sleep and shutdown while the backup runs: block|no")
 	fs.StringVar(&j.hardening, "hardening", "default", "sandboxing profile: default|strict|off")
+	fs.StringArrayVar(&j.relax, "relax", nil, "loosen the profile for what the job needs: known-hosts (writable ~/.ssh/known_hosts), wx (no MemoryDenyWriteExecute), snapshots (CAP_SYS_ADMIN, mounts, block devices) (repeatable or comma-separated)")
 	fs.StringArrayVar(&j.writable, "writable", nil, "also make this absolute PATH writable under the sandbox, creating it as a directory if missing (repeatable)")
 	fs.StringVar(&j.passphrase, "passphrase-file", "", "give borg the passphrase in this absolute FILE, as a systemd credential (never in the unit, environment or argv)")
 	fs.BoolVar(&j.noNetWait, "no-network-wait", false, "do not order the run after network-online.target")
@@ -171,6 +174,13 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 	if profile == transient.ProfileOff && len(j.writable) > 0 {
 		return nil, usagef("%s: --writable has no effect with --hardening=off", cmd)
 	}
+	relax, err := transient.ParseRelaxations(j.relax)
+	if err != nil {
+		return nil, usagef("%s: --relax: %v", cmd, err)
+	}
+	if profile == transient.ProfileOff && len(relax) > 0 {
+		return nil, usagef("%s: --relax has no effect with --hardening=off", cmd)
+	}
 	for _, kv := range j.environment {
 		name, _, hasValue := strings.Cut(kv, "=")
 		if name == "" || strings.ContainsAny(name, " \t\n") {
@@ -186,7 +196,7 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 	}
 	b.ServiceProperties = j.properties
 	if profile != transient.ProfileOff {
-		sb, err := e.sandbox(profile, b, j)
+		sb, err := e.sandbox(profile, relax, b, j)
 		if err != nil {
 			return nil, usagef("%s: --hardening=%s: %v", cmd, profile, err)
 		}
@@ -207,7 +217,7 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 // sandbox derives the job's sandbox: the paths borg and borgmatic write,
 // from the configuration the command will read, under the home directory
 // of the service's user (root for the system manager).
-func (e *env) sandbox(profile transient.Profile, b *transient.Backup, j *jobFlags) (*transient.Sandbox, error) {
+func (e *env) sandbox(profile transient.Profile, relax []transient.Relaxation, b *transient.Backup, j *jobFlags) (*transient.Sandbox, error) {
 	u, err := user.LookupId("0")
 	if j.user {
 		u, err = user.Current()
@@ -216,7 +226,18 @@ func (e *env) sandbox(profile transient.Profile, b *transient.Backup, j *jobFlag
 		return nil, fmt.Errorf("finding the service user's home: %w", err)
 	}
 	o := transient.SandboxOptions{Profile: profile, Name: b.Name, Command: b.Command,
-		Environment: b.Environment, Home: u.HomeDir, Writable: j.writable}
+		Environment: b.Environment, Home: u.HomeDir, Writable: j.writable, Relax: relax}
+	if profile == transient.ProfileStrict {
+		// strict pins the repositories' addresses, as resolved now.
+		o.Resolve = func(host string) ([]string, error) {
+			ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+			defer cancel()
+			return net.DefaultResolver.LookupHost(ctx, host)
+		}
+		if f, err := os.ReadFile("/etc/resolv.conf"); err == nil {
+			o.Nameservers = nameservers(string(f))
+		}
+	}
 	if filepath.Base(b.Command[0]) == "borgmatic" {
 		ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
 		out, err := exec.CommandContext(ctx, b.Command[0], "--version").Output()
@@ -230,6 +251,17 @@ func (e *env) sandbox(profile transient.Profile, b *transient.Backup, j *jobFlag
 		o.HostID = host + "@" + string(bytes.TrimSpace(id))
 	}
 	return transient.DeriveSandbox(o)
+}
+
+// nameservers returns the name servers' addresses in a resolv.conf.
+func nameservers(resolvConf string) []string {
+	var ns []string
+	for _, l := range strings.Split(resolvConf, "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "nameserver" && net.ParseIP(f[1]) != nil {
+			ns = append(ns, f[1])
+		}
+	}
+	return ns
 }
 
 // checkInhibitor drops the systemd-inhibit wrapper, with a notice, when
