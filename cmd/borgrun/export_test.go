@@ -106,7 +106,7 @@ func TestExportEquivalence(t *testing.T) {
 		dropIn []string
 	}{
 		{"plain", []string{"--daily", "--", "/bin/true"}, nil},
-		{"fast", append(append([]string{"--hourly"}, fast...), "--", "/bin/echo", "a b", "50%", "$HOME", "$$", ";", `q"uo\te`), nil},
+		{"fast", append(append([]string{"--hourly"}, fast...), "--", "/bin/echo", "a b", "50%", "$HOME", "$$", ";", `q"uo\te`, "", "tab\there"), nil},
 		{"borgmatic", []string{"--daily", "--", "/usr/bin/borgmatic", "-c", bmConfig}, nil},
 		{"borgmatic-strict-idle", []string{"--weekly", "--hardening=strict", "--priority", "idle", "--passphrase-file", bmPassFile,
 			"-E", "FOO=a b$c%d", "-E", "EMPTY=", "--", "/usr/bin/borgmatic", "-c", bmNoPassConfig, "--verbosity", "1"}, nil},
