@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/godbus/dbus/v5"
@@ -86,12 +87,13 @@ func (c *Conn) Export(ctx context.Context, name string, opts ExportOptions) (*Ex
 	if err != nil {
 		return nil, err
 	}
-	if !strings.Contains(service.env, FingerprintVar+"=") {
-		return nil, fmt.Errorf("transient: %s: %w (no %s in its environment)", b.ServiceUnit(), ErrNotOurs, FingerprintVar)
-	}
 	svcProps, err := c.unitProps(ctx, b.ServiceUnit(), ifaceService)
 	if err != nil {
 		return nil, err
+	}
+	env, _ := svcProps["Environment"].Value().([]string)
+	if !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, FingerprintVar+"=") }) {
+		return nil, fmt.Errorf("transient: %s: %w (no %s in its environment)", b.ServiceUnit(), ErrNotOurs, FingerprintVar)
 	}
 	serviceText, err := rewriteService(service.text, svcProps)
 	if err != nil {
@@ -109,7 +111,6 @@ func (c *Conn) Export(ctx context.Context, name string, opts ExportOptions) (*Ex
 type exportedUnit struct {
 	fragment string
 	text     string // fragment (without systemd's header line) and drop-ins
-	env      string // the service's Environment, joined (services only)
 }
 
 // exportUnit reads the fragment and drop-ins of the unit called name,
@@ -142,16 +143,7 @@ func (c *Conn) exportUnit(ctx context.Context, name string, read func(string) ([
 		}
 		text = strings.TrimRight(text, "\n") + "\n\n# From the drop-in " + p + "\n" + string(d)
 	}
-	u := &exportedUnit{fragment: fragment, text: text}
-	if strings.HasSuffix(name, ".service") {
-		svc, err := c.unitProps(ctx, name, ifaceService)
-		if err != nil {
-			return nil, err
-		}
-		env, _ := svc["Environment"].Value().([]string)
-		u.env = strings.Join(env, "\n")
-	}
-	return u, nil
+	return &exportedUnit{fragment: fragment, text: text}, nil
 }
 
 // exportHeader is the comment that starts an exported unit file: what it
