@@ -5,8 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // showAll returns every property systemctl show --all prints for unit.
@@ -243,6 +245,9 @@ func TestExportEquivalence(t *testing.T) {
 			if stdout, _, _ := borgrun(t, "list"); !strings.Contains(stdout, "\n"+tt.name+" ") {
 				t.Errorf("list lacks %s: %q", tt.name, stdout)
 			}
+			if slices.Contains(tt.args, "/usr/bin/borgmatic") {
+				runExported(t, service)
+			}
 		})
 	}
 }
@@ -319,5 +324,33 @@ func TestExportUser(t *testing.T) {
 	}
 	if _, stderr, code := borgrun(t, "export", "exuser"); code != 1 || !strings.Contains(stderr, `no schedule named "exuser"`) {
 		t.Errorf("export from the system manager: exit %d, %q", code, stderr)
+	}
+}
+
+// runExported starts a borgmatic service loaded from exported files, on a
+// machine where borg has never run: it must back up (one more archive),
+// its ExecStartPre=+ step creating borg's state directories.
+func runExported(t *testing.T, service string) {
+	t.Helper()
+	sys := sandbox.Get(t)
+	out, err := sys.Output(t.Context(), "cut", "-d.", "-f1", "/proc/uptime")
+	if up, _ := strconv.Atoi(strings.TrimSpace(out)); err != nil || up < 300 {
+		// The unit's boot grace would hold the run for 5 minutes.
+		t.Logf("not running %s: uptime %q s is within its boot grace", service, out)
+		return
+	}
+	freshState(t)
+	before := len(archives(t))
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	if _, err := sys.Output(ctx, "systemctl", "start", service); err != nil {
+		journal, _ := sys.Output(context.Background(), "journalctl", "--no-pager", "-o", "cat", "-u", service)
+		t.Fatalf("the exported %s failed: %v\n%s", service, err, journal)
+	}
+	if got := showProps(t, service, "Result")["Result"]; got != "success" {
+		t.Errorf("Result = %q, want success", got)
+	}
+	if n := len(archives(t)); n != before+1 {
+		t.Errorf("%d archives after the run, want %d", n, before+1)
 	}
 }
