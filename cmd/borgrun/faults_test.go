@@ -213,6 +213,19 @@ func badInputCases() []badCase {
 		{[]string{"remove", "--all=maybe"}, `"maybe"`, false},
 		{[]string{"remove", "--force=2", "x"}, `"2"`, false},
 
+		// export.
+		{[]string{"export"}, "NAME...", true},
+		{[]string{"export", "--dir", "/tmp"}, "NAME...", false},
+		{[]string{"export", "bad name"}, `"bad name"`, false},
+		{[]string{"export", "ok", "-x"}, "-x", false},
+		{[]string{"export", "--bogus", "x"}, "--bogus", false},
+		{[]string{"export", "x", "--dir"}, "--dir", false},
+		{[]string{"export", "x", "--dir", ""}, `--dir ""`, false},
+		{[]string{"export", "x", "--dir", "/nonexistent/d"}, `--dir "/nonexistent/d": want an existing directory`, true},
+		{[]string{"export", "x", "--dir", "/etc/passwd"}, `--dir "/etc/passwd": not a directory`, true},
+		{[]string{"export", "x", "--user=maybe"}, `"maybe"`, false},
+		{[]string{"export", "x", "--all"}, "--all", false},
+
 		// run.
 		{[]string{"run", "--bogus", tr}, "'--bogus'", true},
 		{[]string{"run"}, "COMMAND", false},
@@ -416,6 +429,7 @@ func TestManagerUnreachable(t *testing.T) {
 		{"list"},
 		{"remove", "unreach"},
 		{"remove", "--all"},
+		{"export", "unreach"},
 		{"run", "/bin/true"},
 		{"run", "--wait", "/bin/true"},
 		{"run", "--on-active=1h", "/bin/true"},

@@ -29,6 +29,7 @@ func FuzzCLI(f *testing.F) {
 	for _, args := range [][]string{
 		{"help"}, {"--version"}, {"help", "schedule"}, {"now", "-h"}, {"run", "--help"},
 		{"list"}, {"list", "--json"}, {"remove", "--all"}, {"remove", "x", "y"},
+		{"export", "x"}, {"export", "x", "y", "--dir", "/tmp"}, {"help", "export"},
 		{"schedule", "--daily", "--dry-run", "--", "/bin/true"},
 		{"schedule", "--on-calendar", "Mon..Fri 12:30", "--randomized-delay", "0", "--dry-run", "--", "/bin/sh", "-c", "exit 0"},
 		{"now", "--quiet", "--", "/bin/true"},

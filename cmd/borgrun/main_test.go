@@ -257,7 +257,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestHelpAndVersion(t *testing.T) {
-	for _, args := range [][]string{{"help"}, {"--help"}, {"help", "schedule"}, {"help", "now"}, {"schedule", "--help"}, {"now", "-h"}, {"--version"}} {
+	for _, args := range [][]string{{"help"}, {"--help"}, {"help", "schedule"}, {"help", "now"}, {"help", "export"}, {"export", "--help"}, {"schedule", "--help"}, {"now", "-h"}, {"--version"}} {
 		var stdout, stderr bytes.Buffer
 		if code := run(t.Context(), args, &stdout, &stderr); code != 0 || stdout.Len() == 0 || stderr.Len() != 0 {
 			t.Errorf("%v: exit %d, stdout %d bytes, stderr %q", args, code, stdout.Len(), stderr.String())

@@ -25,6 +25,7 @@ Usage:
   borgrun now [options] [-- COMMAND [ARGS...]]        run COMMAND now, wait, exit with its status
   borgrun list [--json]                               show the schedules, next and last runs
   borgrun remove NAME... | --all [--force]            stop and unload schedules
+  borgrun export NAME... [--dir DIR]                  write schedules as unit files, to keep them across reboots
   borgrun run [OPTIONS...] COMMAND [ARGS...]          systemd-run 252, as a drop-in
   borgrun help [COMMAND]
   borgrun --version
@@ -91,6 +92,8 @@ func (e *env) main(args []string) int {
 		err = e.list(rest)
 	case "remove":
 		err = e.remove(rest)
+	case "export":
+		err = e.export(rest)
 	case "run":
 		var code int
 		code, err = e.systemdRun(rest)
@@ -102,7 +105,7 @@ func (e *env) main(args []string) int {
 	case "--version", "version":
 		fmt.Fprintln(e.stdout, "borgrun", version)
 	default:
-		err = usagef("unknown command %q (want schedule, now, list, remove, run, help)", cmd)
+		err = usagef("unknown command %q (want schedule, now, list, remove, export, run, help)", cmd)
 	}
 	return e.report(err)
 }
@@ -147,10 +150,13 @@ func (e *env) help(args []string) error {
 	case "remove":
 		fs, _ := newRemoveFlags()
 		e.printHelp(fs, removeHelp)
+	case "export":
+		fs, _ := newExportFlags()
+		e.printHelp(fs, exportHelp)
 	case "run":
 		fmt.Fprint(e.stdout, runHelp)
 	default:
-		return usagef("help: unknown command %q (want schedule, now, list, remove, run)", args[0])
+		return usagef("help: unknown command %q (want schedule, now, list, remove, export, run)", args[0])
 	}
 	return nil
 }

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/borgrun/borgrun/transient"
+	"github.com/spf13/pflag"
+)
+
+const exportHelp = `Usage: borgrun export NAME... [--dir DIR]
+
+Writes unit files equivalent to each job's transient timer and service, so
+that the schedule survives a reboot without running "borgrun schedule" at
+boot. The files are the manager's own text for the transient units, plus
+[Install] WantedBy=timers.target on the timer (systemd 252's Exec*= and
+RestrictNamespaces= lines are rewritten from the units' properties, because
+it does not read its own version of them back the same).
+
+Without --dir, both files of each job are printed, each after a "# PATH"
+line naming the transient file it comes from, as systemctl cat does. With
+--dir, DIR/borgrun-NAME.timer and DIR/borgrun-NAME.service are written
+(mode 0644, each replaced atomically), and the timer is enabled there as
+systemctl enable would: DIR/timers.target.wants/borgrun-NAME.timer ->
+../borgrun-NAME.timer. Nothing is written unless every NAME exports.
+
+The files are a snapshot: a later "borgrun schedule" does not change them.
+Once they are loaded, schedule, remove and export refuse the job's names
+(they are no longer transient units made by borgrun); manage it with
+systemctl, or remove the files to go back.
+
+Examples:
+  borgrun export nightly                  # show the files
+  borgrun export nightly --dir /etc/systemd/system
+  borgrun remove nightly                  # then the files take over:
+  systemctl daemon-reload && systemctl start borgrun-nightly.timer
+  borgrun export --user nightly --dir ~/.config/systemd/user
+`
+
+type exportFlags struct {
+	dir  string
+	user bool
+}
+
+func newExportFlags() (*pflag.FlagSet, *exportFlags) {
+	f := &exportFlags{}
+	fs := newFlagSet("export")
+	fs.StringVar(&f.dir, "dir", "", "write the files into this existing directory, and enable the timer there")
+	addManagerFlags(fs, &f.user)
+	return fs, f
+}
+
+func (e *env) export(args []string) error {
+	fs, f := newExportFlags()
+	fs.SetInterspersed(true)
+	if err := parse(fs, args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			e.printHelp(fs, exportHelp)
+		}
+		return err
+	}
+	names := fs.Args()
+	if len(names) == 0 {
+		return usagef("export: say which schedules: NAME...")
+	}
+	for _, n := range names {
+		if err := transient.ValidName(n); err != nil {
+			return usagef("export: %v", err)
+		}
+	}
+	if fs.Changed("dir") {
+		fi, err := os.Stat(f.dir)
+		switch {
+		case f.dir == "":
+			return usagef("export: --dir \"\": want an existing directory")
+		case err != nil:
+			return usagef("export: --dir %q: want an existing directory: %v", f.dir, errors.Unwrap(err))
+		case !fi.IsDir():
+			return usagef("export: --dir %q: not a directory", f.dir)
+		}
+	}
+	c, err := transient.Dial(e.ctx, e.dialOptions(f.user))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	opts := transient.ExportOptions{Generator: "borgrun " + version, User: f.user}
+	var exported []*transient.Exported
+	var errs []error
+	for _, n := range names {
+		x, err := c.Export(e.ctx, n, opts)
+		switch {
+		case errors.Is(err, transient.ErrNoSuchUnit):
+			errs = append(errs, fmt.Errorf("export: no schedule named %q", n))
+		case errors.Is(err, transient.ErrNotOurs):
+			errs = append(errs, fmt.Errorf("export: %s: %w", n, err))
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			exported = append(exported, x)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if !fs.Changed("dir") {
+		for i, x := range exported {
+			if i > 0 {
+				fmt.Fprintln(e.stdout)
+			}
+			fmt.Fprintf(e.stdout, "# %s\n%s\n# %s\n%s", x.Timer.Source, x.Timer.Text, x.Service.Source, x.Service.Text)
+		}
+		return nil
+	}
+	for _, x := range exported {
+		if err := writeExport(f.dir, x); err != nil {
+			return fmt.Errorf("export: %s: %w", x.Name, err)
+		}
+		fmt.Fprintf(e.stdout, "exported %s to %s: %s, %s, %s\n", x.Name, f.dir, x.Timer.Name, x.Service.Name,
+			filepath.Join("timers.target.wants", x.Timer.Name))
+	}
+	return nil
+}
+
+// writeExport writes a job's two unit files into dir and enables the timer
+// there (timers.target.wants/NAME -> ../NAME, the link systemctl enable
+// makes for WantedBy=timers.target). Each file and the link replace any
+// previous one atomically.
+func writeExport(dir string, x *transient.Exported) error {
+	for _, u := range []transient.UnitFile{x.Service, x.Timer} {
+		if err := writeFileAtomic(filepath.Join(dir, u.Name), []byte(u.Text), 0o644); err != nil {
+			return err
+		}
+	}
+	wants := filepath.Join(dir, "timers.target.wants")
+	if err := os.MkdirAll(wants, 0o755); err != nil {
+		return err
+	}
+	return symlinkAtomic(filepath.Join("..", x.Timer.Name), filepath.Join(wants, x.Timer.Name))
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same
+// directory, renamed over path once complete and synced.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(perm)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// symlinkAtomic makes path a symbolic link to target, replacing whatever
+// link or file was there in one rename.
+func symlinkAtomic(target, path string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	tmp.Close()
+	if err := os.Remove(name); err != nil {
+		return err
+	}
+	if err := os.Symlink(target, name); err != nil {
+		return err
+	}
+	if err := os.Rename(name, path); err != nil {
+		os.Remove(name)
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,97 @@
+package transient
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/godbus/dbus/v5"
+)
+
+func TestExecLine(t *testing.T) {
+	tests := []struct {
+		e    execEntry
+		want string
+	}{
+		{execEntry{Path: "/bin/true", Argv: []string{"/bin/true"}}, `ExecStart="/bin/true"`},
+		{execEntry{Path: "/bin/sh", Argv: []string{"/bin/sh", "-c", "u=$$(cut); [ \"$$u\" ]"}}, `ExecStart="/bin/sh" "-c" "u=$$(cut); [ \"$$u\" ]"`},
+		{execEntry{Path: "/bin/echo", Argv: []string{"/bin/echo", ";", "50%", `a\b`, "tab\there", ""}}, `ExecStart="/bin/echo" \; "50%%" "a\\b" "tab\there" ""`},
+		{execEntry{Path: "/bin/mkdir", Argv: []string{"/bin/mkdir", "-p"}, Flags: []string{"privileged"}}, `ExecStart=+"/bin/mkdir" "-p"`},
+		{execEntry{Path: "/bin/x", Argv: []string{"/bin/x"}, Flags: []string{"ignore-failure", "no-env-expand"}}, `ExecStart=-:"/bin/x"`},
+		{execEntry{Path: "/bin/x", Argv: []string{"/bin/x"}, Flags: []string{"ambient"}}, `ExecStart=!!"/bin/x"`},
+		{execEntry{Path: "/bin/busybox", Argv: []string{"sh", "-c", "true"}}, `ExecStart=@"/bin/busybox" "sh" "-c" "true"`},
+	}
+	for _, tt := range tests {
+		got, err := execLine("ExecStart", tt.e)
+		if err != nil || got != tt.want {
+			t.Errorf("execLine(%+v) = %q, %v; want %q", tt.e, got, err, tt.want)
+		}
+	}
+	if _, err := execLine("ExecStart", execEntry{Path: "/bin/x", Argv: []string{"/bin/x"}, Flags: []string{"via-ssh"}}); err == nil || !strings.Contains(err.Error(), `"via-ssh"`) {
+		t.Errorf("unknown flag: error %v, want one naming it", err)
+	}
+}
+
+func TestNamespaceValue(t *testing.T) {
+	for flags, want := range map[uint64]string{
+		0:                          "yes",
+		namespaceAll:               "no",
+		0x02000000 | 0x08000000:    "cgroup ipc",
+		namespaceAll &^ 0x40000000: "cgroup ipc mnt pid user uts",
+	} {
+		if got := namespaceValue(flags); got != want {
+			t.Errorf("namespaceValue(%#x) = %q, want %q", flags, got, want)
+		}
+	}
+}
+
+func TestRewriteService(t *testing.T) {
+	execs := func(es ...execEntry) dbus.Variant { return dbus.MakeVariant(es) }
+	tr := execEntry{Path: "/bin/true", Argv: []string{"/bin/true"}}
+	tests := []struct {
+		name  string
+		text  string
+		props map[string]dbus.Variant
+		want  string
+		err   string
+	}{
+		{"in place, Ex lines dropped",
+			"[Service]\nType=oneshot\nExecStartPre=\nExecStartPre=\"/bin/sh\" \"-c\" \"\\$\\$\"\nNice=19\nRestrictNamespaces=\nExecStartPreEx=+\"/bin/true\"\nExecStart=\nExecStart=\"/bin/true\"\n",
+			map[string]dbus.Variant{
+				"ExecStartPreEx":     execs(execEntry{Path: "/bin/sh", Argv: []string{"/bin/sh", "-c", "$$"}}, execEntry{Path: "/bin/true", Argv: []string{"/bin/true"}, Flags: []string{"privileged"}}),
+				"ExecStartEx":        execs(tr),
+				"ExecStopEx":         execs(),
+				"RestrictNamespaces": dbus.MakeVariant(uint64(0)),
+			},
+			"[Service]\nType=oneshot\nExecStartPre=\"/bin/sh\" \"-c\" \"$$\"\nExecStartPre=+\"/bin/true\"\nNice=19\nRestrictNamespaces=yes\nExecStart=\"/bin/true\"\n", ""},
+		{"continuation lines go with their key",
+			"[Service]\nExecStart=\"/bin/true\" \\\n  \"x\"\nNice=1\n",
+			map[string]dbus.Variant{"ExecStartEx": execs(tr), "RestrictNamespaces": dbus.MakeVariant(uint64(namespaceAll))},
+			"[Service]\nExecStart=\"/bin/true\"\nNice=1\n", ""},
+		{"a command the text lacks",
+			"[Service]\nType=oneshot\n",
+			map[string]dbus.Variant{"ExecStartEx": execs(tr)},
+			"", "ExecStart is set but not in the unit's file"},
+		{"a restriction the text lacks",
+			"[Service]\nExecStart=\"/bin/true\"\n",
+			map[string]dbus.Variant{"ExecStartEx": execs(tr), "RestrictNamespaces": dbus.MakeVariant(uint64(0))},
+			"", "RestrictNamespaces is set but not in the unit's file"},
+		{"unknown flag",
+			"[Service]\nExecStartEx=\"/bin/true\"\n",
+			map[string]dbus.Variant{"ExecStartEx": execs(execEntry{Path: "/bin/true", Argv: []string{"/bin/true"}, Flags: []string{"new"}})},
+			"", `unknown flag "new"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := rewriteService(tt.text, tt.props)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want one containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("rewriteService = %q, %v\nwant %q", got, err, tt.want)
+			}
+		})
+	}
+}
