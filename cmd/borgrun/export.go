@@ -40,15 +40,15 @@ Examples:
 `
 
 type exportFlags struct {
-	dir  string
-	user bool
+	dir string
+	managerFlags
 }
 
 func newExportFlags() (*pflag.FlagSet, *exportFlags) {
 	f := &exportFlags{}
 	fs := newFlagSet("export")
 	fs.StringVar(&f.dir, "dir", "", "write the files into this existing directory, and enable the timer there")
-	addManagerFlags(fs, &f.user)
+	addManagerFlags(fs, &f.managerFlags)
 	return fs, f
 }
 
@@ -81,7 +81,7 @@ func (e *env) export(args []string) error {
 			return usagef("export: --dir %q: not a directory", f.dir)
 		}
 	}
-	c, err := transient.Dial(e.ctx, e.dialOptions(f.user))
+	c, err := e.connect(e.dialOptions(f.managerFlags))
 	if err != nil {
 		return err
 	}

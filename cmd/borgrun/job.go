@@ -23,14 +23,14 @@ import (
 // jobFlags are the options shared by schedule and now: what runs and how
 // the service that runs it is set up.
 type jobFlags struct {
-	name        string
-	inhibit     string
-	priority    string
-	hardening   string
-	writable    []string
-	relax       []string
-	passphrase  string
-	noNetWait   bool
+	name       string
+	inhibit    string
+	priority   string
+	hardening  string
+	writable   []string
+	relax      []string
+	passphrase string
+	noNetWait  bool
 	managerFlags
 	properties  []string
 	environment []string
