@@ -157,11 +157,13 @@ func (b *Backup) ServiceAssignments(serviceType string) []string {
 		a = append(a, "Environment="+quoteWord(e))
 	}
 	if b.BootDelay > 0 {
-		// Sleep until BootDelay after boot, if not yet there. $$ is a
-		// literal $ for the manager, which expands $VAR in arguments.
+		// Sleep until BootDelay after boot, if not yet there: the seconds
+		// left (BootDelay - uptime), unless negative. Written without "$"
+		// or ";", which systemd 252 escapes in the transient unit's file
+		// in a way a daemon-reload reads back literally.
 		secs := strconv.FormatInt(int64((b.BootDelay+time.Second-1)/time.Second), 10)
 		a = append(a, "ExecStartPre="+quoteArgv([]string{"/bin/sh", "-c",
-			"u=$$(cut -d. -f1 /proc/uptime); [ \"$$u\" -ge " + secs + " ] || exec sleep $$((" + secs + " - u))"}))
+			"cut -d. -f1 /proc/uptime | xargs -I{} expr " + secs + " - {} | grep -v -- - | xargs -r sleep"}))
 	}
 	argv := b.Command
 	if b.Inhibitor != "" {

@@ -64,7 +64,11 @@ var baseProfile = []string{
 	"ProtectHostname=yes",
 	// Lock checks use kill(pid, 0), which works on invisible processes.
 	"ProtectProc=invisible",
-	"RestrictNamespaces=yes",
+	// No namespaces but time ones, which need CAP_SYS_ADMIN and only
+	// shift clocks. Not "yes": systemd 252 writes that into the transient
+	// unit's file as an empty RestrictNamespaces=, which a daemon-reload
+	// reads back as "no".
+	"RestrictNamespaces=time",
 	"RestrictRealtime=yes",
 	"RestrictSUIDSGID=yes",
 	"LockPersonality=yes",
@@ -228,8 +232,7 @@ func (s *Sandbox) Assignments() []string {
 		}
 	}
 	if len(create) > 0 {
-		// "+": outside the sandbox, where the parents are writable.
-		a = append(a, "ExecStartPre=+/bin/mkdir -p -m 0700 -- "+quoteArgv(create))
+		a = append(a, "ExecStartPre=/bin/mkdir -p -m 0700 -- "+quoteArgv(create))
 	}
 	var files []string
 	for _, p := range s.Paths {
@@ -239,7 +242,15 @@ func (s *Sandbox) Assignments() []string {
 	}
 	if len(files) > 0 {
 		// -a: an existing file keeps its contents and modification time.
-		a = append(a, "ExecStartPre=+/bin/touch -a -- "+quoteArgv(files))
+		a = append(a, "ExecStartPre=/bin/touch -a -- "+quoteArgv(files))
+	}
+	if len(create)+len(files) > 0 {
+		// The ExecStartPre= commands run outside the sandbox, where the
+		// parents are writable. Not with a "+" prefix: systemd 252 writes
+		// such a command into the transient unit's file under
+		// ExecStartPreEx=, a key unit files lack, so a daemon-reload
+		// would drop it.
+		a = append(a, "PermissionsStartOnly=yes")
 	}
 	for _, p := range s.Paths {
 		if p.Writable {

@@ -337,9 +337,9 @@ func TestSandboxAssignments(t *testing.T) {
 			[]string{"ProtectSystem=strict", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK", "RuntimeDirectory=borgrun/n",
 				"SystemCallFilter=@system-service", "SystemCallFilter=~@privileged @resources", "MemoryDenyWriteExecute=yes",
 				"PrivateDevices=yes", "CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_FOWNER",
-				`Environment="HOME=/root"`, `ExecStartPre=+/bin/mkdir -p -m 0700 -- "/root/.cache/borg" "/k"`,
+				`Environment="HOME=/root"`, `ExecStartPre=/bin/mkdir -p -m 0700 -- "/root/.cache/borg" "/k"`, "PermissionsStartOnly=yes", "RestrictNamespaces=time",
 				`ReadWritePaths=-"/root/.cache/borg"`, `ReadWritePaths=-"/mnt/repo"`, `RequiresMountsFor="/mnt/repo"`},
-			[]string{"PrivateNetwork=yes", "IPAddress", "ProcSubset=", `ReadWritePaths=-"/k"`, "ExecStartPre=+/bin/touch"}},
+			[]string{"PrivateNetwork=yes", "IPAddress", "ProcSubset=", `ReadWritePaths=-"/k"`, "ExecStartPre=/bin/touch", "ExecStartPre=+", "RestrictNamespaces=yes"}},
 		{"strict, local", Sandbox{Profile: ProfileStrict, Network: false},
 			[]string{"PrivateNetwork=yes", "RestrictAddressFamilies=AF_UNIX", "IPAddressDeny=any", "SystemCallFilter=~@privileged @resources", "ProcSubset=pid"},
 			[]string{"ExecStartPre=", "ReadWritePaths=", "RestrictAddressFamilies=AF_UNIX AF_INET"}},
@@ -355,8 +355,8 @@ func TestSandboxAssignments(t *testing.T) {
 		{"relaxed", Sandbox{Profile: ProfileDefault, Network: true, Relax: []Relaxation{RelaxWX, RelaxSnapshots},
 			Paths: []SandboxPath{{Path: "/root/.ssh", Create: true}, {Path: "/root/.ssh/known_hosts", Writable: true, CreateFile: true}}},
 			[]string{"CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_FOWNER CAP_SYS_ADMIN", "PrivateDevices=no", "DeviceAllow=block-* rw",
-				"SystemCallFilter=@system-service @mount", `ExecStartPre=+/bin/mkdir -p -m 0700 -- "/root/.ssh"`,
-				`ExecStartPre=+/bin/touch -a -- "/root/.ssh/known_hosts"`, `ReadWritePaths=-"/root/.ssh/known_hosts"`},
+				"SystemCallFilter=@system-service @mount", `ExecStartPre=/bin/mkdir -p -m 0700 -- "/root/.ssh"`,
+				`ExecStartPre=/bin/touch -a -- "/root/.ssh/known_hosts"`, "PermissionsStartOnly=yes", `ReadWritePaths=-"/root/.ssh/known_hosts"`},
 			[]string{"MemoryDenyWriteExecute=", "PrivateDevices=yes", "SystemCallFilter=~"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -63,6 +63,8 @@ func badInputCases() []badCase {
 		{schedArgs("--name"), "--name", false},
 		{[]string{"schedule", "--daily=maybe"}, `"maybe"`, false},
 		{[]string{"schedule", "--", tr}, "say when", true},
+		{schedArgs("--", "/bin/sh", "-c", "borgmatic; echo done"), `argument "borgmatic; echo done": a scheduled command cannot hold "$" or ";"`, true},
+		{schedArgs("--", tr, "$HOME"), `argument "$HOME"`, false},
 		{[]string{"schedule"}, "say when", false},
 		{schedArgs("--dry-run=perhaps"), `"perhaps"`, false},
 		{schedArgs("--replace=2"), `"2"`, false},

@@ -141,6 +141,15 @@ func (e *env) schedule(args []string) error {
 	if err != nil {
 		return err
 	}
+	// systemd 252 writes "$" and ";" in a command into the transient
+	// unit's file escaped in a way its next daemon-reload (apt runs one
+	// on upgrades) reads back literally: the schedule would break later,
+	// silently. Refuse now instead.
+	for _, a := range b.Command[1:] {
+		if strings.ContainsAny(a, "$;") {
+			return usagef("schedule: argument %q: a scheduled command cannot hold \"$\" or \";\" (systemd 252 garbles them on its next daemon-reload); put the command in a script", a)
+		}
+	}
 	quietSyslog(b)
 	b.Calendars = specs
 	b.Persistent = !f.noPersistent

@@ -229,7 +229,7 @@ func TestPersistentCatchUpAcrossRecreation(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, stderr, code := borgrun(t, "schedule", "--daily", "--name", "catchup", "--randomized-delay", "0", "--boot-delay", "0",
-		"--", "/bin/sh", "-c", "echo ran > /run/borgrun-catchup; exec sleep 300")
+		"--", "/bin/sh", "-c", "echo ran > /run/borgrun-catchup && exec sleep 300")
 	if code != 0 {
 		t.Fatalf("schedule: exit %d: %s", code, stderr)
 	}
