@@ -58,6 +58,16 @@ type DialOptions struct {
 	// container), used instead of the default selection. It is called
 	// once per underlying connection.
 	Stream func(ctx context.Context) (io.ReadWriteCloser, error)
+	// Host, if set, is a remote machine whose system manager is reached
+	// over ssh running systemd-stdio-bridge there, as systemctl -H does
+	// (see [Host.SSHArgs]). Only the system manager can be reached so
+	// (systemd refuses -H with --user too). The connection cannot pass
+	// file descriptors. Timeout bounds the whole of ssh's connect, login
+	// and the bus handshake; an error says why ssh failed ([SSHError]).
+	Host *Host
+	// SSH is the ssh command and its own options (for example
+	// {"ssh", "-F", "/path/config"}); nil means "ssh" from PATH.
+	SSH []string
 	// Wait says the caller will wait on the units it starts ([Conn.Run]).
 	// Then the system bus is preferred to the private socket, as
 	// systemd-run --wait does: only a bus connection can pin a unit
@@ -101,16 +111,31 @@ type Conn struct {
 func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 	type candidate struct {
 		what  string
-		open  func() (*dbus.Conn, error)
+		open  opener
 		hello bool // a bus: authenticate, then Hello; else a manager's private socket
 	}
 	direct := func(address string) candidate {
-		return candidate{address, func() (*dbus.Conn, error) { return dbus.Dial(address) }, false}
+		return candidate{address, func(<-chan struct{}) (*dbus.Conn, error) { return dbus.Dial(address) }, false}
 	}
 	var cands []candidate
 	switch {
+	case opts.Host != nil:
+		if opts.Manager != System {
+			return nil, fmt.Errorf("transient: host %s: only the system manager can be reached over ssh", opts.Host)
+		}
+		if opts.Host.Name == "" {
+			return nil, errNoHost
+		}
+		h, ssh := *opts.Host, opts.SSH
+		cands = []candidate{{"ssh " + h.String(), func(abort <-chan struct{}) (*dbus.Conn, error) {
+			s, err := dialSSH(h, ssh, abort)
+			if err != nil {
+				return nil, err
+			}
+			return dbus.NewConn(s)
+		}, true}}
 	case opts.Stream != nil:
-		cands = []candidate{{"bus stream", func() (*dbus.Conn, error) {
+		cands = []candidate{{"bus stream", func(<-chan struct{}) (*dbus.Conn, error) {
 			rwc, err := opts.Stream(ctx)
 			if err != nil {
 				return nil, err
@@ -124,7 +149,7 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		if addr == "" {
 			addr = "unix:path=/run/dbus/system_bus_socket"
 		}
-		bus := candidate{"system bus " + addr, func() (*dbus.Conn, error) { return dbus.Dial(addr) }, true}
+		bus := candidate{"system bus " + addr, func(<-chan struct{}) (*dbus.Conn, error) { return dbus.Dial(addr) }, true}
 		switch {
 		case os.Geteuid() != 0:
 			cands = []candidate{bus}
@@ -137,7 +162,7 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" {
 			cands = append(cands, direct("unix:path="+rt+"/systemd/private"))
 		}
-		cands = append(cands, candidate{"session bus", func() (*dbus.Conn, error) { return dbus.SessionBusPrivate() }, true})
+		cands = append(cands, candidate{"session bus", func(<-chan struct{}) (*dbus.Conn, error) { return dbus.SessionBusPrivate() }, true})
 	default:
 		return nil, fmt.Errorf("transient: unknown manager %d", opts.Manager)
 	}
@@ -169,16 +194,21 @@ func (e *DialError) Error() string {
 
 func (e *DialError) Unwrap() error { return e.Err }
 
+// opener opens one connection. It may give up when abort is closed: the
+// attempt is past its bound and its result will be thrown away.
+type opener func(abort <-chan struct{}) (*dbus.Conn, error)
+
 // dialBounded is dial, bounded by timeout and ctx. A connection that
 // completes after the bound is closed.
-func dialBounded(ctx context.Context, timeout time.Duration, what string, open func() (*dbus.Conn, error), hello bool) (*Conn, error) {
+func dialBounded(ctx context.Context, timeout time.Duration, what string, open opener, hello bool) (*Conn, error) {
 	type result struct {
 		c   *Conn
 		err error
 	}
 	done := make(chan result, 1)
+	abort := make(chan struct{})
 	go func() {
-		c, err := dial(what, open, hello)
+		c, err := dial(what, open, abort, hello)
 		done <- result{c, err}
 	}()
 	t := time.NewTimer(timeout)
@@ -192,6 +222,7 @@ func dialBounded(ctx context.Context, timeout time.Duration, what string, open f
 	case <-ctx.Done():
 		err = fmt.Errorf("%s: %w", what, ctx.Err())
 	}
+	close(abort)
 	go func() {
 		if r := <-done; r.c != nil {
 			r.c.Close()
@@ -204,10 +235,17 @@ func dialBounded(ctx context.Context, timeout time.Duration, what string, open f
 // (and says Hello on a bus), and hands it to go-systemd for both of its
 // roles (calls and signals): one connection, not two, is one setup fewer
 // and keeps our AddMatch and our calls in one ordered stream.
-func dial(what string, open func() (*dbus.Conn, error), hello bool) (*Conn, error) {
-	bc, err := open()
+func dial(what string, open opener, abort <-chan struct{}, hello bool) (*Conn, error) {
+	bc, err := open(abort)
 	if err == nil {
-		err = bc.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))})
+		auth := []dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}
+		if hello {
+			// ANONYMOUS after EXTERNAL, on a bus: systemd-stdio-bridge
+			// accepts it, and over ssh our uid need not be the
+			// remote login's.
+			auth = append(auth, dbus.AuthAnonymous())
+		}
+		err = bc.Auth(auth)
 		if err == nil && hello {
 			err = bc.Hello()
 		}
