@@ -110,12 +110,13 @@ type Conn struct {
 // stop what it started.
 func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 	type candidate struct {
-		what  string
-		open  opener
-		hello bool // a bus: authenticate, then Hello; else a manager's private socket
+		what    string
+		open    opener
+		hello   bool              // a bus: authenticate, then Hello; else a manager's private socket
+		explain func(error) error // if set, says why a handshake failed
 	}
 	direct := func(address string) candidate {
-		return candidate{address, func(<-chan struct{}) (*dbus.Conn, error) { return dbus.Dial(address) }, false}
+		return candidate{address, func(<-chan struct{}) (*dbus.Conn, error) { return dbus.Dial(address) }, false, nil}
 	}
 	var cands []candidate
 	switch {
@@ -124,16 +125,27 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 			return nil, fmt.Errorf("transient: host %s: only the system manager can be reached over ssh", opts.Host)
 		}
 		if opts.Host.Name == "" {
-			return nil, errNoHost
+			return nil, errors.New("transient: host has no name")
 		}
 		h, ssh := *opts.Host, opts.SSH
+		var last atomic.Pointer[sshStream] // the latest attempt's
 		cands = []candidate{{"ssh " + h.String(), func(abort <-chan struct{}) (*dbus.Conn, error) {
 			s, err := dialSSH(h, ssh, abort)
 			if err != nil {
 				return nil, err
 			}
-			return dbus.NewConn(s)
-		}, true}}
+			last.Store(s)
+			c, err := dbus.NewConn(s)
+			if err != nil {
+				s.Close()
+			}
+			return c, err
+		}, true, func(err error) error {
+			if s := last.Load(); s != nil {
+				return s.explain(err)
+			}
+			return err
+		}}}
 	case opts.Stream != nil:
 		cands = []candidate{{"bus stream", func(<-chan struct{}) (*dbus.Conn, error) {
 			rwc, err := opts.Stream(ctx)
@@ -141,7 +153,7 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 				return nil, err
 			}
 			return dbus.NewConn(rwc)
-		}, true}}
+		}, true, nil}}
 	case opts.Address != "":
 		cands = []candidate{direct(opts.Address)}
 	case opts.Manager == System:
@@ -149,7 +161,7 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		if addr == "" {
 			addr = "unix:path=/run/dbus/system_bus_socket"
 		}
-		bus := candidate{"system bus " + addr, func(<-chan struct{}) (*dbus.Conn, error) { return dbus.Dial(addr) }, true}
+		bus := candidate{"system bus " + addr, func(<-chan struct{}) (*dbus.Conn, error) { return dbus.Dial(addr) }, true, nil}
 		switch {
 		case os.Geteuid() != 0:
 			cands = []candidate{bus}
@@ -162,7 +174,7 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" {
 			cands = append(cands, direct("unix:path="+rt+"/systemd/private"))
 		}
-		cands = append(cands, candidate{"session bus", func(<-chan struct{}) (*dbus.Conn, error) { return dbus.SessionBusPrivate() }, true})
+		cands = append(cands, candidate{"session bus", func(<-chan struct{}) (*dbus.Conn, error) { return dbus.SessionBusPrivate() }, true, nil})
 	default:
 		return nil, fmt.Errorf("transient: unknown manager %d", opts.Manager)
 	}
@@ -172,7 +184,7 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 	}
 	var tried []error
 	for _, cand := range cands {
-		c, err := dialBounded(ctx, timeout, cand.what, cand.open, cand.hello)
+		c, err := dialBounded(ctx, timeout, cand.what, cand.open, cand.hello, cand.explain)
 		if err == nil {
 			return c, nil
 		}
@@ -200,7 +212,7 @@ type opener func(abort <-chan struct{}) (*dbus.Conn, error)
 
 // dialBounded is dial, bounded by timeout and ctx. A connection that
 // completes after the bound is closed.
-func dialBounded(ctx context.Context, timeout time.Duration, what string, open opener, hello bool) (*Conn, error) {
+func dialBounded(ctx context.Context, timeout time.Duration, what string, open opener, hello bool, explain func(error) error) (*Conn, error) {
 	type result struct {
 		c   *Conn
 		err error
@@ -208,7 +220,7 @@ func dialBounded(ctx context.Context, timeout time.Duration, what string, open o
 	done := make(chan result, 1)
 	abort := make(chan struct{})
 	go func() {
-		c, err := dial(what, open, abort, hello)
+		c, err := dial(what, open, abort, hello, explain)
 		done <- result{c, err}
 	}()
 	t := time.NewTimer(timeout)
@@ -235,7 +247,7 @@ func dialBounded(ctx context.Context, timeout time.Duration, what string, open o
 // (and says Hello on a bus), and hands it to go-systemd for both of its
 // roles (calls and signals): one connection, not two, is one setup fewer
 // and keeps our AddMatch and our calls in one ordered stream.
-func dial(what string, open opener, abort <-chan struct{}, hello bool) (*Conn, error) {
+func dial(what string, open opener, abort <-chan struct{}, hello bool, explain func(error) error) (*Conn, error) {
 	bc, err := open(abort)
 	if err == nil {
 		auth := []dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}
@@ -251,6 +263,9 @@ func dial(what string, open opener, abort <-chan struct{}, hello bool) (*Conn, e
 		}
 		if err != nil {
 			bc.Close()
+			if explain != nil {
+				err = explain(err)
+			}
 		}
 	}
 	if err != nil {
@@ -262,7 +277,9 @@ func dial(what string, open opener, abort <-chan struct{}, hello bool) (*Conn, e
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	c := newConn(sd, bc, !hello, what)
-	c.redial = func() (*Conn, error) { return dialBounded(context.Background(), DefaultDialTimeout, what, open, hello) }
+	c.redial = func() (*Conn, error) {
+		return dialBounded(context.Background(), DefaultDialTimeout, what, open, hello, explain)
+	}
 	return c, nil
 }
 

@@ -170,6 +170,9 @@ type sshStream struct {
 	stderr *tailBuffer
 	exited chan struct{} // closed when ssh has exited
 	once   sync.Once
+
+	mu    sync.Mutex
+	first []byte // the first bytes read, to explain a failed handshake
 }
 
 // dialSSH starts ssh to h running systemd-stdio-bridge, and returns the
@@ -213,10 +216,50 @@ func dialSSH(h Host, ssh []string, abort <-chan struct{}) (*sshStream, error) {
 // key verification failed.", "systemd-stdio-bridge: command not found").
 func (s *sshStream) Read(p []byte) (int, error) {
 	n, err := s.Conn.Read(p)
+	s.mu.Lock()
+	if k := min(n, firstSize-len(s.first)); k > 0 {
+		s.first = append(s.first, p[:k]...)
+	}
+	s.mu.Unlock()
 	if err != nil && n == 0 {
 		return 0, s.why(err)
 	}
 	return n, err
+}
+
+// firstSize is how much of the start of the stream is kept.
+const firstSize = 120
+
+// explain turns a failed bus handshake over s into an *SSHError saying
+// why: ssh's reason, or what the remote side wrote instead of speaking
+// D-Bus (a login shell that refuses, a shell start-up file that prints).
+func (s *sshStream) explain(err error) error {
+	var se *SSHError
+	if errors.As(err, &se) {
+		return err
+	}
+	s.Conn.Close()
+	t := time.NewTimer(sshExitWait)
+	defer t.Stop()
+	select {
+	case <-s.exited:
+	case <-t.C:
+	}
+	stderr := s.stderr.lastLine()
+	s.mu.Lock()
+	first := strings.TrimSpace(string(s.first))
+	s.mu.Unlock()
+	if first != "" && !strings.HasPrefix(first, "OK ") && !strings.HasPrefix(first, "REJECTED ") {
+		reason := fmt.Sprintf("the remote side is not systemd-stdio-bridge: it wrote %q", first)
+		if stderr != "" {
+			reason += "; then " + stderr
+		}
+		return &SSHError{Host: s.host, Reason: reason, Err: err}
+	}
+	if stderr != "" {
+		return &SSHError{Host: s.host, Reason: stderr, Err: err}
+	}
+	return err
 }
 
 // sshExitWait bounds the wait for ssh's exit once its stream has ended,
@@ -290,5 +333,3 @@ func (b *tailBuffer) lastLine() string {
 	return ""
 }
 
-// errNoHost is returned for a Host with no name.
-var errNoHost = errors.New("transient: host has no name")

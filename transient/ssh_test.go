@@ -124,6 +124,7 @@ func TestDialHost(t *testing.T) {
 	}{
 		{"sshd down", inNet, transient.Host{Name: "127.0.0.1", Port: 2309}, "Connection refused"},
 		{"unknown host key", []string{"nsenter", "-t", strconv.Itoa(sys.PID()), "-n", "--", "ssh", "-F", badKey}, transient.Host{Name: "127.0.0.1"}, "Host key verification failed."},
+		{"login shell refuses", inNet, transient.Host{User: "nobody", Name: "127.0.0.1"}, `not systemd-stdio-bridge: it wrote "This account is currently not available."`},
 		{"no such ssh", []string{"/nonexistent/ssh"}, transient.Host{Name: "127.0.0.1"}, "/nonexistent/ssh"},
 	}
 	for _, tt := range tests {

@@ -32,7 +32,8 @@ type jobFlags struct {
 	user        bool
 	properties  []string
 	environment []string
-	fs          *pflag.FlagSet
+	hostFlags
+	fs *pflag.FlagSet
 }
 
 func (j *jobFlags) add(fs *pflag.FlagSet) {
@@ -47,6 +48,7 @@ func (j *jobFlags) add(fs *pflag.FlagSet) {
 	fs.StringArrayVarP(&j.properties, "property", "p", nil, "set a service property NAME=VALUE, as systemd-run -p (repeatable; wins over the defaults)")
 	fs.StringArrayVarP(&j.environment, "setenv", "E", nil, "set an environment variable NAME=VALUE for the command; a bare NAME copies it from here (repeatable)")
 	addManagerFlags(fs, &j.user)
+	j.hostFlags.add(fs)
 }
 
 // addManagerFlags adds --user and --system, which choose the manager.
@@ -100,14 +102,34 @@ func parseSpan(cmd, flag, value string) (time.Duration, error) {
 // the flags, resolving the command as systemd-run does (argv[0] made
 // absolute with the caller's PATH). It validates everything, including
 // every -p assignment, before anything is sent.
+//
+// For remote hosts (-H) nothing is resolved here, as systemd-run -H does
+// not: a bare command name is left to the remote manager's search path
+// and a path must be absolute; paths named by flags are on the remote
+// host and are not checked here.
 func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup, error) {
-	if len(argv) == 0 {
+	var err error
+	if j.targets, err = parseHosts(cmd, j.hosts, j.parallel, j.user); err != nil {
+		return nil, err
+	}
+	remote := len(j.targets) > 0
+	if remote && len(j.writable) > 0 {
+		return nil, usagef("%s: --writable with -H: the path is on the remote host, which borgrun does not inspect; use -p ReadWritePaths=PATH", cmd)
+	}
+	switch {
+	case remote && len(argv) == 0:
+		argv = []string{"borgmatic"}
+	case remote:
+		if strings.Contains(argv[0], "/") && !filepath.IsAbs(argv[0]) {
+			return nil, usagef("%s: command %q: with -H, give an absolute path or a bare name the remote manager finds", cmd, argv[0])
+		}
+	case len(argv) == 0:
 		path, err := e.lookPath("borgmatic")
 		if err != nil {
 			return nil, usagef("%s: no command given and borgmatic not found in PATH; give one after --", cmd)
 		}
 		argv = []string{path}
-	} else {
+	default:
 		path, err := e.lookPath(argv[0])
 		if err != nil {
 			return nil, usagef("%s: command %q not found or not executable", cmd, argv[0])
@@ -137,6 +159,10 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 	}
 	switch j.inhibit {
 	case "block":
+		if remote {
+			b.Inhibitor = "systemd-inhibit"
+			break
+		}
 		inh, err := e.lookPath("systemd-inhibit")
 		if err != nil {
 			return nil, usagef("%s: --inhibit=block needs systemd-inhibit, not found in PATH (use --inhibit=no)", cmd)
@@ -168,6 +194,9 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 	}
 	b.ServiceProperties = j.properties
 	if profile != transient.ProfileOff {
+		if remote && filepath.Base(b.Command[0]) == "borgmatic" {
+			return nil, usagef("%s: -H with --hardening=%s: the sandbox is derived from borgmatic's configuration, which is on the remote host and not read over ssh; use --hardening=off (and -p for your own confinement), or run borgrun on that host", cmd, profile)
+		}
 		sb, err := e.sandbox(profile, b, j)
 		if err != nil {
 			return nil, usagef("%s: --hardening=%s: %v", cmd, profile, err)
@@ -178,7 +207,7 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 		if !filepath.IsAbs(j.passphrase) {
 			return nil, usagef("%s: --passphrase-file %q: must be an absolute path", cmd, j.passphrase)
 		}
-		if fi, err := os.Stat(j.passphrase); err != nil || !fi.Mode().IsRegular() {
+		if fi, err := os.Stat(j.passphrase); !remote && (err != nil || !fi.Mode().IsRegular()) {
 			return nil, usagef("%s: --passphrase-file %q: must be an existing regular file", cmd, j.passphrase)
 		}
 		b.Hardening = append(b.Hardening, transient.PassphraseAssignments(j.passphrase)...)
@@ -190,6 +219,12 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 // from the configuration the command will read, under the home directory
 // of the service's user (root for the system manager).
 func (e *env) sandbox(profile transient.Profile, b *transient.Backup, j *jobFlags) (*transient.Sandbox, error) {
+	if len(j.hosts) > 0 {
+		// Not borgmatic (refused above): nothing is read from files;
+		// root's home is /root, as on every mainstream distribution.
+		return transient.DeriveSandbox(transient.SandboxOptions{Profile: profile, Name: b.Name,
+			Command: b.Command, Environment: b.Environment, Home: "/root"})
+	}
 	u, err := user.LookupId("0")
 	if j.user {
 		u, err = user.Current()

@@ -65,6 +65,9 @@ func (e *env) runNow(args []string) (int, error) {
 		return 0, err
 	}
 	b.ACPowerOnly = f.acOnly
+	if len(f.targets) > 0 {
+		return e.nowHosts(b, f)
+	}
 
 	dial := e.dialOptions(f.user)
 	dial.Wait = true
@@ -235,4 +238,9 @@ func (e *env) outputs(c *transient.Conn) (*outputs, error) {
 		o.props = append(o.props, transient.Property{Name: s.prop, Value: dbus.MakeVariant(dbus.UnixFD(f.Fd()))})
 	}
 	return o, nil
+}
+
+// nowHosts is now on remote hosts.
+func (e *env) nowHosts(b *transient.Backup, f *nowFlags) (int, error) {
+	return 0, usagef("now: -H is not supported yet")
 }

@@ -61,12 +61,13 @@ type env struct {
 	now            func() time.Time
 	lookPath       func(string) (string, error)
 	dial           transient.DialOptions
+	ssh            []string // the ssh command for -H (sshCommand)
 }
 
 // run is borgrun with its arguments (without the program name); it returns
 // the process exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{ctx: ctx, stdout: stdout, stderr: stderr, now: time.Now, lookPath: exec.LookPath}
+	e := &env{ctx: ctx, stdout: stdout, stderr: stderr, now: time.Now, lookPath: exec.LookPath, ssh: sshCommand()}
 	return e.main(args)
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"time"
@@ -153,41 +154,68 @@ func (e *env) schedule(args []string) error {
 	if f.dryRun {
 		return e.dryRun(b, cals, now)
 	}
+	if len(f.targets) > 0 {
+		return e.fanOut(f.targets, f.parallel, false, f.json, func(c *transient.Conn, w io.Writer) (any, error) {
+			hb := *b // checkInhibitor may change it for this host
+			he := *e
+			he.stdout, he.stderr = w, w
+			r, err := he.scheduleOn(c, &hb, f.replace)
+			if err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(w, "%s %s: %s triggers %s; next run %s\n", outcomeWord(r.Outcome),
+				r.Name, r.Timer, r.Service, formatNext(r.Next, e.now()))
+			return r, nil
+		})
+	}
 	c, err := transient.Dial(e.ctx, e.dialOptions(f.user))
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	e.checkInhibitor(c, b)
-	outcome, err := c.Schedule(e.ctx, b, f.replace)
-	if errors.Is(err, transient.ErrScheduleDiffers) {
-		return fmt.Errorf("schedule: %s is already scheduled with a different definition; use --replace to replace it", b.Name)
-	}
-	if err != nil {
-		return err
-	}
-	st, err := c.Timer(e.ctx, b.TimerUnit())
+	r, err := e.scheduleOn(c, b, f.replace)
 	if err != nil {
 		return err
 	}
 	if f.json {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(scheduleResult{Name: b.Name, Timer: b.TimerUnit(), Service: b.ServiceUnit(),
-			Outcome: string(outcome), Calendars: st.Calendars, Command: b.Command, Next: st.Next})
+		return enc.Encode(r)
 	}
-	switch outcome {
-	case transient.Unchanged:
-		fmt.Fprintf(e.stdout, "already scheduled, unchanged: %s: %s triggers %s\n", b.Name, b.TimerUnit(), b.ServiceUnit())
-	case transient.Replaced:
-		fmt.Fprintf(e.stdout, "replaced %s: %s triggers %s\n", b.Name, b.TimerUnit(), b.ServiceUnit())
-	default:
-		fmt.Fprintf(e.stdout, "scheduled %s: %s triggers %s\n", b.Name, b.TimerUnit(), b.ServiceUnit())
-	}
-	fmt.Fprintf(e.stdout, "  when:    %s\n", strings.Join(st.Calendars, "; "))
+	fmt.Fprintf(e.stdout, "%s %s: %s triggers %s\n", outcomeWord(r.Outcome), b.Name, b.TimerUnit(), b.ServiceUnit())
+	fmt.Fprintf(e.stdout, "  when:    %s\n", strings.Join(r.Calendars, "; "))
 	fmt.Fprintf(e.stdout, "  command: %s\n", strings.Join(b.Command, " "))
-	fmt.Fprintf(e.stdout, "  next run %s\n", formatNext(st.Next, e.now()))
+	fmt.Fprintf(e.stdout, "  next run %s\n", formatNext(r.Next, e.now()))
 	return nil
+}
+
+// outcomeWord starts schedule's report of an outcome.
+func outcomeWord(o string) string {
+	switch transient.Outcome(o) {
+	case transient.Unchanged:
+		return "already scheduled, unchanged:"
+	case transient.Replaced:
+		return "replaced"
+	}
+	return "scheduled"
+}
+
+// scheduleOn creates b's schedule on the manager c is connected to.
+func (e *env) scheduleOn(c *transient.Conn, b *transient.Backup, replace bool) (*scheduleResult, error) {
+	e.checkInhibitor(c, b)
+	outcome, err := c.Schedule(e.ctx, b, replace)
+	if errors.Is(err, transient.ErrScheduleDiffers) {
+		return nil, fmt.Errorf("schedule: %s is already scheduled with a different definition; use --replace to replace it", b.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.Timer(e.ctx, b.TimerUnit())
+	if err != nil {
+		return nil, err
+	}
+	return &scheduleResult{Name: b.Name, Timer: b.TimerUnit(), Service: b.ServiceUnit(),
+		Outcome: string(outcome), Calendars: st.Calendars, Command: b.Command, Next: st.Next}, nil
 }
 
 // dryRun prints the units schedule would create and their next 3 runs.

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/borgrun/borgrun/transient/transienttest"
+)
+
+// fleet is a set of throwaway machines for -H: each a real systemd in its
+// own namespaces running sshd on port 22, joined to a client network
+// namespace by a veth pair. Host i (from 1) is 10.77.i.2; the client's
+// side of its link is 10.77.i.1. borgrun runs in the client namespace,
+// with BORGRUN_SSH pointing ssh at a config that knows every host's key.
+type fleet struct {
+	machines []*transienttest.Systemd
+	addrs    []string
+	netns    string // the client's network namespace (ip netns)
+	sshEnv   string // BORGRUN_SSH=...
+}
+
+func newFleet(t *testing.T, n int) *fleet {
+	t.Helper()
+	transienttest.Require(t)
+	ctx := t.Context()
+	var tag [4]byte
+	_, _ = rand.Read(tag[:])
+	f := &fleet{netns: "borgrun-test-" + hex.EncodeToString(tag[:])}
+	run := func(name string, args ...string) {
+		t.Helper()
+		if out, err := exec.CommandContext(ctx, name, args...).CombinedOutput(); err != nil {
+			t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
+		}
+	}
+	run("ip", "netns", "add", f.netns)
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "delete", f.netns).Run() })
+	run("ip", "-n", f.netns, "link", "set", "lo", "up")
+
+	// Boot the machines in parallel.
+	f.machines = make([]*transienttest.Systemd, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { f.machines[i], errs[i] = transienttest.Start(ctx, transienttest.Options{}) })
+	}
+	wg.Wait()
+	for i, m := range f.machines {
+		if m != nil {
+			t.Cleanup(func() { _ = m.Close() })
+		}
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+	}
+
+	dir := t.TempDir()
+	var known, config strings.Builder
+	for i, m := range f.machines {
+		addr := fmt.Sprintf("10.77.%d.2", i+1)
+		f.addrs = append(f.addrs, addr)
+		link := "vh" + strconv.Itoa(i+1)
+		run("ip", "link", "add", link, "netns", f.netns, "type", "veth", "peer", "name", "eth0", "netns", strconv.Itoa(m.PID()))
+		run("ip", "-n", f.netns, "addr", "add", fmt.Sprintf("10.77.%d.1/24", i+1), "dev", link)
+		run("ip", "-n", f.netns, "link", "set", link, "up")
+		for _, args := range [][]string{{"addr", "add", addr + "/24", "dev", "eth0"}, {"link", "set", "eth0", "up"}, {"link", "set", "lo", "up"}} {
+			if out, err := m.NetCommand(ctx, "ip", args...).CombinedOutput(); err != nil {
+				t.Fatalf("ip %v in machine %d: %v: %s", args, i+1, err, out)
+			}
+		}
+		keys := filepath.Join(dir, strconv.Itoa(i+1))
+		if err := os.Mkdir(keys, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		d, err := m.StartSSHD(ctx, keys, 22)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&known, "%s %s\n", addr, d.HostKey)
+		fmt.Fprintf(&config, "Host %s\n  IdentityFile %s\n", addr, d.IdentityFile)
+	}
+	fmt.Fprintf(&config, "Host *\n  User root\n  IdentitiesOnly yes\n  UserKnownHostsFile %s\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n  ConnectTimeout 5\n  LogLevel ERROR\n",
+		filepath.Join(dir, "known_hosts"))
+	if err := os.WriteFile(filepath.Join(dir, "known_hosts"), []byte(known.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "ssh_config")
+	if err := os.WriteFile(cfg, []byte(config.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.sshEnv = "BORGRUN_SSH=ssh -F " + cfg
+	return f
+}
+
+// borgrun runs borgrun with args in the fleet's client namespace and
+// returns its stdout, stderr and exit status.
+func (f *fleet) borgrun(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), "nsenter", append([]string{"--net=/run/netns/" + f.netns, "--", exe}, args...)...)
+	cmd.Env = append(os.Environ(), "BORGRUN_TEST_MAIN=1", f.sshEnv)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// hostArgs returns -H for each address.
+func hostArgs(addrs ...string) []string {
+	var a []string
+	for _, h := range addrs {
+		a = append(a, "-H", h)
+	}
+	return a
+}
+
+// show returns systemctl show of unit on machine m.
+func showOn(t *testing.T, m *transienttest.Systemd, unit string, names ...string) map[string]string {
+	t.Helper()
+	out, err := m.Output(t.Context(), "systemctl", "show", unit, "--property="+strings.Join(names, ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok {
+			p[k] = v
+		}
+	}
+	return p
+}
+
+// TestFleet schedules on three machines at once over ssh, lists and
+// removes there, then takes one machine down and checks that it is
+// reported while the others succeed.
+func TestFleet(t *testing.T) {
+	f := newFleet(t, 3)
+	all := hostArgs(f.addrs...)
+
+	args := append([]string{"schedule", "--daily", "--name", "fleet"}, all...)
+	start := time.Now()
+	stdout, stderr, code := f.borgrun(t, append(args, "--", "true")...)
+	t.Logf("schedule on %d hosts: %v", len(f.addrs), time.Since(start))
+	if code != 0 || stderr != "" {
+		t.Fatalf("schedule -H: exit %d, stderr %q", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("schedule -H printed %q, want one line per host", stdout)
+	}
+	for i, m := range f.machines {
+		// In the order given, one line each.
+		if want := f.addrs[i] + ": scheduled fleet: borgrun-fleet.timer triggers borgrun-fleet.service; next run "; !strings.HasPrefix(lines[i], want) {
+			t.Errorf("line %d = %q, want it to start %q", i, lines[i], want)
+		}
+		timer := showOn(t, m, "borgrun-fleet.timer", "ActiveState", "Persistent")
+		if timer["ActiveState"] != "active" || timer["Persistent"] != "yes" {
+			t.Errorf("machine %d: timer %v", i+1, timer)
+		}
+		// Bare command names, left to the remote manager's search path.
+		svc := showOn(t, m, "borgrun-fleet.service", "ExecStart", "ProtectSystem")
+		if !strings.Contains(svc["ExecStart"], "path=systemd-inhibit ;") || !strings.Contains(svc["ExecStart"], " true ;") {
+			t.Errorf("machine %d: ExecStart %q, want systemd-inhibit and true as given", i+1, svc["ExecStart"])
+		}
+		if svc["ProtectSystem"] != "strict" {
+			t.Errorf("machine %d: ProtectSystem = %q, want the default hardening", i+1, svc["ProtectSystem"])
+		}
+	}
+	// ... which finds them: a triggered run succeeds.
+	if _, err := f.machines[0].Output(t.Context(), "systemctl", "start", "borgrun-fleet.service"); err != nil {
+		t.Fatal(err)
+	}
+	if got := showOn(t, f.machines[0], "borgrun-fleet.service", "Result", "ExecMainStatus", "ConditionResult"); got["Result"] != "success" || got["ExecMainStatus"] != "0" || got["ConditionResult"] != "yes" {
+		t.Errorf("a run of the remotely scheduled service: %v, want it run and succeeded", got)
+	}
+
+	// Again: unchanged everywhere, as JSON, one object per host.
+	stdout, stderr, code = f.borgrun(t, append(append(args, "--json"), "--", "true")...)
+	if code != 0 || stderr != "" {
+		t.Fatalf("schedule -H --json: exit %d, stderr %q", code, stderr)
+	}
+	var objs []hostResultJSON
+	for _, l := range strings.Split(strings.TrimSuffix(stdout, "\n"), "\n") {
+		var o hostResultJSON
+		if err := json.Unmarshal([]byte(l), &o); err != nil {
+			t.Fatalf("--json line %q: %v", l, err)
+		}
+		objs = append(objs, o)
+	}
+	if len(objs) != 3 {
+		t.Fatalf("--json printed %d objects, want 3: %q", len(objs), stdout)
+	}
+	for i, o := range objs {
+		r, _ := o.Result.(map[string]any)
+		if o.Host != f.addrs[i] || !o.OK || r["outcome"] != "unchanged" || r["timer"] != "borgrun-fleet.timer" {
+			t.Errorf("--json object %d = %+v", i, o)
+		}
+	}
+
+	stdout, stderr, code = f.borgrun(t, append([]string{"list"}, all...)...)
+	if code != 0 || stderr != "" {
+		t.Fatalf("list -H: exit %d, stderr %q", code, stderr)
+	}
+	if !strings.HasPrefix(stdout, "HOST ") || strings.Count(stdout, " fleet ") != 3 {
+		t.Errorf("list -H = %q, want a table with a HOST column and fleet on every host", stdout)
+	}
+	for _, a := range f.addrs {
+		if !strings.Contains(stdout, "\n"+a+" ") {
+			t.Errorf("list -H lacks a row for %s: %q", a, stdout)
+		}
+	}
+
+	// A host that refuses the login is reported with the reason.
+	stdout, stderr, code = f.borgrun(t, "list", "-H", f.addrs[0], "-H", "nobody@"+f.addrs[1])
+	if code != 1 || !strings.Contains(stderr, "borgrun: nobody@"+f.addrs[1]+": cannot connect: ") || !strings.Contains(stderr, "This account is currently not available.") ||
+		!strings.HasSuffix(stderr, "borgrun: 1 of 2 hosts failed: nobody@"+f.addrs[1]+"\n") || !strings.Contains(stdout, f.addrs[0]+" ") {
+		t.Errorf("list with a refusing host: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+
+	// Machine 3 goes down: its link goes with it. The others succeed,
+	// the down host is reported, and the exit status is 1.
+	if err := f.machines[2].Close(); err != nil {
+		t.Fatal(err)
+	}
+	down := f.addrs[2]
+	for _, cmd := range [][]string{
+		{"schedule", "--daily", "--name", "fleet2", "--", "true"},
+		{"list"},
+		{"remove", "fleet"},
+	} {
+		t.Run(cmd[0], func(t *testing.T) {
+			stdout, stderr, code := f.borgrun(t, append(append(cmd[:1:1], all...), cmd[1:]...)...)
+			if code != 1 {
+				t.Errorf("exit %d, want 1", code)
+			}
+			wantErr := "borgrun: " + down + ": cannot connect: "
+			summary := "borgrun: 1 of 3 hosts failed: " + down + "\n"
+			if !strings.Contains(stderr, wantErr) || !strings.HasSuffix(stderr, summary) || strings.Count(stderr, "\n") != 2 {
+				t.Errorf("stderr %q, want the down host's reason (%q) and the summary %q", stderr, wantErr, summary)
+			}
+			for _, a := range f.addrs[:2] {
+				if !strings.Contains(stdout, a) {
+					t.Errorf("stdout %q lacks the result of %s", stdout, a)
+				}
+			}
+			if strings.Contains(stdout, down) {
+				t.Errorf("stdout %q has a result for the down host", stdout)
+			}
+		})
+	}
+	for i, m := range f.machines[:2] {
+		if got := showOn(t, m, "borgrun-fleet2.timer", "ActiveState")["ActiveState"]; got != "active" {
+			t.Errorf("machine %d: fleet2 timer %q, want active", i+1, got)
+		}
+		if got := showOn(t, m, "borgrun-fleet.timer", "LoadState")["LoadState"]; got != "not-found" {
+			t.Errorf("machine %d: fleet timer LoadState %q after remove, want not-found", i+1, got)
+		}
+	}
+}
