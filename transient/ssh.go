@@ -332,4 +332,3 @@ func (b *tailBuffer) lastLine() string {
 	}
 	return ""
 }
-
