@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +30,7 @@ type fleet struct {
 	addrs    []string
 	netns    string // the client's network namespace (ip netns)
 	sshEnv   string // BORGRUN_SSH=...
+	sshDir   string // holds an ssh wrapper for systemd-run -H
 }
 
 func newFleet(t *testing.T, n int) *fleet {
@@ -100,7 +102,96 @@ func newFleet(t *testing.T, n int) *fleet {
 		t.Fatal(err)
 	}
 	f.sshEnv = "BORGRUN_SSH=ssh -F " + cfg
+	// systemd-run -H runs "ssh" from PATH: a wrapper adds the config.
+	f.sshDir = filepath.Join(dir, "bin")
+	if err := os.Mkdir(f.sshDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.sshDir, "ssh"), []byte("#!/bin/sh\nexec /usr/bin/ssh -F "+cfg+" \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	return f
+}
+
+// systemdRun runs systemd-run with args in the client namespace, its ssh
+// configured for the fleet.
+func (f *fleet) systemdRun(t *testing.T, args ...string) outcome {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), "nsenter", append([]string{"--net=/run/netns/" + f.netns, "--", "systemd-run"}, args...)...)
+	cmd.Env = append(os.Environ(), "PATH="+f.sshDir+":"+os.Getenv("PATH"), "SYSTEMD_PAGER=cat", "LC_ALL=C.UTF-8")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	code := 0
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		t.Fatal(err)
+	}
+	return outcome{out.String(), errb.String(), code}
+}
+
+// testRun: run with one -H does what systemd-run -H does (messages, exit
+// status, units); with several, each host's lines are prefixed and a
+// failed service fails its host.
+func (f *fleet) testRun(t *testing.T) {
+	m := f.machines[0]
+	cases := [][]string{
+		{"--wait", "-u", "@U", "/bin/sh", "-c", "exit 3"},
+		{"--wait", "/bin/true"},
+		{"-u", "@U", "-r", "--description=remote", "/bin/true"},
+		{"-u", "@U", "--on-active=1h", "/bin/true"},
+		{"-u", "@U", "-p", "Bogus=1", "/bin/true"},
+	}
+	for i, args := range cases {
+		sdStem, brStem := fmt.Sprintf("sdhost%d", i), fmt.Sprintf("brhost%d", i)
+		sd := f.systemdRun(t, append([]string{"-H", f.addrs[0]}, subst(args, sdStem)...)...)
+		stdout, stderr, code := f.borgrun(t, append([]string{"run", "-H", f.addrs[0]}, subst(args, brStem)...)...)
+		if slices.Contains(args, "Bogus=1") {
+			// Bad input: systemd-run says so after connecting; borgrun
+			// before, with exit status 2.
+			if sd.code != 1 || code != exitUsage || !strings.Contains(stderr, `"Bogus=1"`) {
+				t.Errorf("%v: systemd-run %d, borgrun %d %q; want 1 and 2", args, sd.code, code, stderr)
+			}
+			continue
+		}
+		// The comparison compares something: the first case fails with
+		// its status, the third stays loaded.
+		if i == 0 && (sd.code != 3 || !strings.Contains(sd.stderr, "status=3")) || i == 2 && showOn(t, m, sdStem+".service", "LoadState")["LoadState"] != "loaded" {
+			t.Errorf("%v: systemd-run -H: exit %d, stderr %q", args, sd.code, sd.stderr)
+		}
+		if code != sd.code || stdout != sd.stdout {
+			t.Errorf("%v: exit %d stdout %q; systemd-run -H %d %q (stderr %q)", args, code, stdout, sd.code, sd.stdout, sd.stderr)
+		}
+		if a, b := normalizeMessages(stderr, brStem), normalizeMessages(sd.stderr, sdStem); a != b {
+			t.Errorf("%v: stderr differs\nborgrun:\n%s\nsystemd-run -H:\n%s", args, a, b)
+		}
+		for _, unit := range []string{".service", ".timer"} {
+			props := []string{"LoadState", "Description", "RemainAfterExit", "ExecStart", "Result", "ExecMainStatus", "TimersMonotonic"}
+			a, b := showOn(t, m, brStem+unit, props...), showOn(t, m, sdStem+unit, props...)
+			for _, k := range props {
+				av := strings.ReplaceAll(reInValues.ReplaceAllString(a[k], "$1=X"), brStem, "UNIT")
+				bv := strings.ReplaceAll(reInValues.ReplaceAllString(b[k], "$1=X"), sdStem, "UNIT")
+				if av != bv {
+					t.Errorf("%v: %s %s = %q, systemd-run -H %q", args, unit, k, av, bv)
+				}
+			}
+		}
+	}
+
+	// Several hosts: prefixed lines, and a failed service fails its host.
+	stdout, stderr, code := f.borgrun(t, "run", "-H", f.addrs[0], "-H", f.addrs[1], "--wait", "-q", "--", "/bin/sh", "-c", `test "$(hostname)" != nothing && exit 4`)
+	if code != 1 || !strings.HasSuffix(stderr, "borgrun: 2 of 2 hosts failed: "+f.addrs[0]+", "+f.addrs[1]+"\n") ||
+		!strings.Contains(stderr, "borgrun: "+f.addrs[1]+": exit status 4\n") {
+		t.Errorf("run on two hosts, exit 4: exit %d stdout %q stderr %q", code, stdout, stderr)
+	}
+	stdout, stderr, code = f.borgrun(t, "run", "-H", f.addrs[0], "-H", f.addrs[1], "--wait", "--", "true")
+	if code != 0 || stderr != "" || !strings.HasPrefix(stdout, f.addrs[0]+": Running as unit: run-u") || !strings.Contains(stdout, "\n"+f.addrs[1]+": Finished with result: success\n") {
+		t.Errorf("run on two hosts: exit %d stdout %q stderr %q", code, stdout, stderr)
+	}
 }
 
 // borgrun runs borgrun with args in the fleet's client namespace and
@@ -232,6 +323,8 @@ func TestFleet(t *testing.T) {
 		}
 	}
 
+	t.Run("run -H", func(t *testing.T) { f.testRun(t) })
+
 	// A host that refuses the login is reported with the reason.
 	stdout, stderr, code = f.borgrun(t, "list", "-H", f.addrs[0], "-H", "nobody@"+f.addrs[1])
 	if code != 1 || !strings.Contains(stderr, "borgrun: nobody@"+f.addrs[1]+": cannot connect: ") || !strings.Contains(stderr, "This account is currently not available.") ||
@@ -249,6 +342,7 @@ func TestFleet(t *testing.T) {
 		{"schedule", "--daily", "--name", "fleet2", "--", "true"},
 		{"list"},
 		{"remove", "fleet"},
+		{"run", "--wait", "--", "true"},
 	} {
 		t.Run(cmd[0], func(t *testing.T) {
 			stdout, stderr, code := f.borgrun(t, append(append(cmd[:1:1], all...), cmd[1:]...)...)
