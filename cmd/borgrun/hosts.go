@@ -108,7 +108,7 @@ type hostRun struct {
 
 // hostJob does a command's work with one host's manager, printing to w;
 // its result is what --json prints.
-type hostJob func(c *transient.Conn, w io.Writer) (result any, err error)
+type hostJob func(h transient.Host, c *transient.Conn, w io.Writer) (result any, err error)
 
 // onHosts connects to each host and runs job there, at most parallel at a
 // time, and calls each with every host's run in the order the hosts were
@@ -140,7 +140,7 @@ func (e *env) onHosts(hosts []transient.Host, parallel int, wait bool, job hostJ
 				return
 			}
 			defer c.Close()
-			r.result, r.err = job(c, &r.out)
+			r.result, r.err = job(h, c, &r.out)
 		})
 	}
 	for i := range runs {

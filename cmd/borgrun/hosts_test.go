@@ -324,6 +324,7 @@ func TestFleet(t *testing.T) {
 	}
 
 	t.Run("run -H", func(t *testing.T) { f.testRun(t) })
+	t.Run("now -H", func(t *testing.T) { f.testNow(t) })
 
 	// A host that refuses the login is reported with the reason.
 	stdout, stderr, code = f.borgrun(t, "list", "-H", f.addrs[0], "-H", "nobody@"+f.addrs[1])
@@ -370,6 +371,44 @@ func TestFleet(t *testing.T) {
 		}
 		if got := showOn(t, m, "borgrun-fleet.timer", "LoadState")["LoadState"]; got != "not-found" {
 			t.Errorf("machine %d: fleet timer LoadState %q after remove, want not-found", i+1, got)
+		}
+	}
+}
+
+// testNow: now -H runs the command on the host and shows its output,
+// followed in the host's journal, and exits with its status; a second
+// run shows only its own output. On several hosts, lines are prefixed.
+func (f *fleet) testNow(t *testing.T) {
+	for _, run := range []string{"first", "second"} {
+		script := "echo " + run + "; echo to-stderr >&2; for i in 1 2 3; do echo line $i; done; exit 5"
+		start := time.Now()
+		stdout, stderr, code := f.borgrun(t, "now", "-H", f.addrs[0], "--name", "fleetnow", "--", "/bin/sh", "-c", script)
+		t.Logf("now -H (%s run): %v", run, time.Since(start))
+		if code != 5 {
+			t.Errorf("%s run: exit %d, want 5; stderr %q", run, code, stderr)
+		}
+		// systemd-inhibit's own line too, which without -H goes to
+		// borgrun's stderr.
+		if want := run + "\nto-stderr\nline 1\nline 2\nline 3\n/bin/sh failed with exit status 5.\n"; stdout != want {
+			t.Errorf("%s run: stdout %q, want %q (the run's own output, from the journal)", run, stdout, want)
+		}
+		for _, want := range []string{"Running as unit: borgrun-fleetnow-now.service on " + f.addrs[0], "Finished with result: exit-code\n", "code=exited/status=5\n"} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("%s run: stderr %q lacks %q", run, stderr, want)
+			}
+		}
+	}
+	if got := showOn(t, f.machines[0], "borgrun-fleetnow-now.service", "LoadState")["LoadState"]; got != "not-found" {
+		t.Errorf("after now -H, LoadState = %q, want not-found", got)
+	}
+
+	stdout, stderr, code := f.borgrun(t, "now", "-H", f.addrs[0], "-H", f.addrs[1], "--quiet", "--name", "fleetnow", "--", "/bin/sh", "-c", "echo hello from $(cat /etc/hostname 2>/dev/null || echo a host)")
+	if code != 0 || stderr != "" {
+		t.Fatalf("now on two hosts: exit %d, stderr %q", code, stderr)
+	}
+	for _, a := range f.addrs[:2] {
+		if !strings.Contains(stdout, a+": hello from ") {
+			t.Errorf("now on two hosts: stdout %q lacks a line from %s", stdout, a)
 		}
 	}
 }

@@ -104,7 +104,7 @@ func jobRow(j transient.Job, now time.Time) string {
 // listHosts lists the jobs of every host: one table with a HOST column
 // (a host with no jobs has a row saying so), or one JSON object per host.
 func (e *env) listHosts(hosts []transient.Host, f *listFlags) error {
-	job := func(c *transient.Conn, _ io.Writer) (any, error) {
+	job := func(_ transient.Host, c *transient.Conn, _ io.Writer) (any, error) {
 		jobs, err := c.List(e.ctx)
 		if jobs == nil {
 			jobs = []transient.Job{}
@@ -211,7 +211,7 @@ func (e *env) remove(args []string) error {
 		return usagef("remove: --json goes with -H")
 	}
 	if len(hosts) > 0 {
-		return e.fanOut(hosts, f.parallel, false, f.json, func(c *transient.Conn, w io.Writer) (any, error) {
+		return e.fanOut(hosts, f.parallel, false, f.json, func(_ transient.Host, c *transient.Conn, w io.Writer) (any, error) {
 			return e.removeOn(c, w, names, f)
 		})
 	}

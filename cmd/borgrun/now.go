@@ -239,8 +239,3 @@ func (e *env) outputs(c *transient.Conn) (*outputs, error) {
 	}
 	return o, nil
 }
-
-// nowHosts is now on remote hosts.
-func (e *env) nowHosts(b *transient.Backup, f *nowFlags) (int, error) {
-	return 0, usagef("now: -H is not supported yet")
-}

@@ -155,7 +155,7 @@ func (e *env) schedule(args []string) error {
 		return e.dryRun(b, cals, now)
 	}
 	if len(f.targets) > 0 {
-		return e.fanOut(f.targets, f.parallel, false, f.json, func(c *transient.Conn, w io.Writer) (any, error) {
+		return e.fanOut(f.targets, f.parallel, false, f.json, func(_ transient.Host, c *transient.Conn, w io.Writer) (any, error) {
 			hb := *b // checkInhibitor may change it for this host
 			he := *e
 			he.stdout, he.stderr = w, w

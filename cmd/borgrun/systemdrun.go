@@ -828,7 +828,7 @@ func (e *env) systemdRun(args []string) (int, error) {
 
 	wait := f.wait || f.pipe
 	if len(hosts) > 1 {
-		return 0, e.fanOut(hosts, f.parallel, wait, false, func(c *transient.Conn, w io.Writer) (any, error) {
+		return 0, e.fanOut(hosts, f.parallel, wait, false, func(_ transient.Host, c *transient.Conn, w io.Writer) (any, error) {
 			he := *e
 			he.stdout, he.stderr = w, w
 			code, err := he.runOn(c, f)
