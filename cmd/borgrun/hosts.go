@@ -29,6 +29,9 @@ type hostFlags struct {
 	hosts    []string
 	parallel int
 	targets  []transient.Host // hosts, parsed by parseHosts
+	// remoteProfile is the hardening profile to derive on each host
+	// (hostHardening); empty if none.
+	remoteProfile transient.Profile
 }
 
 // defaultParallel is how many hosts are worked on at once.

@@ -323,6 +323,7 @@ func TestFleet(t *testing.T) {
 		}
 	}
 
+	t.Run("borgmatic -H", func(t *testing.T) { f.testBorgmatic(t) })
 	t.Run("run -H", func(t *testing.T) { f.testRun(t) })
 	t.Run("now -H", func(t *testing.T) { f.testNow(t) })
 
@@ -410,5 +411,38 @@ func (f *fleet) testNow(t *testing.T) {
 		if !strings.Contains(stdout, a+": hello from ") {
 			t.Errorf("now on two hosts: stdout %q lacks a line from %s", stdout, a)
 		}
+	}
+}
+
+// testBorgmatic: with -H, the default hardening of a borgmatic job is
+// derived on each host from that host's configuration.
+func (f *fleet) testBorgmatic(t *testing.T) {
+	for i, m := range f.machines[:2] {
+		conf := fmt.Sprintf("location:\n  source_directories: [/etc]\n  repositories: [/srv/repo-%d]\n", i+1)
+		if err := os.WriteFile(m.Root()+"/etc/borgmatic-fleet.yaml", []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	stdout, stderr, code := f.borgrun(t, "schedule", "--daily", "--name", "bm", "-H", f.addrs[0], "-H", f.addrs[1], "--", "borgmatic", "-c", "/etc/borgmatic-fleet.yaml")
+	t.Logf("schedule borgmatic with remote derivation on 2 hosts: %v", time.Since(start))
+	if code != 0 || stderr != "" || strings.Count(stdout, ": scheduled bm: ") != 2 {
+		t.Fatalf("schedule -H borgmatic: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	for i, m := range f.machines[:2] {
+		svc := showOn(t, m, "borgrun-bm.service", "ReadWritePaths", "PrivateNetwork", "RequiresMountsFor", "Environment")
+		own, other := fmt.Sprintf("/srv/repo-%d", i+1), fmt.Sprintf("/srv/repo-%d", 2-i)
+		if !strings.Contains(svc["ReadWritePaths"], own) || strings.Contains(svc["ReadWritePaths"], other) ||
+			!strings.Contains(svc["RequiresMountsFor"], own) || svc["PrivateNetwork"] != "yes" || !strings.Contains(svc["Environment"], "HOME=/root") {
+			t.Errorf("machine %d: %v; want its own repository %s writable, no network", i+1, svc, own)
+		}
+	}
+	// A host whose configuration is missing fails alone.
+	if err := os.Remove(f.machines[1].Root() + "/etc/borgmatic-fleet.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code = f.borgrun(t, "schedule", "--daily", "--name", "bm2", "-H", f.addrs[0], "-H", f.addrs[1], "--", "borgmatic", "-c", "/etc/borgmatic-fleet.yaml")
+	if code != 1 || !strings.Contains(stdout, f.addrs[0]+": scheduled bm2") || !strings.Contains(stderr, "borgrun: "+f.addrs[1]+": --hardening=default: on "+f.addrs[1]+": borgmatic configuration \"/etc/borgmatic-fleet.yaml\"") {
+		t.Errorf("a host without the configuration: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }

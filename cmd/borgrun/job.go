@@ -193,10 +193,12 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 		return nil, usagef("%s: -p: %v", cmd, err)
 	}
 	b.ServiceProperties = j.properties
-	if profile != transient.ProfileOff {
-		if remote && filepath.Base(b.Command[0]) == "borgmatic" {
-			return nil, usagef("%s: -H with --hardening=%s: the sandbox is derived from borgmatic's configuration, which is on the remote host and not read over ssh; use --hardening=off (and -p for your own confinement), or run borgrun on that host", cmd, profile)
-		}
+	switch {
+	case profile == transient.ProfileOff:
+	case remote:
+		// Derived on each host, from its files (hostHardening).
+		j.remoteProfile = profile
+	default:
 		sb, err := e.sandbox(profile, b, j)
 		if err != nil {
 			return nil, usagef("%s: --hardening=%s: %v", cmd, profile, err)
@@ -219,12 +221,6 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 // from the configuration the command will read, under the home directory
 // of the service's user (root for the system manager).
 func (e *env) sandbox(profile transient.Profile, b *transient.Backup, j *jobFlags) (*transient.Sandbox, error) {
-	if len(j.hosts) > 0 {
-		// Not borgmatic (refused above): nothing is read from files;
-		// root's home is /root, as on every mainstream distribution.
-		return transient.DeriveSandbox(transient.SandboxOptions{Profile: profile, Name: b.Name,
-			Command: b.Command, Environment: b.Environment, Home: "/root"})
-	}
 	u, err := user.LookupId("0")
 	if j.user {
 		u, err = user.Current()
@@ -248,6 +244,27 @@ func (e *env) sandbox(profile transient.Profile, b *transient.Backup, j *jobFlag
 	}
 	return transient.DeriveSandbox(o)
 }
+
+// hostHardening derives b's sandbox for host h from h's own files (see
+// transient.DeriveRemoteSandbox), ahead of the assignments b already has
+// (the passphrase's), as backup does for the local manager.
+func (e *env) hostHardening(h transient.Host, b *transient.Backup, j *jobFlags) error {
+	if j.remoteProfile == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, remoteDeriveTimeout)
+	defer cancel()
+	sb, err := transient.DeriveRemoteSandbox(ctx, h, e.ssh, transient.SandboxOptions{Profile: j.remoteProfile,
+		Name: b.Name, Command: b.Command, Environment: b.Environment})
+	if err != nil {
+		return fmt.Errorf("--hardening=%s: %w", j.remoteProfile, err)
+	}
+	b.Hardening = append(sb.Assignments(), b.Hardening...)
+	return nil
+}
+
+// remoteDeriveTimeout bounds reading a host's configuration over ssh.
+const remoteDeriveTimeout = time.Minute
 
 // checkInhibitor drops the systemd-inhibit wrapper, with a notice, when
 // the manager's machine has no logind to take the lock: the wrapper would

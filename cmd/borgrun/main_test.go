@@ -241,7 +241,6 @@ func TestBadInput(t *testing.T) {
 		{[]string{"schedule", "--daily", "-H", "a b", "--", "/bin/true"}, `host "a b": bad host name`},
 		{[]string{"schedule", "--daily", "-H", "db1", "--user", "--", "/bin/true"}, `cannot be combined with --user`},
 		{[]string{"schedule", "--daily", "-H", "db1:0", "--", "/bin/true"}, `"db1:0": port must be 1..65535`},
-		{[]string{"schedule", "--daily", "-H", "db1", "--", "borgmatic"}, `--hardening=off`},
 		{[]string{"schedule", "--daily", "-H", "db1", "--writable", "/srv", "--", "/bin/true"}, `--writable with -H`},
 		{[]string{"schedule", "--daily", "-H", "db1", "--", "bin/x"}, `"bin/x"`},
 		{[]string{"list", "-H", "db1", "-H", "db1"}, `-H "db1" given twice`},

@@ -43,6 +43,9 @@ func (e *env) nowHosts(b *transient.Backup, f *nowFlags) (int, error) {
 		}
 		defer c.Close()
 		hb := *b
+		if err := e.hostHardening(h, &hb, &f.jobFlags); err != nil {
+			return 0, err
+		}
 		return e.nowOn(c, h, &hb, f)
 	}
 	var mu sync.Mutex
@@ -52,6 +55,9 @@ func (e *env) nowHosts(b *transient.Backup, f *nowFlags) (int, error) {
 		defer w.flush()
 		he.stdout, he.stderr = w, w
 		hb := *b
+		if err := e.hostHardening(h, &hb, &f.jobFlags); err != nil {
+			return nil, err
+		}
 		code, err := he.nowOn(c, h, &hb, f)
 		if err == nil && code != 0 {
 			err = fmt.Errorf("exit status %d", code)

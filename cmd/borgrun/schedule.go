@@ -155,8 +155,11 @@ func (e *env) schedule(args []string) error {
 		return e.dryRun(b, cals, now)
 	}
 	if len(f.targets) > 0 {
-		return e.fanOut(f.targets, f.parallel, false, f.json, func(_ transient.Host, c *transient.Conn, w io.Writer) (any, error) {
-			hb := *b // checkInhibitor may change it for this host
+		return e.fanOut(f.targets, f.parallel, false, f.json, func(h transient.Host, c *transient.Conn, w io.Writer) (any, error) {
+			hb := *b // this host's sandbox; checkInhibitor may change it
+			if err := e.hostHardening(h, &hb, &f.jobFlags); err != nil {
+				return nil, err
+			}
 			he := *e
 			he.stdout, he.stderr = w, w
 			r, err := he.scheduleOn(c, &hb, f.replace)
