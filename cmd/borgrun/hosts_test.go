@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -401,6 +404,48 @@ func (f *fleet) testNow(t *testing.T) {
 	}
 	if got := showOn(t, f.machines[0], "borgrun-fleetnow-now.service", "LoadState")["LoadState"]; got != "not-found" {
 		t.Errorf("after now -H, LoadState = %q, want not-found", got)
+	}
+
+	// Ctrl-C at a terminal: SIGINT to borgrun's whole process group. The
+	// remote unit is stopped over the bus, which survives (ssh is in its
+	// own group), and borgrun exits 130 with the summary.
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// nsenter --net execs borgrun: one process, the group's leader.
+	cmd := exec.CommandContext(t.Context(), "nsenter", "--net=/run/netns/"+f.netns, "--", exe,
+		"now", "-H", f.addrs[0], "--name", "fleetsig", "--", "/bin/sh", "-c", "echo started; exec sleep 300")
+	cmd.Env = append(os.Environ(), "BORGRUN_TEST_MAIN=1", f.sshEnv)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "started\n" {
+		t.Fatalf("first line of now -H: %q, %v; stderr %q", line, err, errb.String())
+	}
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { _, _ = io.Copy(io.Discard, out); waited <- cmd.Wait() }()
+	select {
+	case err = <-waited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("now -H did not end within 30s of SIGINT")
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(errb.String(), "Finished with result:") {
+		t.Errorf("now -H after SIGINT: %v, stderr %q; want exit 130 and the summary", err, errb.String())
+	}
+	if got := showOn(t, f.machines[0], "borgrun-fleetsig-now.service", "LoadState")["LoadState"]; got != "not-found" {
+		t.Errorf("after SIGINT, the remote unit's LoadState = %q, want not-found (stopped)", got)
 	}
 
 	stdout, stderr, code := f.borgrun(t, "now", "-H", f.addrs[0], "-H", f.addrs[1], "--quiet", "--name", "fleetnow", "--", "/bin/sh", "-c", "echo hello from $(cat /etc/hostname 2>/dev/null || echo a host)")

@@ -78,7 +78,7 @@ func (e *env) nowOn(c *transient.Conn, h transient.Host, b *transient.Backup, f 
 		return 0, err
 	}
 	if f.detach {
-		return 0, e.detach(c, b, props, f.quiet)
+		return 0, e.detach(c, b, props, f.quiet, "ssh "+h.String()+" journalctl -fu "+b.NowUnit())
 	}
 	j := &journalFollower{e: e, host: h, unit: b.NowUnit()}
 	if err := j.start(); err != nil {

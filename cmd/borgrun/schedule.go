@@ -28,11 +28,18 @@ minutes of boot (--boot-delay 0); AC power only (--allow-battery); after
 network-online.target (--no-network-wait); background priority (--priority);
 sleep and shutdown blocked while running (--inhibit=no).
 
+With -H, on each host's system manager over ssh, in parallel: one line
+per host, in the order given (--json: one object per host and line); the
+command is resolved by the host's manager, and the hardening is derived
+from the host's own borgmatic configuration. A host that fails is named
+on stderr and the exit status is 1; the others are scheduled.
+
 Examples:
   borgrun schedule --daily
   borgrun schedule --weekly --name offsite -- /usr/bin/borgmatic -c /etc/borgmatic/offsite.yaml
   borgrun schedule --on-calendar 'Mon..Fri 12:30' --randomized-delay 0 -- /usr/local/bin/backup.sh
   borgrun schedule --daily --dry-run
+  borgrun schedule --daily -H root@db1 -H root@web1 -H root@backup.example.org:2222
 `
 
 type scheduleFlags struct {
@@ -67,7 +74,7 @@ func newScheduleFlags() (*pflag.FlagSet, *scheduleFlags) {
 	fs.StringArrayVar(&f.timerProperties, "timer-property", nil, "set a timer property NAME=VALUE, as systemd-run --timer-property (repeatable)")
 	fs.BoolVar(&f.replace, "replace", false, "replace a different schedule of the same name (never kills a run in progress)")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print both units and the next 3 runs; create nothing")
-	fs.BoolVar(&f.json, "json", false, "print the result as JSON")
+	fs.BoolVar(&f.json, "json", false, "print the result as JSON (with -H, one object per host and line)")
 	return fs, f
 }
 
