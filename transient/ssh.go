@@ -259,6 +259,12 @@ func (s *sshStream) explain(err error) error {
 	if stderr != "" {
 		return &SSHError{Host: s.host, Reason: stderr, Err: err}
 	}
+	select {
+	case <-s.exited:
+		// Gone before the handshake (a write to it failed): say how.
+		return &SSHError{Host: s.host, Reason: "ssh: " + s.cmd.ProcessState.String(), Err: err}
+	default:
+	}
 	return err
 }
 
@@ -275,9 +281,10 @@ func (s *sshStream) why(err error) error {
 	}
 	reason := s.stderr.lastLine()
 	if reason == "" {
-		if st := s.cmd.ProcessState; st != nil {
-			reason = "ssh " + st.String()
-		} else {
+		select {
+		case <-s.exited:
+			reason = "ssh: " + s.cmd.ProcessState.String()
+		default:
 			reason = "connection closed"
 		}
 	}

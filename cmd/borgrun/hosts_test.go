@@ -491,3 +491,30 @@ func (f *fleet) testBorgmatic(t *testing.T) {
 		t.Errorf("a host without the configuration: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
+
+// TestParallelBound: --parallel 1 works on one host at a time. A stand-in
+// for ssh logs its start and end and fails; with the bound, the log
+// alternates strictly, and every host is reported.
+func TestParallelBound(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "log")
+	var stdout, stderr bytes.Buffer
+	e := newBadInputEnv(t, &stdout, &stderr)
+	e.ssh = []string{"sh", "-c", `echo start >> "$1"; echo end >> "$1"; exit 255`, "ssh", log}
+	var args []string
+	for i := range 6 {
+		args = append(args, "-H", "h"+strconv.Itoa(i))
+	}
+	if code := e.main(append(append([]string{"list"}, args...), "--parallel", "1")); code != exitFailure {
+		t.Fatalf("exit %d, want 1; stderr %q", code, stderr.String())
+	}
+	if !strings.HasSuffix(stderr.String(), "borgrun: 6 of 6 hosts failed: h0, h1, h2, h3, h4, h5\n") || strings.Count(stderr.String(), "cannot connect: ssh: exit status 255") != 6 {
+		t.Errorf("stderr %q, want each host's failure and the summary", stderr.String())
+	}
+	data, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(data), strings.Repeat("start\nend\n", 6); got != want {
+		t.Errorf("ssh ran %q, want one at a time: %q", got, want)
+	}
+}
