@@ -482,6 +482,17 @@ func (f *fleet) testBorgmatic(t *testing.T) {
 			t.Errorf("machine %d: %v; want its own repository %s writable, no network", i+1, svc, own)
 		}
 	}
+	// --dry-run shows each host's own sandbox, creating nothing.
+	stdout, stderr, code = f.borgrun(t, "schedule", "--daily", "--dry-run", "--name", "bmdry", "-H", f.addrs[0], "-H", f.addrs[1], "--", "borgmatic", "-c", "/etc/borgmatic-fleet.yaml")
+	first, second, _ := strings.Cut(stdout, "### on "+f.addrs[1]+"\n")
+	if code != 0 || stderr != "" || !strings.HasPrefix(first, "### on "+f.addrs[0]+"\n") ||
+		!strings.Contains(first, `ReadWritePaths=-"/srv/repo-1"`) || !strings.Contains(second, `ReadWritePaths=-"/srv/repo-2"`) || strings.Contains(second, "repo-1") {
+		t.Errorf("schedule -H --dry-run: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if got := showOn(t, f.machines[0], "borgrun-bmdry.timer", "LoadState")["LoadState"]; got != "not-found" {
+		t.Errorf("--dry-run created borgrun-bmdry.timer: %s", got)
+	}
+
 	// A host whose configuration is missing fails alone.
 	if err := os.Remove(f.machines[1].Root() + "/etc/borgmatic-fleet.yaml"); err != nil {
 		t.Fatal(err)

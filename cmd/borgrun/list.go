@@ -106,10 +106,13 @@ func jobRow(j transient.Job, now time.Time) string {
 func (e *env) listHosts(hosts []transient.Host, f *listFlags) error {
 	job := func(_ transient.Host, c *transient.Conn, _ io.Writer) (any, error) {
 		jobs, err := c.List(e.ctx)
+		if err != nil {
+			return nil, err
+		}
 		if jobs == nil {
 			jobs = []transient.Job{}
 		}
-		return jobs, err
+		return jobs, nil
 	}
 	if f.json {
 		return e.fanOut(hosts, f.parallel, false, true, job)

@@ -158,6 +158,9 @@ func (e *env) schedule(args []string) error {
 	b.ACPowerOnly = !f.allowBattery
 	b.TimerProperties = f.timerProperties
 
+	if f.dryRun && len(f.targets) > 0 {
+		return e.dryRunHosts(b, &f.jobFlags, cals, now)
+	}
 	if f.dryRun {
 		return e.dryRun(b, cals, now)
 	}
@@ -226,6 +229,27 @@ func (e *env) scheduleOn(c *transient.Conn, b *transient.Backup, replace bool) (
 	}
 	return &scheduleResult{Name: b.Name, Timer: b.TimerUnit(), Service: b.ServiceUnit(),
 		Outcome: string(outcome), Calendars: st.Calendars, Command: b.Command, Next: st.Next}, nil
+}
+
+// dryRunHosts is --dry-run with -H: the units for each host in turn,
+// whose sandbox is derived from the host's own files (over ssh; the
+// managers are not contacted). A host whose files cannot be read is
+// reported and the others printed; the error names the hosts that failed.
+func (e *env) dryRunHosts(b *transient.Backup, j *jobFlags, cals []*props.Calendar, now time.Time) error {
+	runs := make([]*hostRun, len(j.targets))
+	for i, h := range j.targets {
+		runs[i] = &hostRun{host: h}
+		hb := *b
+		if runs[i].err = e.hostHardening(h, &hb, j); runs[i].err != nil {
+			fmt.Fprintf(e.stderr, "borgrun: %s: %s\n", h, hostError(runs[i].err))
+			continue
+		}
+		fmt.Fprintf(e.stdout, "### on %s\n", h)
+		if err := e.dryRun(&hb, cals, now); err != nil {
+			return err
+		}
+	}
+	return hostsFailed(runs)
 }
 
 // dryRun prints the units schedule would create and their next 3 runs.
