@@ -254,3 +254,13 @@ func TestDeriveRemoteSandbox(t *testing.T) {
 		t.Errorf("a missing configuration: %v, want an error naming it", err)
 	}
 }
+
+// TestDialHostUserManager: only a host's system manager is reachable, as
+// with systemctl -H; asking for the user manager fails before ssh runs.
+func TestDialHostUserManager(t *testing.T) {
+	_, err := transient.Dial(t.Context(), transient.DialOptions{Manager: transient.User,
+		Host: &transient.Host{Name: "db1"}, SSH: []string{"/nonexistent/ssh"}})
+	if err == nil || !strings.Contains(err.Error(), "only the system manager") || strings.Contains(err.Error(), "/nonexistent/ssh") {
+		t.Fatalf("Dial(User, Host) = %v, want a refusal before ssh", err)
+	}
+}

@@ -88,7 +88,7 @@ func (e *env) nowOn(c *transient.Conn, h transient.Host, b *transient.Backup, f 
 		fmt.Fprintf(e.stderr, "Running as unit: %s on %s (output from its journal)\n", b.NowUnit(), h)
 	}
 	res, err := c.Run(e.ctx, b.NowUnit(), props)
-	j.finish()
+	j.finish(res != nil)
 	if errors.Is(err, transient.ErrUnitExists) {
 		return 0, fmt.Errorf("now: %s is already running (another borgrun now --name %s)", b.NowUnit(), b.Name)
 	}
@@ -223,15 +223,18 @@ func journalMessage(raw json.RawMessage) string {
 	return ""
 }
 
-// finish stops the follower once the unit has ended and prints what it
-// had not shown yet: journald may still hold the last lines of the
-// service's output, which journalctl --sync writes out.
-func (j *journalFollower) finish() {
+// finish stops the follower once the unit has ended and, if it ran,
+// prints what the follower had not shown yet: journald may still hold the
+// last lines of the service's output, which journalctl --sync writes out.
+func (j *journalFollower) finish(ran bool) {
 	if j.cmd.Process != nil {
 		_ = j.cmd.Process.Kill()
 	}
 	<-j.done
 	_ = j.cmd.Wait()
+	if !ran {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(j.e.ctx), journalTimeout)
 	defer cancel()
 	script := `journalctl --sync 2>/dev/null; exec "$@"`
