@@ -250,14 +250,9 @@ func dialBounded(ctx context.Context, timeout time.Duration, what string, open o
 func dial(what string, open opener, abort <-chan struct{}, hello bool, explain func(error) error) (*Conn, error) {
 	bc, err := open(abort)
 	if err == nil {
-		auth := []dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}
-		if hello {
-			// ANONYMOUS after EXTERNAL, on a bus: systemd-stdio-bridge
-			// accepts it, and over ssh our uid need not be the
-			// remote login's.
-			auth = append(auth, dbus.AuthAnonymous())
-		}
-		err = bc.Auth(auth)
+		// Over ssh too: systemd-stdio-bridge accepts EXTERNAL
+		// whatever our uid, which need not be the remote login's.
+		err = bc.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))})
 		if err == nil && hello {
 			err = bc.Hello()
 		}

@@ -330,6 +330,8 @@ func TestFleet(t *testing.T) {
 	t.Run("run -H", func(t *testing.T) { f.testRun(t) })
 	t.Run("now -H", func(t *testing.T) { f.testNow(t) })
 
+	t.Run("unprivileged caller", func(t *testing.T) { f.testUnprivileged(t) })
+
 	// A host that refuses the login is reported with the reason.
 	stdout, stderr, code = f.borgrun(t, "list", "-H", f.addrs[0], "-H", "nobody@"+f.addrs[1])
 	if code != 1 || !strings.Contains(stderr, "borgrun: nobody@"+f.addrs[1]+": cannot connect: ") || !strings.Contains(stderr, "This account is currently not available.") ||
@@ -367,15 +369,19 @@ func TestFleet(t *testing.T) {
 			if strings.Contains(stdout, down) {
 				t.Errorf("stdout %q has a result for the down host", stdout)
 			}
+			for i, m := range f.machines[:2] {
+				switch cmd[0] {
+				case "schedule":
+					if got := showOn(t, m, "borgrun-fleet2.timer", "ActiveState")["ActiveState"]; got != "active" {
+						t.Errorf("machine %d: fleet2 timer %q, want active", i+1, got)
+					}
+				case "remove":
+					if got := showOn(t, m, "borgrun-fleet.timer", "LoadState")["LoadState"]; got != "not-found" {
+						t.Errorf("machine %d: fleet timer LoadState %q after remove, want not-found", i+1, got)
+					}
+				}
+			}
 		})
-	}
-	for i, m := range f.machines[:2] {
-		if got := showOn(t, m, "borgrun-fleet2.timer", "ActiveState")["ActiveState"]; got != "active" {
-			t.Errorf("machine %d: fleet2 timer %q, want active", i+1, got)
-		}
-		if got := showOn(t, m, "borgrun-fleet.timer", "LoadState")["LoadState"]; got != "not-found" {
-			t.Errorf("machine %d: fleet timer LoadState %q after remove, want not-found", i+1, got)
-		}
 	}
 }
 
@@ -527,5 +533,73 @@ func TestParallelBound(t *testing.T) {
 	}
 	if got, want := string(data), strings.Repeat("start\nend\n", 6); got != want {
 		t.Errorf("ssh ran %q, want one at a time: %q", got, want)
+	}
+}
+
+// testUnprivileged: borgrun run by an unprivileged local user (nobody)
+// reaches the host's manager as root: the bus handshake does not depend on
+// the local uid.
+func (f *fleet) testUnprivileged(t *testing.T) {
+	dir, err := os.MkdirTemp("", "borgrun-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A copy of the test binary, the ssh config and the key, all
+	// readable by nobody (the key owned by nobody, as ssh requires).
+	bin, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := strings.Fields(strings.TrimPrefix(f.sshEnv, "BORGRUN_SSH="))[2]
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keyPath string
+	for _, l := range strings.Split(string(cfg), "\n") {
+		if k, ok := strings.CutPrefix(strings.TrimSpace(l), "IdentityFile "); ok && keyPath == "" {
+			keyPath = k
+		}
+	}
+	key, err := os.ReadFile(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	known, err := os.ReadFile(filepath.Join(filepath.Dir(cfgPath), "known_hosts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{"borgrun": bin, "id": key, "known_hosts": known,
+		"ssh_config": []byte("Host *\n  User root\n  IdentityFile " + dir + "/id\n  IdentitiesOnly yes\n  UserKnownHostsFile " + dir + "/known_hosts\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n  LogLevel ERROR\n")}
+	for name, data := range files {
+		mode := os.FileMode(0o644)
+		switch name {
+		case "borgrun":
+			mode = 0o755
+		case "id":
+			mode = 0o600
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(p, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), "nsenter", "--net=/run/netns/"+f.netns, "-S", "65534", "-G", "65534", "--",
+		filepath.Join(dir, "borgrun"), "list", "-H", f.addrs[0])
+	cmd.Env = []string{"BORGRUN_TEST_MAIN=1", "BORGRUN_SSH=ssh -F " + dir + "/ssh_config", "PATH=/usr/bin:/bin", "HOME=" + dir}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), f.addrs[0]+"  fleet ") {
+		t.Fatalf("list -H as nobody: %v, output %q", err, out)
 	}
 }
