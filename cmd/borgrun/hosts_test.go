@@ -313,10 +313,17 @@ func TestFleet(t *testing.T) {
 		}
 	}
 
+	start = time.Now()
+	if _, stderr, code := f.borgrun(t, append([]string{"list", "--parallel", "1"}, all...)...); code != 0 {
+		t.Fatalf("list -H --parallel 1: exit %d, stderr %q", code, stderr)
+	}
+	sequential := time.Since(start)
+	start = time.Now()
 	stdout, stderr, code = f.borgrun(t, append([]string{"list"}, all...)...)
 	if code != 0 || stderr != "" {
 		t.Fatalf("list -H: exit %d, stderr %q", code, stderr)
 	}
+	t.Logf("list on %d hosts: %v in parallel, %v one at a time", len(f.addrs), time.Since(start), sequential)
 	if !strings.HasPrefix(stdout, "HOST ") || strings.Count(stdout, " fleet ") != 3 {
 		t.Errorf("list -H = %q, want a table with a HOST column and fleet on every host", stdout)
 	}
