@@ -62,8 +62,79 @@ var borgmaticActions = []string{
 // and home. A named path that does not exist is an error; a default one
 // is skipped, as borgmatic does.
 func BorgmaticConfigFiles(argv []string, home string) ([]string, error) {
+	return borgmaticConfigFiles(localFiles{}, argv, home)
+}
+
+// files is where configuration is read from: the local file system, or a
+// copy of a remote host's files ([DeriveRemoteSandbox]). Names are
+// absolute.
+type files interface {
+	Stat(name string) (fs.FileInfo, error)
+	ReadDir(name string) ([]fs.DirEntry, error)
+	Open(name string) (fs.File, error)
+}
+
+// localFiles is the local file system.
+type localFiles struct{}
+
+func (localFiles) Stat(name string) (fs.FileInfo, error)      { return os.Stat(name) }
+func (localFiles) ReadDir(name string) ([]fs.DirEntry, error) { return os.ReadDir(name) }
+func (localFiles) Open(name string) (fs.File, error)          { return os.Open(name) }
+
+// rootedFiles reads absolute names below the root of an fs.FS.
+type rootedFiles struct{ fsys fs.FS }
+
+func (r rootedFiles) rel(name string) (string, error) {
+	if !filepath.IsAbs(name) {
+		return "", &fs.PathError{Op: "open", Path: name, Err: errors.New("not an absolute path (a remote host's paths must be absolute)")}
+	}
+	if rel := strings.TrimPrefix(filepath.Clean(name), "/"); rel != "" {
+		return rel, nil
+	}
+	return ".", nil
+}
+
+func (r rootedFiles) Stat(name string) (fs.FileInfo, error) {
+	rel, err := r.rel(name)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := fs.Stat(r.fsys, rel)
+	return fi, absPathError(err, name)
+}
+
+func (r rootedFiles) ReadDir(name string) ([]fs.DirEntry, error) {
+	rel, err := r.rel(name)
+	if err != nil {
+		return nil, err
+	}
+	d, err := fs.ReadDir(r.fsys, rel)
+	return d, absPathError(err, name)
+}
+
+func (r rootedFiles) Open(name string) (fs.File, error) {
+	rel, err := r.rel(name)
+	if err != nil {
+		return nil, err
+	}
+	f, err := r.fsys.Open(rel)
+	return f, absPathError(err, name)
+}
+
+// absPathError puts the absolute name back into an *fs.PathError.
+func absPathError(err error, name string) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return &fs.PathError{Op: pe.Op, Path: name, Err: pe.Err}
+	}
+	return err
+}
+
+// borgmaticConfigPaths returns the paths a borgmatic command line names
+// with -c/--config, with ~ expanded, or borgmatic's default paths; given
+// says which.
+func borgmaticConfigPaths(argv []string, home string) (paths []string, given bool) {
 	var named []string
-	given := false
 	for i := 1; i < len(argv); i++ {
 		a := argv[i]
 		if v, ok := strings.CutPrefix(a, "--config="); ok {
@@ -79,15 +150,22 @@ func BorgmaticConfigFiles(argv []string, home string) ([]string, error) {
 			named = append(named, argv[i])
 		}
 	}
-	paths := named
+	paths = named
 	if !given {
 		paths = []string{"/etc/borgmatic/config.yaml", "/etc/borgmatic.d",
 			filepath.Join(home, ".config/borgmatic/config.yaml"), filepath.Join(home, ".config/borgmatic.d")}
 	}
+	for i, p := range paths {
+		paths[i] = expandHome(p, home)
+	}
+	return paths, given
+}
+
+func borgmaticConfigFiles(fsys files, argv []string, home string) ([]string, error) {
+	paths, given := borgmaticConfigPaths(argv, home)
 	var files []string
 	for _, p := range paths {
-		p = expandHome(p, home)
-		fi, err := os.Stat(p)
+		fi, err := fsys.Stat(p)
 		switch {
 		case err != nil && !given && errors.Is(err, fs.ErrNotExist):
 			continue
@@ -99,7 +177,7 @@ func BorgmaticConfigFiles(argv []string, home string) ([]string, error) {
 			files = append(files, p)
 			continue
 		}
-		entries, err := os.ReadDir(p)
+		entries, err := fsys.ReadDir(p)
 		if err != nil {
 			return nil, fmt.Errorf("borgmatic configuration directory %q: %w", p, err)
 		}
@@ -117,7 +195,11 @@ func BorgmaticConfigFiles(argv []string, home string) ([]string, error) {
 // including file's directory). env resolves ${VAR} and ${VAR:-default} in
 // values, as borgmatic does with its own environment; home expands ~.
 func ReadBorgmaticConfig(file string, env func(string) (string, bool), home string) (*BorgmaticConfig, error) {
-	root, err := loadYAML(file, 0)
+	return readBorgmaticConfig(localFiles{}, file, env, home)
+}
+
+func readBorgmaticConfig(fsys files, file string, env func(string) (string, bool), home string) (*BorgmaticConfig, error) {
+	root, err := loadYAML(fsys, file, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -199,8 +281,8 @@ const maxConfigSize = 4 << 20
 // readConfigFile reads a configuration file, refusing what is not a regular
 // file (a FIFO would block for ever, /dev/zero never end) and files larger
 // than maxConfigSize.
-func readConfigFile(file string) ([]byte, error) {
-	f, err := os.Open(file)
+func readConfigFile(fsys files, file string) ([]byte, error) {
+	f, err := fsys.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("borgmatic configuration: %w", err)
 	}
@@ -224,11 +306,11 @@ func readConfigFile(file string) ([]byte, error) {
 
 // loadYAML parses file and replaces each !include node with the parsed
 // document it names.
-func loadYAML(file string, depth int) (*yaml.Node, error) {
+func loadYAML(fsys files, file string, depth int) (*yaml.Node, error) {
 	if depth > 16 {
 		return nil, fmt.Errorf("borgmatic configuration %q: !include nested too deeply", file)
 	}
-	data, err := readConfigFile(file)
+	data, err := readConfigFile(fsys, file)
 	if err != nil {
 		return nil, err
 	}
@@ -239,19 +321,19 @@ func loadYAML(file string, depth int) (*yaml.Node, error) {
 	if root.Kind == 0 {
 		return nil, fmt.Errorf("borgmatic configuration %q: empty", file)
 	}
-	if err := resolveIncludes(&root, filepath.Dir(file), depth); err != nil {
+	if err := resolveIncludes(fsys, &root, filepath.Dir(file), depth); err != nil {
 		return nil, fmt.Errorf("borgmatic configuration %q: %w", file, err)
 	}
 	return &root, nil
 }
 
-func resolveIncludes(n *yaml.Node, dir string, depth int) error {
+func resolveIncludes(fsys files, n *yaml.Node, dir string, depth int) error {
 	if n.Tag == "!include" && n.Kind == yaml.ScalarNode {
 		name := n.Value
 		if !filepath.IsAbs(name) {
 			name = filepath.Join(dir, name)
 		}
-		inc, err := loadYAML(name, depth+1)
+		inc, err := loadYAML(fsys, name, depth+1)
 		if err != nil {
 			return err
 		}
@@ -262,7 +344,7 @@ func resolveIncludes(n *yaml.Node, dir string, depth int) error {
 		return nil
 	}
 	for _, c := range n.Content {
-		if err := resolveIncludes(c, dir, depth); err != nil {
+		if err := resolveIncludes(fsys, c, dir, depth); err != nil {
 			return err
 		}
 	}

@@ -58,6 +58,16 @@ type DialOptions struct {
 	// container), used instead of the default selection. It is called
 	// once per underlying connection.
 	Stream func(ctx context.Context) (io.ReadWriteCloser, error)
+	// Host, if set, is a remote machine whose system manager is reached
+	// over ssh running systemd-stdio-bridge there, as systemctl -H does
+	// (see [Host.SSHArgs]). Only the system manager can be reached so
+	// (systemd refuses -H with --user too). The connection cannot pass
+	// file descriptors. Timeout bounds the whole of ssh's connect, login
+	// and the bus handshake; an error says why ssh failed ([SSHError]).
+	Host *Host
+	// SSH is the ssh command and its own options (for example
+	// {"ssh", "-F", "/path/config"}); nil means "ssh" from PATH.
+	SSH []string
 	// Wait says the caller will wait on the units it starts ([Conn.Run]).
 	// Then the system bus is preferred to the private socket, as
 	// systemd-run --wait does: only a bus connection can pin a unit
@@ -109,27 +119,54 @@ type Conn struct {
 // stop what it started.
 func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 	type candidate struct {
-		what  string
-		open  func() (*dbus.Conn, error)
-		hello bool // a bus: authenticate, then Hello; else a manager's private socket
+		what    string
+		open    opener
+		hello   bool              // a bus: authenticate, then Hello; else a manager's private socket
+		explain func(error) error // if set, says why a handshake failed
 	}
 	var busOpts []dbus.ConnOption
 	if opts.AskPassword {
 		busOpts = append(busOpts, dbus.WithOutgoingInterceptor(allowInteractive))
 	}
 	direct := func(address string) candidate {
-		return candidate{address, func() (*dbus.Conn, error) { return dbus.Dial(address) }, false}
+		return candidate{address, func(<-chan struct{}) (*dbus.Conn, error) { return dbus.Dial(address) }, false, nil}
 	}
 	var cands []candidate
 	switch {
+	case opts.Host != nil:
+		if opts.Manager != System {
+			return nil, fmt.Errorf("transient: host %s: only the system manager can be reached over ssh", opts.Host)
+		}
+		if opts.Host.Name == "" {
+			return nil, errors.New("transient: host has no name")
+		}
+		h, ssh := *opts.Host, opts.SSH
+		var last atomic.Pointer[sshStream] // the latest attempt's
+		cands = []candidate{{"ssh " + h.String(), func(abort <-chan struct{}) (*dbus.Conn, error) {
+			s, err := dialSSH(h, ssh, abort)
+			if err != nil {
+				return nil, err
+			}
+			last.Store(s)
+			c, err := dbus.NewConn(s)
+			if err != nil {
+				s.Close()
+			}
+			return c, err
+		}, true, func(err error) error {
+			if s := last.Load(); s != nil {
+				return s.explain(err)
+			}
+			return err
+		}}}
 	case opts.Stream != nil:
-		cands = []candidate{{"bus stream", func() (*dbus.Conn, error) {
+		cands = []candidate{{"bus stream", func(<-chan struct{}) (*dbus.Conn, error) {
 			rwc, err := opts.Stream(ctx)
 			if err != nil {
 				return nil, err
 			}
 			return dbus.NewConn(rwc, busOpts...)
-		}, true}}
+		}, true, nil}}
 	case opts.Address != "":
 		cands = []candidate{direct(opts.Address)}
 	case opts.Manager == System:
@@ -137,7 +174,7 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		if addr == "" {
 			addr = "unix:path=/run/dbus/system_bus_socket"
 		}
-		bus := candidate{"system bus " + addr, func() (*dbus.Conn, error) { return dbus.Dial(addr, busOpts...) }, true}
+		bus := candidate{"system bus " + addr, func(<-chan struct{}) (*dbus.Conn, error) { return dbus.Dial(addr, busOpts...) }, true, nil}
 		switch {
 		case os.Geteuid() != 0:
 			cands = []candidate{bus}
@@ -150,7 +187,7 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" {
 			cands = append(cands, direct("unix:path="+rt+"/systemd/private"))
 		}
-		cands = append(cands, candidate{"session bus", func() (*dbus.Conn, error) { return dbus.SessionBusPrivate(busOpts...) }, true})
+		cands = append(cands, candidate{"session bus", func(<-chan struct{}) (*dbus.Conn, error) { return dbus.SessionBusPrivate(busOpts...) }, true, nil})
 	default:
 		return nil, fmt.Errorf("transient: unknown manager %d", opts.Manager)
 	}
@@ -160,7 +197,7 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 	}
 	var tried []error
 	for _, cand := range cands {
-		c, err := dialBounded(ctx, timeout, cand.what, cand.open, cand.hello)
+		c, err := dialBounded(ctx, timeout, cand.what, cand.open, cand.hello, cand.explain)
 		if err == nil {
 			return c, nil
 		}
@@ -182,16 +219,21 @@ func (e *DialError) Error() string {
 
 func (e *DialError) Unwrap() error { return e.Err }
 
+// opener opens one connection. It may give up when abort is closed: the
+// attempt is past its bound and its result will be thrown away.
+type opener func(abort <-chan struct{}) (*dbus.Conn, error)
+
 // dialBounded is dial, bounded by timeout and ctx. A connection that
 // completes after the bound is closed.
-func dialBounded(ctx context.Context, timeout time.Duration, what string, open func() (*dbus.Conn, error), hello bool) (*Conn, error) {
+func dialBounded(ctx context.Context, timeout time.Duration, what string, open opener, hello bool, explain func(error) error) (*Conn, error) {
 	type result struct {
 		c   *Conn
 		err error
 	}
 	done := make(chan result, 1)
+	abort := make(chan struct{})
 	go func() {
-		c, err := dial(what, open, hello)
+		c, err := dial(what, open, abort, hello, explain)
 		done <- result{c, err}
 	}()
 	t := time.NewTimer(timeout)
@@ -205,6 +247,7 @@ func dialBounded(ctx context.Context, timeout time.Duration, what string, open f
 	case <-ctx.Done():
 		err = fmt.Errorf("%s: %w", what, ctx.Err())
 	}
+	close(abort)
 	go func() {
 		if r := <-done; r.c != nil {
 			r.c.Close()
@@ -226,15 +269,20 @@ func allowInteractive(m *dbus.Message) {
 // (and says Hello on a bus), and hands it to go-systemd for both of its
 // roles (calls and signals): one connection, not two, is one setup fewer
 // and keeps our AddMatch and our calls in one ordered stream.
-func dial(what string, open func() (*dbus.Conn, error), hello bool) (*Conn, error) {
-	bc, err := open()
+func dial(what string, open opener, abort <-chan struct{}, hello bool, explain func(error) error) (*Conn, error) {
+	bc, err := open(abort)
 	if err == nil {
+		// Over ssh too: systemd-stdio-bridge accepts EXTERNAL
+		// whatever our uid, which need not be the remote login's.
 		err = bc.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))})
 		if err == nil && hello {
 			err = bc.Hello()
 		}
 		if err != nil {
 			bc.Close()
+			if explain != nil {
+				err = explain(err)
+			}
 		}
 	}
 	if err != nil {
@@ -246,7 +294,9 @@ func dial(what string, open func() (*dbus.Conn, error), hello bool) (*Conn, erro
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	c := newConn(sd, bc, !hello, what)
-	c.redial = func() (*Conn, error) { return dialBounded(context.Background(), DefaultDialTimeout, what, open, hello) }
+	c.redial = func() (*Conn, error) {
+		return dialBounded(context.Background(), DefaultDialTimeout, what, open, hello, explain)
+	}
 	return c, nil
 }
 

@@ -2,10 +2,10 @@ package transient
 
 import (
 	"fmt"
+	"io/fs"
 	"maps"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -297,6 +297,11 @@ type SandboxOptions struct {
 	// allowed beside the repositories' addresses when a name had to be
 	// resolved.
 	Nameservers []string
+	// Root, if set, is where the files named above are read, an absolute
+	// name standing for the same name below Root's root: a copy of a
+	// remote host's files ([DeriveRemoteSandbox]). Nil means the local
+	// file system.
+	Root fs.FS
 }
 
 // DeriveSandbox works out what a job needs under its profile: for
@@ -305,6 +310,10 @@ type SandboxOptions struct {
 // borg's and borgmatic's own rules. Jobs whose repositories are all local
 // and that have no hooks that might use the network get no network.
 func DeriveSandbox(o SandboxOptions) (*Sandbox, error) {
+	var fsys files = localFiles{}
+	if o.Root != nil {
+		fsys = rootedFiles{o.Root}
+	}
 	s := &Sandbox{Profile: o.Profile, Name: o.Name, Network: true, Relax: o.Relax}
 	if o.Profile == ProfileOff {
 		if len(o.Relax) > 0 {
@@ -341,13 +350,13 @@ func DeriveSandbox(o SandboxOptions) (*Sandbox, error) {
 	}
 	var configs []*BorgmaticConfig
 	if tool == "borgmatic" {
-		files, err := BorgmaticConfigFiles(o.Command, o.Home)
+		files, err := borgmaticConfigFiles(fsys, o.Command, o.Home)
 		if err != nil {
 			return nil, err
 		}
 		lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 		for _, f := range files {
-			c, err := ReadBorgmaticConfig(f, lookup, o.Home)
+			c, err := readBorgmaticConfig(fsys, f, lookup, o.Home)
 			if err != nil {
 				return nil, err
 			}
@@ -435,10 +444,10 @@ func DeriveSandbox(o SandboxOptions) (*Sandbox, error) {
 			return nil, fmt.Errorf("writable path %q: must be absolute", w)
 		}
 		p := SandboxPath{Path: filepath.Clean(w), Why: "--writable", Writable: true, Create: true}
-		if fi, err := os.Stat(p.Path); err == nil && !fi.IsDir() {
+		if fi, err := fsys.Stat(p.Path); err == nil && !fi.IsDir() {
 			p.Create = false // a file: made writable as it is
 		} else if err != nil {
-			if err := creatable(p.Path); err != nil {
+			if err := creatable(fsys, p.Path); err != nil {
 				return nil, fmt.Errorf("writable path %q: %w", w, err)
 			}
 		}
@@ -563,9 +572,9 @@ func sshRepositoryHost(repo string) string {
 
 // creatable reports whether mkdir -p could make p: its nearest existing
 // ancestor must be a directory.
-func creatable(p string) error {
+func creatable(fsys files, p string) error {
 	for d := filepath.Dir(p); ; d = filepath.Dir(d) {
-		fi, err := os.Stat(d)
+		fi, err := fsys.Stat(d)
 		if err == nil {
 			if !fi.IsDir() {
 				return fmt.Errorf("cannot be created: %q is not a directory", d)

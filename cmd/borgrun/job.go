@@ -34,7 +34,8 @@ type jobFlags struct {
 	managerFlags
 	properties  []string
 	environment []string
-	fs          *pflag.FlagSet
+	hostFlags
+	fs *pflag.FlagSet
 }
 
 func (j *jobFlags) add(fs *pflag.FlagSet) {
@@ -50,6 +51,7 @@ func (j *jobFlags) add(fs *pflag.FlagSet) {
 	fs.StringArrayVarP(&j.properties, "property", "p", nil, "set a service property NAME=VALUE, as systemd-run -p (repeatable; wins over the defaults)")
 	fs.StringArrayVarP(&j.environment, "setenv", "E", nil, "set an environment variable NAME=VALUE for the command; a bare NAME copies it from here (repeatable)")
 	addManagerFlags(fs, &j.managerFlags)
+	j.hostFlags.add(fs)
 }
 
 // managerFlags choose the manager and how to authenticate to it.
@@ -121,14 +123,34 @@ func parseSpan(cmd, flag, value string) (time.Duration, error) {
 // the flags, resolving the command as systemd-run does (argv[0] made
 // absolute with the caller's PATH). It validates everything, including
 // every -p assignment, before anything is sent.
+//
+// For remote hosts (-H) nothing is resolved here, as systemd-run -H does
+// not: a bare command name is left to the remote manager's search path
+// and a path must be absolute; paths named by flags are on the remote
+// host and are not checked here.
 func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup, error) {
-	if len(argv) == 0 {
+	var err error
+	if j.targets, err = parseHosts(cmd, j.hosts, j.parallel, j.user); err != nil {
+		return nil, err
+	}
+	remote := len(j.targets) > 0
+	if remote && len(j.writable) > 0 {
+		return nil, usagef("%s: --writable with -H: the path is on the remote host, which borgrun does not inspect; use -p ReadWritePaths=PATH", cmd)
+	}
+	switch {
+	case remote && len(argv) == 0:
+		argv = []string{"borgmatic"}
+	case remote:
+		if strings.Contains(argv[0], "/") && !filepath.IsAbs(argv[0]) {
+			return nil, usagef("%s: command %q: with -H, give an absolute path or a bare name the remote manager finds", cmd, argv[0])
+		}
+	case len(argv) == 0:
 		path, err := e.lookPath("borgmatic")
 		if err != nil {
 			return nil, usagef("%s: no command given and borgmatic not found in PATH; give one after --", cmd)
 		}
 		argv = []string{path}
-	} else {
+	default:
 		path, err := e.lookPath(argv[0])
 		if err != nil {
 			return nil, usagef("%s: command %q not found or not executable", cmd, argv[0])
@@ -158,6 +180,10 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 	}
 	switch j.inhibit {
 	case "block":
+		if remote {
+			b.Inhibitor = "systemd-inhibit"
+			break
+		}
 		inh, err := e.lookPath("systemd-inhibit")
 		if err != nil {
 			return nil, usagef("%s: --inhibit=block needs systemd-inhibit, not found in PATH (use --inhibit=no)", cmd)
@@ -195,7 +221,13 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 		return nil, usagef("%s: -p: %v", cmd, err)
 	}
 	b.ServiceProperties = j.properties
-	if profile != transient.ProfileOff {
+	switch {
+	case profile == transient.ProfileOff:
+	case remote:
+		// Derived on each host, from its files (hostHardening).
+		j.remoteProfile = profile
+		j.remoteRelax = relax
+	default:
 		sb, err := e.sandbox(profile, relax, b, j)
 		if err != nil {
 			return nil, usagef("%s: --hardening=%s: %v", cmd, profile, err)
@@ -206,7 +238,7 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 		if !filepath.IsAbs(j.passphrase) {
 			return nil, usagef("%s: --passphrase-file %q: must be an absolute path", cmd, j.passphrase)
 		}
-		if fi, err := os.Stat(j.passphrase); err != nil || !fi.Mode().IsRegular() {
+		if fi, err := os.Stat(j.passphrase); !remote && (err != nil || !fi.Mode().IsRegular()) {
 			return nil, usagef("%s: --passphrase-file %q: must be an existing regular file", cmd, j.passphrase)
 		}
 		b.Hardening = append(b.Hardening, transient.PassphraseAssignments(j.passphrase)...)
@@ -263,6 +295,27 @@ func nameservers(resolvConf string) []string {
 	}
 	return ns
 }
+
+// hostHardening derives b's sandbox for host h from h's own files (see
+// transient.DeriveRemoteSandbox), ahead of the assignments b already has
+// (the passphrase's), as backup does for the local manager.
+func (e *env) hostHardening(h transient.Host, b *transient.Backup, j *jobFlags) error {
+	if j.remoteProfile == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, remoteDeriveTimeout)
+	defer cancel()
+	sb, err := transient.DeriveRemoteSandbox(ctx, h, e.ssh, transient.SandboxOptions{Profile: j.remoteProfile,
+		Name: b.Name, Command: b.Command, Environment: b.Environment, Relax: j.remoteRelax})
+	if err != nil {
+		return fmt.Errorf("--hardening=%s: %w", j.remoteProfile, err)
+	}
+	b.Hardening = append(sb.Assignments(), b.Hardening...)
+	return nil
+}
+
+// remoteDeriveTimeout bounds reading a host's configuration over ssh.
+const remoteDeriveTimeout = time.Minute
 
 // checkInhibitor drops the systemd-inhibit wrapper, with a notice, when
 // the manager's machine has no logind to take the lock: the wrapper would

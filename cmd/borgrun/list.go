@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -12,15 +13,23 @@ import (
 	"github.com/spf13/pflag"
 )
 
-const listHelp = `Usage: borgrun list [--json]
+const listHelp = `Usage: borgrun list [--json] [-H [USER@]HOST[:PORT]...]
 
 Lists every job borgrun scheduled on the manager: calendar, next run, last
-run, last result and state, as an aligned table (or JSON).
+run, last result and state, as an aligned table (or JSON). With -H, the
+jobs of every host in one table with a HOST column (a host that cannot be
+reached is reported on stderr), or with --json one object per host and
+line: {"host":…,"ok":true,"result":[jobs]} or {"host":…,"ok":false,"error":…}.
+
+Examples:
+  borgrun list
+  borgrun list -H root@db1 -H root@web1 -H backup.example.org:2222
 `
 
 type listFlags struct {
 	json bool
 	managerFlags
+	hostFlags
 }
 
 func newListFlags() (*pflag.FlagSet, *listFlags) {
@@ -28,6 +37,7 @@ func newListFlags() (*pflag.FlagSet, *listFlags) {
 	fs := newFlagSet("list")
 	fs.BoolVar(&f.json, "json", false, "print JSON")
 	addManagerFlags(fs, &f.managerFlags)
+	f.hostFlags.add(fs)
 	return fs, f
 }
 
@@ -41,6 +51,13 @@ func (e *env) list(args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usagef("list: unexpected argument %q", fs.Arg(0))
+	}
+	hosts, err := parseHosts("list", f.hosts, f.parallel, f.user)
+	if err != nil {
+		return err
+	}
+	if len(hosts) > 0 {
+		return e.listHosts(hosts, f)
 	}
 	c, err := e.connect(e.dialOptions(f.managerFlags))
 	if err != nil {
@@ -67,17 +84,60 @@ func (e *env) list(args []string) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tCALENDAR\tNEXT\tLAST\tRESULT\tSTATE")
 	for _, j := range jobs {
-		result := j.Result
-		switch {
-		case result == "":
-			result = "-"
-		case result == "exit-code":
-			result = fmt.Sprintf("exit-code (%d)", j.Status)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", j.Name, strings.Join(j.Calendars, "; "),
-			when(j.Next, now), when(j.Last, now), result, j.State)
+		fmt.Fprintln(tw, jobRow(j, now))
 	}
 	return tw.Flush()
+}
+
+// jobRow is a job's row of the list table, tab-separated.
+func jobRow(j transient.Job, now time.Time) string {
+	result := j.Result
+	switch {
+	case result == "":
+		result = "-"
+	case result == "exit-code":
+		result = fmt.Sprintf("exit-code (%d)", j.Status)
+	}
+	return strings.Join([]string{j.Name, strings.Join(j.Calendars, "; "),
+		when(j.Next, now), when(j.Last, now), result, j.State}, "\t")
+}
+
+// listHosts lists the jobs of every host: one table with a HOST column
+// (a host with no jobs has a row saying so), or one JSON object per host.
+func (e *env) listHosts(hosts []transient.Host, f *listFlags) error {
+	job := func(_ transient.Host, c *transient.Conn, _ io.Writer) (any, error) {
+		jobs, err := c.List(e.ctx)
+		if err != nil {
+			return nil, err
+		}
+		if jobs == nil {
+			jobs = []transient.Job{}
+		}
+		return jobs, nil
+	}
+	if f.json {
+		return e.fanOut(hosts, f.parallel, false, true, job)
+	}
+	now := e.now()
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tNAME\tCALENDAR\tNEXT\tLAST\tRESULT\tSTATE")
+	runs := e.onHosts(hosts, f.parallel, false, job, func(r *hostRun) {
+		if r.err != nil {
+			fmt.Fprintf(e.stderr, "borgrun: %s: %s\n", r.host, hostError(r.err))
+			return
+		}
+		jobs := r.result.([]transient.Job)
+		if len(jobs) == 0 {
+			fmt.Fprintf(tw, "%s\t(no borgrun schedules)\t\t\t\t\t\n", r.host)
+		}
+		for _, j := range jobs {
+			fmt.Fprintf(tw, "%s\t%s\n", r.host, jobRow(j, now))
+		}
+	})
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return hostsFailed(runs)
 }
 
 // when renders t for the list table: "Thu 2026-11-26 00:07 UTC (in 6h 52min)".
@@ -96,16 +156,24 @@ func when(t, now time.Time) string {
 	return t.Format("Mon 2006-01-02 15:04 MST") + " (" + rel + ")"
 }
 
-const removeHelp = `Usage: borgrun remove NAME... | --all [--force]
+const removeHelp = `Usage: borgrun remove NAME... | --all [--force] [-H [USER@]HOST[:PORT]...]
 
 Stops and unloads each job's timer and service and resets their failed
 state. A run in progress is never killed without --force (which stops it
-with SIGTERM, so borg writes a checkpoint).
+with SIGTERM, so borg writes a checkpoint). With -H, on every host: one
+line per job removed, prefixed with the host; a host where a removal
+failed is named in a last line and the exit status is 1.
+
+Examples:
+  borgrun remove offsite
+  borgrun remove --all -H root@db1 -H root@web1
 `
 
 type removeFlags struct {
 	all, force bool
 	managerFlags
+	json bool
+	hostFlags
 }
 
 func newRemoveFlags() (*pflag.FlagSet, *removeFlags) {
@@ -114,6 +182,8 @@ func newRemoveFlags() (*pflag.FlagSet, *removeFlags) {
 	fs.BoolVar(&f.all, "all", false, "remove every borgrun schedule")
 	fs.BoolVar(&f.force, "force", false, "stop a run in progress")
 	addManagerFlags(fs, &f.managerFlags)
+	f.hostFlags.add(fs)
+	fs.BoolVar(&f.json, "json", false, "with -H, print one JSON object per host")
 	return fs, f
 }
 
@@ -138,20 +208,42 @@ func (e *env) remove(args []string) error {
 			return usagef("remove: %v", err)
 		}
 	}
+	hosts, err := parseHosts("remove", f.hosts, f.parallel, f.user)
+	if err != nil {
+		return err
+	}
+	if f.json && len(hosts) == 0 {
+		return usagef("remove: --json goes with -H")
+	}
+	if len(hosts) > 0 {
+		return e.fanOut(hosts, f.parallel, false, f.json, func(_ transient.Host, c *transient.Conn, w io.Writer) (any, error) {
+			return e.removeOn(c, w, names, f)
+		})
+	}
 	c, err := e.connect(e.dialOptions(f.managerFlags))
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	_, err = e.removeOn(c, e.stdout, names, f)
+	return err
+}
+
+// removeOn removes the named jobs (or all, with --all) from the manager c
+// is connected to, printing a line for each removed; it returns the names
+// removed.
+func (e *env) removeOn(c *transient.Conn, w io.Writer, names []string, f *removeFlags) ([]string, error) {
 	if f.all {
 		jobs, err := c.List(e.ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		names = nil
 		for _, j := range jobs {
 			names = append(names, j.Name)
 		}
 	}
+	removed := []string{}
 	var errs []error
 	for _, n := range names {
 		err := c.Remove(e.ctx, n, f.force)
@@ -163,8 +255,9 @@ func (e *env) remove(args []string) error {
 		case err != nil:
 			errs = append(errs, err)
 		default:
-			fmt.Fprintf(e.stdout, "removed %s\n", n)
+			removed = append(removed, n)
+			fmt.Fprintf(w, "removed %s\n", n)
 		}
 	}
-	return errors.Join(errs...)
+	return removed, errors.Join(errs...)
 }

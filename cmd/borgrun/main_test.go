@@ -241,6 +241,16 @@ func TestBadInput(t *testing.T) {
 		{[]string{"remove"}, `NAME... or --all`},
 		{[]string{"remove", "--all", "x"}, `not both`},
 		{[]string{"remove", "bad name"}, `"bad name"`},
+		{[]string{"schedule", "--daily", "-H", "a b", "--", "/bin/true"}, `host "a b": bad host name`},
+		{[]string{"schedule", "--daily", "-H", "db1", "--user", "--", "/bin/true"}, `cannot be combined with --user`},
+		{[]string{"schedule", "--daily", "-H", "db1:0", "--", "/bin/true"}, `"db1:0": port must be 1..65535`},
+		{[]string{"schedule", "--daily", "-H", "db1", "--writable", "/srv", "--", "/bin/true"}, `--writable with -H`},
+		{[]string{"schedule", "--daily", "-H", "db1", "--", "bin/x"}, `"bin/x"`},
+		{[]string{"list", "-H", "db1", "-H", "db1"}, `-H "db1" given twice`},
+		{[]string{"list", "-H", "db1", "--parallel", "0"}, `--parallel 0`},
+		{[]string{"list", "-H", "-oProxyCommand=x"}, `"-oProxyCommand=x"`},
+		{[]string{"remove", "--json", "x"}, `--json goes with -H`},
+		{[]string{"remove", "x", "-H", "u@"}, `"u@"`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -269,6 +279,7 @@ func TestHelpAndVersion(t *testing.T) {
 // fails the test if it is ever attempted.
 func newBadInputEnv(t *testing.T, stdout, stderr io.Writer) *env {
 	return &env{ctx: t.Context(), stdout: stdout, stderr: stderr, now: testNow, lookPath: exec.LookPath,
+		ssh: []string{"/nonexistent/bad-input-reached-ssh"},
 		dial: transient.DialOptions{Stream: func(context.Context) (io.ReadWriteCloser, error) {
 			t.Error("bad input reached the manager")
 			return nil, errors.New("no manager in this test")

@@ -26,10 +26,16 @@ unit (borg writes a checkpoint), wait for it to end, and exit 130 or 143.
 It never runs beside the scheduled run of the same NAME: if that is running,
 now says so and exits 1, or waits for it with --wait-running.
 
+With -H, on each host's system manager over ssh: the output goes to the
+host's journal and is followed there (stdout and stderr merged, on
+stdout); with one host the exit status is the command's, with several each
+line is prefixed with "HOST: " and the exit status is 1 if it failed on any.
+
 Examples:
   borgrun now
   borgrun now --quiet -- /usr/bin/borgmatic --verbosity 1
   borgrun now --name offsite --wait-running -- /usr/bin/borgmatic -c /etc/borgmatic/offsite.yaml
+  borgrun now -H root@db1 -- borgmatic --verbosity 1
 `
 
 type nowFlags struct {
@@ -65,6 +71,9 @@ func (e *env) runNow(args []string) (int, error) {
 		return 0, err
 	}
 	b.ACPowerOnly = f.acOnly
+	if len(f.targets) > 0 {
+		return e.nowHosts(b, f)
+	}
 
 	dial := e.dialOptions(f.managerFlags)
 	dial.Wait = true
@@ -83,7 +92,7 @@ func (e *env) runNow(args []string) (int, error) {
 		return 0, err
 	}
 	if f.detach {
-		return 0, e.detach(c, b, props, f.quiet)
+		return 0, e.detach(c, b, props, f.quiet, "journalctl -fu "+b.NowUnit())
 	}
 	out, err := e.outputs(c)
 	if err != nil {
@@ -121,7 +130,7 @@ func (e *env) runNow(args []string) (int, error) {
 // detach starts the run and returns once it has started. The unit
 // unloads itself when it ends (CollectMode=inactive-or-failed); its output
 // goes to the journal.
-func (e *env) detach(c *transient.Conn, b *transient.Backup, props []transient.Property, quiet bool) error {
+func (e *env) detach(c *transient.Conn, b *transient.Backup, props []transient.Property, quiet bool, follow string) error {
 	props = append(props, transient.Property{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")})
 	err := c.StartTransient(e.ctx, b.NowUnit(), props, nil, true)
 	if errors.Is(err, transient.ErrUnitExists) {
@@ -131,7 +140,7 @@ func (e *env) detach(c *transient.Conn, b *transient.Backup, props []transient.P
 		return err
 	}
 	if !quiet {
-		fmt.Fprintf(e.stderr, "Started %s; follow it with: journalctl -fu %s\n", b.NowUnit(), b.NowUnit())
+		fmt.Fprintf(e.stderr, "Started %s; follow it with: %s\n", b.NowUnit(), follow)
 	}
 	return nil
 }

@@ -32,6 +32,10 @@ Usage:
 
 COMMAND defaults to the borgmatic found in PATH. Run "borgrun help COMMAND"
 for a command's options and examples.
+
+Every command but help takes -H [USER@]HOST[:PORT] (repeatable) to work on
+the system manager of each host over ssh (ssh HOST systemd-stdio-bridge, as
+systemctl -H), at most --parallel N hosts at once; see the README's Fleets.
 `
 
 // Exit statuses of borgrun itself (the command's own status is passed
@@ -63,12 +67,13 @@ type env struct {
 	lookPath       func(string) (string, error)
 	dial           transient.DialOptions
 	agent          *exec.Cmd // the polkit agent, once started
+	ssh            []string  // the ssh command for -H (sshCommand)
 }
 
 // run is borgrun with its arguments (without the program name); it returns
 // the process exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{ctx: ctx, stdout: stdout, stderr: stderr, now: time.Now, lookPath: exec.LookPath}
+	e := &env{ctx: ctx, stdout: stdout, stderr: stderr, now: time.Now, lookPath: exec.LookPath, ssh: sshCommand()}
 	return e.main(args)
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"time"
@@ -27,11 +28,18 @@ minutes of boot (--boot-delay 0); AC power only (--allow-battery); after
 network-online.target (--no-network-wait); background priority (--priority);
 sleep and shutdown blocked while running (--inhibit=no).
 
+With -H, on each host's system manager over ssh, in parallel: one line
+per host, in the order given (--json: one object per host and line); the
+command is resolved by the host's manager, and the hardening is derived
+from the host's own borgmatic configuration. A host that fails is named
+on stderr and the exit status is 1; the others are scheduled.
+
 Examples:
   borgrun schedule --daily
   borgrun schedule --weekly --name offsite -- /usr/bin/borgmatic -c /etc/borgmatic/offsite.yaml
   borgrun schedule --on-calendar 'Mon..Fri 12:30' --randomized-delay 0 -- /usr/local/bin/backup.sh
   borgrun schedule --daily --dry-run
+  borgrun schedule --daily -H root@db1 -H root@web1 -H root@backup.example.org:2222
 `
 
 type scheduleFlags struct {
@@ -66,7 +74,7 @@ func newScheduleFlags() (*pflag.FlagSet, *scheduleFlags) {
 	fs.StringArrayVar(&f.timerProperties, "timer-property", nil, "set a timer property NAME=VALUE, as systemd-run --timer-property (repeatable)")
 	fs.BoolVar(&f.replace, "replace", false, "replace a different schedule of the same name (never kills a run in progress)")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print both units and the next 3 runs; create nothing")
-	fs.BoolVar(&f.json, "json", false, "print the result as JSON")
+	fs.BoolVar(&f.json, "json", false, "print the result as JSON (with -H, one object per host and line)")
 	return fs, f
 }
 
@@ -159,44 +167,98 @@ func (e *env) schedule(args []string) error {
 	b.ACPowerOnly = !f.allowBattery
 	b.TimerProperties = f.timerProperties
 
+	if f.dryRun && len(f.targets) > 0 {
+		return e.dryRunHosts(b, &f.jobFlags, cals, now)
+	}
 	if f.dryRun {
 		return e.dryRun(b, cals, now)
+	}
+	if len(f.targets) > 0 {
+		return e.fanOut(f.targets, f.parallel, false, f.json, func(h transient.Host, c *transient.Conn, w io.Writer) (any, error) {
+			hb := *b // this host's sandbox; checkInhibitor may change it
+			if err := e.hostHardening(h, &hb, &f.jobFlags); err != nil {
+				return nil, err
+			}
+			he := *e
+			he.stdout, he.stderr = w, w
+			r, err := he.scheduleOn(c, &hb, f.replace)
+			if err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(w, "%s %s: %s triggers %s; next run %s\n", outcomeWord(r.Outcome),
+				r.Name, r.Timer, r.Service, formatNext(r.Next, e.now()))
+			return r, nil
+		})
 	}
 	c, err := e.connect(e.dialOptions(f.managerFlags))
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	e.checkInhibitor(c, b)
-	outcome, err := c.Schedule(e.ctx, b, f.replace)
-	if errors.Is(err, transient.ErrScheduleDiffers) {
-		return fmt.Errorf("schedule: %s is already scheduled with a different definition; use --replace to replace it", b.Name)
-	}
-	if err != nil {
-		return err
-	}
-	st, err := c.Timer(e.ctx, b.TimerUnit())
+	r, err := e.scheduleOn(c, b, f.replace)
 	if err != nil {
 		return err
 	}
 	if f.json {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(scheduleResult{Name: b.Name, Timer: b.TimerUnit(), Service: b.ServiceUnit(),
-			Outcome: string(outcome), Calendars: st.Calendars, Command: b.Command, Next: st.Next})
+		return enc.Encode(r)
 	}
-	switch outcome {
-	case transient.Unchanged:
-		fmt.Fprintf(e.stdout, "already scheduled, unchanged: %s: %s triggers %s\n", b.Name, b.TimerUnit(), b.ServiceUnit())
-	case transient.Replaced:
-		fmt.Fprintf(e.stdout, "replaced %s: %s triggers %s\n", b.Name, b.TimerUnit(), b.ServiceUnit())
-	default:
-		fmt.Fprintf(e.stdout, "scheduled %s: %s triggers %s\n", b.Name, b.TimerUnit(), b.ServiceUnit())
-	}
-	fmt.Fprintf(e.stdout, "  when:    %s\n", strings.Join(st.Calendars, "; "))
+	fmt.Fprintf(e.stdout, "%s %s: %s triggers %s\n", outcomeWord(r.Outcome), b.Name, b.TimerUnit(), b.ServiceUnit())
+	fmt.Fprintf(e.stdout, "  when:    %s\n", strings.Join(r.Calendars, "; "))
 	fmt.Fprintf(e.stdout, "  command: %s\n", strings.Join(b.Command, " "))
-	fmt.Fprintf(e.stdout, "  next run %s\n", formatNext(st.Next, e.now()))
+	fmt.Fprintf(e.stdout, "  next run %s\n", formatNext(r.Next, e.now()))
 	return nil
+}
+
+// outcomeWord starts schedule's report of an outcome.
+func outcomeWord(o string) string {
+	switch transient.Outcome(o) {
+	case transient.Unchanged:
+		return "already scheduled, unchanged:"
+	case transient.Replaced:
+		return "replaced"
+	}
+	return "scheduled"
+}
+
+// scheduleOn creates b's schedule on the manager c is connected to.
+func (e *env) scheduleOn(c *transient.Conn, b *transient.Backup, replace bool) (*scheduleResult, error) {
+	e.checkInhibitor(c, b)
+	outcome, err := c.Schedule(e.ctx, b, replace)
+	if errors.Is(err, transient.ErrScheduleDiffers) {
+		return nil, fmt.Errorf("schedule: %s is already scheduled with a different definition; use --replace to replace it", b.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.Timer(e.ctx, b.TimerUnit())
+	if err != nil {
+		return nil, err
+	}
+	return &scheduleResult{Name: b.Name, Timer: b.TimerUnit(), Service: b.ServiceUnit(),
+		Outcome: string(outcome), Calendars: st.Calendars, Command: b.Command, Next: st.Next}, nil
+}
+
+// dryRunHosts is --dry-run with -H: the units for each host in turn,
+// whose sandbox is derived from the host's own files (over ssh; the
+// managers are not contacted). A host whose files cannot be read is
+// reported and the others printed; the error names the hosts that failed.
+func (e *env) dryRunHosts(b *transient.Backup, j *jobFlags, cals []*props.Calendar, now time.Time) error {
+	runs := make([]*hostRun, len(j.targets))
+	for i, h := range j.targets {
+		runs[i] = &hostRun{host: h}
+		hb := *b
+		if runs[i].err = e.hostHardening(h, &hb, j); runs[i].err != nil {
+			fmt.Fprintf(e.stderr, "borgrun: %s: %s\n", h, hostError(runs[i].err))
+			continue
+		}
+		fmt.Fprintf(e.stdout, "### on %s\n", h)
+		if err := e.dryRun(&hb, cals, now); err != nil {
+			return err
+		}
+	}
+	return hostsFailed(runs)
 }
 
 // dryRun prints the units schedule would create and their next 3 runs.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -67,7 +68,17 @@ Timer options:
      --on-clock-change            Run when the realtime clock jumps
      --timer-property=NAME=VALUE  Set timer unit property
 
-Not supported: --scope, -t/--pty, -S/--shell, -H/--host, -M/--machine,
+Remote hosts:
+  -H --host=[USER@]HOST[:PORT]    Operate on the system manager of HOST over ssh
+                                  (repeatable; no --pipe, no --user)
+     --parallel=N                 With several -H, at most N hosts at once (8)
+
+One -H behaves as systemd-run -H: the same messages and exit status. With
+several, each host's lines are printed on stdout prefixed with "HOST: ",
+in the order the hosts were given; a host that fails (or whose service
+fails, with --wait) is named on stderr and the exit status is 1.
+
+Not supported: --scope, -t/--pty, -S/--shell, -M/--machine, HOST/MACHINE,
 --slice-inherit, --path-property, --socket-property.
 `
 
@@ -94,7 +105,7 @@ var runOptions = []runOption{
 	{"slice-inherit", 0, false, true},
 	{"remain-after-exit", 'r', false, false},
 	{"send-sighup", 0, false, false},
-	{"host", 'H', true, true},
+	{"host", 'H', true, false},
 	{"machine", 'M', true, true},
 	{"service-type", 0, true, false},
 	{"wait", 0, false, false},
@@ -124,6 +135,8 @@ var runOptions = []runOption{
 	{"working-directory", 0, true, false},
 	{"same-dir", 'd', false, false},
 	{"shell", 'S', false, true},
+	// borgrun's own: how many -H hosts at once.
+	{"parallel", 0, true, false},
 }
 
 // parsedOption is one option as given: its table entry and argument.
@@ -240,6 +253,8 @@ type runFlags struct {
 	wait, noBlock, pipe, quiet, collect bool
 	user                                bool
 	noAskPassword                       bool
+	hosts                               []string // -H, in order
+	parallel                            int
 	cmdline                             []string
 	warnings                            []string // printed before anything is sent
 }
@@ -251,7 +266,7 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 	if err != nil {
 		return nil, usagef("run: %v", err)
 	}
-	f := &runFlags{}
+	f := &runFlags{parallel: defaultParallel}
 	for _, po := range opts {
 		o, arg := po.opt, po.arg
 		if o.unsupported {
@@ -266,6 +281,14 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 			return nil, errRunHelp
 		case "no-ask-password":
 			f.noAskPassword = true
+		case "host":
+			f.hosts = append(f.hosts, arg)
+		case "parallel":
+			n, err := strconv.Atoi(arg)
+			if err != nil {
+				return nil, usagef("run: --parallel %q: want a number of hosts", arg)
+			}
+			f.parallel = n
 		case "user":
 			f.user = true
 		case "system":
@@ -778,8 +801,22 @@ func (e *env) systemdRun(args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := resolveCommand(f); err != nil {
+	hosts, err := parseHosts("run", f.hosts, f.parallel, f.user)
+	if err != nil {
 		return 0, err
+	}
+	switch {
+	case len(hosts) > 0 && f.pipe:
+		return 0, usagef("run: --pipe cannot be combined with -H: file descriptors cannot be passed over ssh")
+	case len(hosts) > 0 && len(f.cmdline) > 0:
+		// As systemd-run -H: the remote manager resolves a bare name.
+		if strings.Contains(f.cmdline[0], "/") && !strings.HasPrefix(f.cmdline[0], "/") {
+			return 0, usagef("run: command %q: with -H, give an absolute path or a bare name the remote manager finds", f.cmdline[0])
+		}
+	default:
+		if err := resolveCommand(f); err != nil {
+			return 0, err
+		}
 	}
 	// Validate everything against a stand-in connection name before
 	// connecting, so that bad input never reaches the manager.
@@ -790,17 +827,37 @@ func (e *env) systemdRun(args []string) (int, error) {
 		return 0, err
 	}
 
+	wait := f.wait || f.pipe
+	if len(hosts) > 1 {
+		return 0, e.fanOut(hosts, f.parallel, wait, false, func(_ transient.Host, c *transient.Conn, w io.Writer) (any, error) {
+			he := *e
+			he.stdout, he.stderr = w, w
+			code, err := he.runOn(c, f)
+			if err == nil && code != 0 {
+				err = fmt.Errorf("exit status %d", code)
+			}
+			return nil, err
+		})
+	}
 	dial := e.dial
-	if f.user {
+	switch {
+	case len(hosts) == 1:
+		dial = e.hostDial(hosts[0])
+	case f.user:
 		dial.Manager = transient.User
 	}
-	dial.Wait = f.wait || f.pipe
+	dial.Wait = wait
 	dial.AskPassword = !f.noAskPassword
 	c, err := e.connect(dial)
 	if err != nil {
 		return 0, err
 	}
 	defer c.Close()
+	return e.runOn(c, f)
+}
+
+// runOn starts f's units on the manager c is connected to.
+func (e *env) runOn(c *transient.Conn, f *runFlags) (int, error) {
 	p, err := e.plan(f, c.UniqueName())
 	if err != nil {
 		return 0, err

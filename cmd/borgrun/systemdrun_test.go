@@ -412,6 +412,13 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"-u", "x.path", "--on-active=1h", "/bin/true"}, `"x.path"`},
 		{[]string{"--slice=x.service", "/bin/true"}, `"x.service"`},
 		{[]string{"-u", strings.Repeat("x", 300), "/bin/true"}, "--unit"},
+		{[]string{"-H", "db1", "--pipe", "/bin/true"}, "--pipe cannot be combined with -H"},
+		{[]string{"-H", "db1", "--user", "/bin/true"}, "--user"},
+		{[]string{"-H", "db1/container", "/bin/true"}, `"db1/container"`},
+		{[]string{"-Hdb1", "-H", "db1", "/bin/true"}, `given twice`},
+		{[]string{"-H", "db1", "--parallel=x", "/bin/true"}, `--parallel "x"`},
+		{[]string{"-H", "db1", "bin/true"}, `"bin/true"`},
+		{[]string{"-H", "db1", "-p", "Bogus=1", "/bin/true"}, `"Bogus=1"`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

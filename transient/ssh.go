@@ -1,0 +1,341 @@
+package transient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Host is a remote machine whose system manager is reached over ssh, as
+// systemctl -H and systemd-run -H reach it: ssh runs systemd-stdio-bridge
+// on the host, which joins the remote system bus. Nothing of borgrun runs
+// on the host; it needs only systemd and sshd.
+type Host struct {
+	// User is the remote login; empty means ssh's default.
+	User string
+	// Name is a host name, an ssh_config alias or an IP address (IPv6
+	// without brackets).
+	Name string
+	// Port is the ssh port; 0 means ssh's default.
+	Port int
+}
+
+// ParseHost parses [USER@]HOST[:PORT], the syntax of systemd's -H without
+// its /MACHINE suffix. An IPv6 address with a port goes in brackets:
+// [2001:db8::1]:2222. Errors name the bad part and what is accepted.
+func ParseHost(s string) (Host, error) {
+	var h Host
+	bad := func(why string) (Host, error) {
+		return Host{}, fmt.Errorf("host %q: %s (want [USER@]HOST[:PORT])", s, why)
+	}
+	rest := s
+	if u, r, ok := strings.Cut(s, "@"); ok {
+		if !validHostWord(u, "._-") || strings.HasPrefix(u, "-") {
+			return bad("bad user name")
+		}
+		h.User, rest = u, r
+	}
+	port := ""
+	switch {
+	case strings.HasPrefix(rest, "["):
+		addr, after, ok := strings.Cut(rest[1:], "]")
+		if !ok || addr == "" || !validHostWord(addr, ":.%") || !strings.Contains(addr, ":") {
+			return bad("bad bracketed IPv6 address")
+		}
+		h.Name = addr
+		if after != "" {
+			p, ok := strings.CutPrefix(after, ":")
+			if !ok {
+				return bad("unexpected text after ]")
+			}
+			port = p
+			if port == "" {
+				return bad("empty port")
+			}
+		}
+	case strings.Count(rest, ":") > 1:
+		return bad("an IPv6 address goes in brackets, [ADDRESS] or [ADDRESS]:PORT")
+	default:
+		name, p, hasPort := strings.Cut(rest, ":")
+		if hasPort && p == "" {
+			return bad("empty port")
+		}
+		h.Name, port = name, p
+		if h.Name == "" || strings.HasPrefix(h.Name, "-") || !validHostWord(h.Name, ".-_") {
+			return bad("bad host name")
+		}
+	}
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 || port[0] == '0' || port[0] == '+' {
+			return bad("port must be 1..65535")
+		}
+		h.Port = n
+	}
+	return h, nil
+}
+
+// validHostWord reports whether s is non-empty and made of ASCII letters,
+// digits and the given extra characters.
+func validHostWord(s, extra string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune(extra, r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// String returns the host as ParseHost accepts it.
+func (h Host) String() string {
+	s := h.Name
+	if strings.Contains(s, ":") {
+		s = "[" + s + "]"
+	}
+	if h.User != "" {
+		s = h.User + "@" + s
+	}
+	if h.Port != 0 {
+		s += ":" + strconv.Itoa(h.Port)
+	}
+	return s
+}
+
+// target is the ssh destination: [USER@]NAME.
+func (h Host) target() string {
+	if h.User != "" {
+		return h.User + "@" + h.Name
+	}
+	return h.Name
+}
+
+// SSHArgs returns the argv that runs remote, a command line for the
+// remote shell, on h: ssh (or the given ssh command and its own options,
+// nil meaning "ssh") with no X11 forwarding and no tty (-xT, as systemd
+// does), BatchMode (a prompt could not be answered within a bounded
+// connect, nor from several hosts at once), the port if set, then "--"
+// and the destination, so that no host can pass for an option.
+func (h Host) SSHArgs(ssh []string, remote string) []string {
+	if len(ssh) == 0 {
+		ssh = []string{"ssh"}
+	}
+	argv := append(append([]string(nil), ssh...), "-xT", "-o", "BatchMode=yes")
+	if h.Port != 0 {
+		argv = append(argv, "-p", strconv.Itoa(h.Port))
+	}
+	return append(argv, "--", h.target(), remote)
+}
+
+// Command returns a command that runs argv on h over ssh (see
+// [Host.SSHArgs]), each word quoted for the remote shell.
+func (h Host) Command(ctx context.Context, ssh []string, argv ...string) *exec.Cmd {
+	quoted := make([]string, len(argv))
+	for i, a := range argv {
+		quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	args := h.SSHArgs(ssh, strings.Join(quoted, " "))
+	return exec.CommandContext(ctx, args[0], args[1:]...)
+}
+
+// SSHError reports that the ssh connection to a host ended; Reason is the
+// last line ssh (or the remote shell) wrote to its standard error, or how
+// ssh exited.
+type SSHError struct {
+	Host   Host
+	Reason string
+	Err    error // what the read saw
+}
+
+func (e *SSHError) Error() string { return e.Reason }
+
+func (e *SSHError) Unwrap() error { return e.Err }
+
+// sshStream is a bus stream through ssh and systemd-stdio-bridge: one end
+// of a socket pair whose other end is ssh's standard input and output.
+type sshStream struct {
+	net.Conn
+	host   Host
+	cmd    *exec.Cmd
+	stderr *tailBuffer
+	exited chan struct{} // closed when ssh has exited
+	once   sync.Once
+
+	mu    sync.Mutex
+	first []byte // the first bytes read, to explain a failed handshake
+}
+
+// dialSSH starts ssh to h running systemd-stdio-bridge, and returns the
+// stream. ssh is killed if abort is closed before the stream is.
+func dialSSH(h Host, ssh []string, abort <-chan struct{}) (*sshStream, error) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socketpair: %w", err)
+	}
+	local := os.NewFile(uintptr(fds[0]), "bus")
+	remote := os.NewFile(uintptr(fds[1]), "ssh")
+	defer local.Close()
+	defer remote.Close()
+	argv := h.SSHArgs(ssh, "systemd-stdio-bridge")
+	s := &sshStream{host: h, stderr: &tailBuffer{}, exited: make(chan struct{})}
+	s.cmd = exec.Command(argv[0], argv[1:]...)
+	s.cmd.Stdin, s.cmd.Stdout, s.cmd.Stderr = remote, remote, s.stderr
+	// Its own process group: a Ctrl-C at the terminal is ours to handle
+	// (we stop what we started), not ssh's.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := s.cmd.Start(); err != nil {
+		return nil, &SSHError{Host: h, Reason: err.Error(), Err: err}
+	}
+	go func() { _ = s.cmd.Wait(); close(s.exited) }()
+	if s.Conn, err = net.FileConn(local); err != nil {
+		_ = s.cmd.Process.Kill()
+		return nil, err
+	}
+	go func() {
+		select {
+		case <-abort:
+			_ = s.cmd.Process.Kill()
+		case <-s.exited:
+		}
+	}()
+	return s, nil
+}
+
+// Read reads from the bridge. When the stream ends, the error says why,
+// from what ssh wrote to its standard error ("Connection refused", "Host
+// key verification failed.", "systemd-stdio-bridge: command not found").
+func (s *sshStream) Read(p []byte) (int, error) {
+	n, err := s.Conn.Read(p)
+	s.mu.Lock()
+	if k := min(n, firstSize-len(s.first)); k > 0 {
+		s.first = append(s.first, p[:k]...)
+	}
+	s.mu.Unlock()
+	if err != nil && n == 0 {
+		return 0, s.why(err)
+	}
+	return n, err
+}
+
+// firstSize is how much of the start of the stream is kept.
+const firstSize = 120
+
+// explain turns a failed bus handshake over s into an *SSHError saying
+// why: ssh's reason, or what the remote side wrote instead of speaking
+// D-Bus (a login shell that refuses, a shell start-up file that prints).
+func (s *sshStream) explain(err error) error {
+	var se *SSHError
+	if errors.As(err, &se) {
+		return err
+	}
+	s.Conn.Close()
+	t := time.NewTimer(sshExitWait)
+	defer t.Stop()
+	select {
+	case <-s.exited:
+	case <-t.C:
+	}
+	stderr := s.stderr.lastLine()
+	s.mu.Lock()
+	first := strings.TrimSpace(string(s.first))
+	s.mu.Unlock()
+	if first != "" && !strings.HasPrefix(first, "OK ") && !strings.HasPrefix(first, "REJECTED ") {
+		reason := fmt.Sprintf("the remote side is not systemd-stdio-bridge: it wrote %q", first)
+		if stderr != "" {
+			reason += "; then " + stderr
+		}
+		return &SSHError{Host: s.host, Reason: reason, Err: err}
+	}
+	if stderr != "" {
+		return &SSHError{Host: s.host, Reason: stderr, Err: err}
+	}
+	select {
+	case <-s.exited:
+		// Gone before the handshake (a write to it failed): say how.
+		return &SSHError{Host: s.host, Reason: "ssh: " + s.cmd.ProcessState.String(), Err: err}
+	default:
+	}
+	return err
+}
+
+// sshExitWait bounds the wait for ssh's exit once its stream has ended,
+// to read why.
+const sshExitWait = 2 * time.Second
+
+func (s *sshStream) why(err error) error {
+	t := time.NewTimer(sshExitWait)
+	defer t.Stop()
+	select {
+	case <-s.exited:
+	case <-t.C:
+	}
+	reason := s.stderr.lastLine()
+	if reason == "" {
+		select {
+		case <-s.exited:
+			reason = "ssh: " + s.cmd.ProcessState.String()
+		default:
+			reason = "connection closed"
+		}
+	}
+	return &SSHError{Host: s.host, Reason: reason, Err: err}
+}
+
+// Close closes the stream. ssh sees the end of its input and exits, as
+// does the bridge; ssh is killed if it has not exited within a bound.
+func (s *sshStream) Close() error {
+	err := s.Conn.Close()
+	s.once.Do(func() {
+		go func() {
+			t := time.NewTimer(sshExitWait)
+			defer t.Stop()
+			select {
+			case <-s.exited:
+			case <-t.C:
+				_ = s.cmd.Process.Kill()
+			}
+		}()
+	})
+	return err
+}
+
+// tailBuffer keeps the last 4 KiB written to it; safe for concurrent use.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+const tailSize = 4096
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if len(b.buf) > tailSize {
+		b.buf = b.buf[len(b.buf)-tailSize:]
+	}
+	return len(p), nil
+}
+
+// lastLine returns the last non-empty line written, trimmed.
+func (b *tailBuffer) lastLine() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	lines := strings.Split(string(b.buf), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			return l
+		}
+	}
+	return ""
+}
