@@ -99,22 +99,23 @@ func parseSpan(cmd, flag, value string) (time.Duration, error) {
 // backup builds the job from the shared flags and the command line after
 // the flags, resolving the command as systemd-run does (argv[0] made
 // absolute with the caller's PATH). It validates everything, including
-// every -p assignment, before anything is sent.
-func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup, error) {
+// every -p assignment, before anything is sent. The sandbox it derived is
+// returned too (nil with --hardening=off).
+func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup, *transient.Sandbox, error) {
 	if len(argv) == 0 {
 		path, err := e.lookPath("borgmatic")
 		if err != nil {
-			return nil, usagef("%s: no command given and borgmatic not found in PATH; give one after --", cmd)
+			return nil, nil, usagef("%s: no command given and borgmatic not found in PATH; give one after --", cmd)
 		}
 		argv = []string{path}
 	} else {
 		path, err := e.lookPath(argv[0])
 		if err != nil {
-			return nil, usagef("%s: command %q not found or not executable", cmd, argv[0])
+			return nil, nil, usagef("%s: command %q not found or not executable", cmd, argv[0])
 		}
 		abs, err := filepath.Abs(path)
 		if err != nil {
-			return nil, usagef("%s: command %q: %v", cmd, argv[0], err)
+			return nil, nil, usagef("%s: command %q: %v", cmd, argv[0], err)
 		}
 		argv = append([]string{abs}, argv[1:]...)
 	}
@@ -126,37 +127,37 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 		}
 	}
 	if err := transient.ValidName(name); err != nil {
-		return nil, usagef("%s: --name: %v", cmd, err)
+		return nil, nil, usagef("%s: --name: %v", cmd, err)
 	}
 	b := &transient.Backup{Name: name, Command: argv, NetworkWait: !j.noNetWait}
 	switch p := transient.Priority(j.priority); p {
 	case transient.Background, transient.Idle, transient.Normal:
 		b.Priority = p
 	default:
-		return nil, usagef("%s: --priority %q: want background, idle or normal", cmd, j.priority)
+		return nil, nil, usagef("%s: --priority %q: want background, idle or normal", cmd, j.priority)
 	}
 	switch j.inhibit {
 	case "block":
 		inh, err := e.lookPath("systemd-inhibit")
 		if err != nil {
-			return nil, usagef("%s: --inhibit=block needs systemd-inhibit, not found in PATH (use --inhibit=no)", cmd)
+			return nil, nil, usagef("%s: --inhibit=block needs systemd-inhibit, not found in PATH (use --inhibit=no)", cmd)
 		}
 		b.Inhibitor = inh
 	case "no":
 	default:
-		return nil, usagef("%s: --inhibit %q: want block or no", cmd, j.inhibit)
+		return nil, nil, usagef("%s: --inhibit %q: want block or no", cmd, j.inhibit)
 	}
 	profile, err := transient.ParseProfile(j.hardening)
 	if err != nil {
-		return nil, usagef("%s: --hardening: %v", cmd, err)
+		return nil, nil, usagef("%s: --hardening: %v", cmd, err)
 	}
 	if profile == transient.ProfileOff && len(j.writable) > 0 {
-		return nil, usagef("%s: --writable has no effect with --hardening=off", cmd)
+		return nil, nil, usagef("%s: --writable has no effect with --hardening=off", cmd)
 	}
 	for _, kv := range j.environment {
 		name, _, hasValue := strings.Cut(kv, "=")
 		if name == "" || strings.ContainsAny(name, " \t\n") {
-			return nil, usagef("%s: --setenv %q: want NAME=VALUE or NAME", cmd, kv)
+			return nil, nil, usagef("%s: --setenv %q: want NAME=VALUE or NAME", cmd, kv)
 		}
 		if !hasValue {
 			kv = name + "=" + os.Getenv(name)
@@ -164,26 +165,27 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 		b.Environment = append(b.Environment, kv)
 	}
 	if _, err := props.ParseAll(props.Service, j.properties); err != nil {
-		return nil, usagef("%s: -p: %v", cmd, err)
+		return nil, nil, usagef("%s: -p: %v", cmd, err)
 	}
 	b.ServiceProperties = j.properties
+	var sb *transient.Sandbox
 	if profile != transient.ProfileOff {
-		sb, err := e.sandbox(profile, b, j)
+		sb, err = e.sandbox(profile, b, j)
 		if err != nil {
-			return nil, usagef("%s: --hardening=%s: %v", cmd, profile, err)
+			return nil, nil, usagef("%s: --hardening=%s: %v", cmd, profile, err)
 		}
 		b.Hardening = sb.Assignments()
 	}
 	if j.passphrase != "" {
 		if !filepath.IsAbs(j.passphrase) {
-			return nil, usagef("%s: --passphrase-file %q: must be an absolute path", cmd, j.passphrase)
+			return nil, nil, usagef("%s: --passphrase-file %q: must be an absolute path", cmd, j.passphrase)
 		}
 		if fi, err := os.Stat(j.passphrase); err != nil || !fi.Mode().IsRegular() {
-			return nil, usagef("%s: --passphrase-file %q: must be an existing regular file", cmd, j.passphrase)
+			return nil, nil, usagef("%s: --passphrase-file %q: must be an existing regular file", cmd, j.passphrase)
 		}
 		b.Hardening = append(b.Hardening, transient.PassphraseAssignments(j.passphrase)...)
 	}
-	return b, nil
+	return b, sb, nil
 }
 
 // sandbox derives the job's sandbox: the paths borg and borgmatic write,

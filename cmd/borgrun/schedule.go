@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"time"
@@ -137,7 +138,7 @@ func (e *env) schedule(args []string) error {
 			}
 		}
 	}
-	b, err := e.backup("schedule", &f.jobFlags, fs.Args())
+	b, sb, err := e.backup("schedule", &f.jobFlags, fs.Args())
 	if err != nil {
 		return err
 	}
@@ -151,7 +152,7 @@ func (e *env) schedule(args []string) error {
 	b.TimerProperties = f.timerProperties
 
 	if f.dryRun {
-		return e.dryRun(b, cals, now)
+		return e.dryRun(b, sb, cals, now)
 	}
 	c, err := transient.Dial(e.ctx, e.dialOptions(f.user))
 	if err != nil {
@@ -190,11 +191,15 @@ func (e *env) schedule(args []string) error {
 	return nil
 }
 
-// dryRun prints the units schedule would create and their next 3 runs.
-func (e *env) dryRun(b *transient.Backup, cals []*props.Calendar, now time.Time) error {
+// dryRun prints the units schedule would create, the paths the sandbox
+// opens up and why (sb nil: no sandbox), and their next 3 runs.
+func (e *env) dryRun(b *transient.Backup, sb *transient.Sandbox, cals []*props.Calendar, now time.Time) error {
 	timer, service := b.UnitFiles()
 	fmt.Fprintf(e.stdout, "# %s (transient, not created: --dry-run)\n%s\n", b.TimerUnit(), timer)
 	fmt.Fprintf(e.stdout, "# %s\n%s\n", b.ServiceUnit(), service)
+	if sb != nil {
+		printSandbox(e.stdout, sb)
+	}
 	fmt.Fprintln(e.stdout, "# next runs (before the randomized delay):")
 	at := now
 	for range 3 {
@@ -211,6 +216,36 @@ func (e *env) dryRun(b *transient.Backup, cals []*props.Calendar, now time.Time)
 		at = next
 	}
 	return nil
+}
+
+// printSandbox prints, as comment lines, the paths the sandbox opens up or
+// creates and why, aligned, and whether the job keeps the network.
+func printSandbox(w io.Writer, sb *transient.Sandbox) {
+	fmt.Fprintf(w, "# sandbox (--hardening=%s): paths opened up, and why:\n", sb.Profile)
+	if len(sb.Paths) == 0 {
+		fmt.Fprintln(w, "#   none (everything but /tmp and /run/borgrun/NAME is read-only)")
+	}
+	width := 0
+	for _, p := range sb.Paths {
+		width = max(width, len(p.Path))
+	}
+	for _, p := range sb.Paths {
+		var how []string
+		if p.Writable {
+			how = append(how, "writable")
+		} else {
+			how = append(how, "read-only")
+		}
+		if p.Create {
+			how = append(how, "created before each run")
+		}
+		fmt.Fprintf(w, "#   %-*s  %s: %s\n", width, p.Path, strings.Join(how, ", "), p.Why)
+	}
+	if sb.Network {
+		fmt.Fprintln(w, "# network: allowed (a repository is remote, a hook may need it, or the command is not borg or borgmatic)")
+	} else {
+		fmt.Fprintln(w, "# network: none (every repository is local and no hook needs it)")
+	}
 }
 
 // quietSyslog keeps borgmatic from logging every line twice in a scheduled
