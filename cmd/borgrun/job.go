@@ -201,19 +201,40 @@ func (e *env) sandbox(profile transient.Profile, b *transient.Backup, j *jobFlag
 	}
 	o := transient.SandboxOptions{Profile: profile, Name: b.Name, Command: b.Command,
 		Environment: b.Environment, Home: u.HomeDir, Writable: j.writable}
-	if filepath.Base(b.Command[0]) == "borgmatic" {
-		ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
-		out, err := exec.CommandContext(ctx, b.Command[0], "--version").Output()
-		cancel()
-		if err == nil {
-			o.BorgmaticVersion = strings.TrimSpace(string(out))
-		}
+	// The versions choose the directory rules; unknown versions open up
+	// the directories of every version. Both tools start slowly (Python),
+	// so they are asked at the same time.
+	var borg string
+	bmDone := make(chan struct{})
+	switch filepath.Base(b.Command[0]) {
+	case "borg":
+		borg = b.Command[0]
+	case "borgmatic":
+		borg, _ = e.lookPath("borg") // what borgmatic runs by default
+		go func() { o.BorgmaticVersion = e.version(b.Command[0]); close(bmDone) }()
+	default:
+		close(bmDone)
 	}
+	if borg != "" {
+		o.BorgVersion = e.version(borg)
+	}
+	<-bmDone
 	if id, err := os.ReadFile("/etc/machine-id"); err == nil && len(bytes.TrimSpace(id)) > 0 {
 		host, _ := os.Hostname()
 		o.HostID = host + "@" + string(bytes.TrimSpace(id))
 	}
 	return transient.DeriveSandbox(o)
+}
+
+// version returns what tool --version prints, or "" if it fails (in 30 s).
+func (e *env) version(tool string) string {
+	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, tool, "--version").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // checkInhibitor drops the systemd-inhibit wrapper, with a notice, when
