@@ -528,8 +528,17 @@ const passphraseCredential = "borg-passphrase"
 // unit's properties, its environment or any argv. borg splits
 // BORG_PASSCOMMAND without expanding variables, hence the shell.
 func PassphraseAssignments(file string) []string {
-	return []string{
-		"LoadCredential=" + passphraseCredential + ":" + file,
-		"Environment=" + quoteWord(`BORG_PASSCOMMAND=/bin/sh -c 'exec cat "$CREDENTIALS_DIRECTORY/`+passphraseCredential+`"'`),
-	}
+	return []string{"LoadCredential=" + passphraseCredential + ":" + file, passCommand}
 }
+
+// EncryptedPassphraseAssignments is [PassphraseAssignments] for a file
+// made by systemd-creds encrypt (LoadCredentialEncrypted=): the manager
+// decrypts it at every start, with the host's key or TPM, so the file at
+// rest is useless elsewhere. It must have been encrypted with the name
+// borg-passphrase (systemd-creds encrypt --name=borg-passphrase), or none.
+func EncryptedPassphraseAssignments(file string) []string {
+	return []string{"LoadCredentialEncrypted=" + passphraseCredential + ":" + file, passCommand}
+}
+
+// passCommand makes borg read its passphrase from the credential.
+var passCommand = "Environment=" + quoteWord(`BORG_PASSCOMMAND=/bin/sh -c 'exec cat "$CREDENTIALS_DIRECTORY/`+passphraseCredential+`"'`)

@@ -347,3 +347,81 @@ func TestScheduledBorgmaticLogsEachLineOnce(t *testing.T) {
 	}
 	t.Logf("%d borgmatic lines, none twice through syslog", len(lines))
 }
+
+// TestBorgmaticPassphraseCredential: with --passphrase-credential, a
+// passphrase encrypted by the real systemd-creds (with the sandbox's host
+// key) reaches borg through LoadCredentialEncrypted=: real borgmatic backs
+// up an encrypted repository under the default profile, and the
+// passphrase never appears in the units' properties, any environment or
+// any argv.
+func TestBorgmaticPassphraseCredential(t *testing.T) {
+	setupBorgmatic(t)
+	sys := sandbox.Get(t)
+	cred := "/etc/borgrun-test/passphrase.cred"
+	if out, err := sys.Output(t.Context(), "systemd-creds", "encrypt", "--with-key=host", "--name=borg-passphrase", bmPassFile, cred); err != nil {
+		t.Fatalf("systemd-creds encrypt: %v\n%s", err, out)
+	}
+	if data, err := os.ReadFile(filepath.Join(sys.Root(), cred)); err != nil || len(data) == 0 || strings.Contains(string(data), bmPassphrase) {
+		t.Fatalf("%s: %v; %d bytes, holding the passphrase in clear: %v", cred, err, len(data), strings.Contains(string(data), bmPassphrase))
+	}
+
+	freshState(t)
+	before := len(archives(t))
+	stdout, stderr, code := borgrun(t, "now", "--name", "bm-cred", "--passphrase-credential", cred, "--", "/usr/bin/borgmatic", "-c", bmNoPassConfig)
+	if code != 0 {
+		t.Fatalf("now: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if got := len(archives(t)); got != before+1 {
+		t.Errorf("archives: %d after the run, want %d", got, before+1)
+	}
+
+	// Without the credential the same run fails: it is what carries the
+	// passphrase.
+	if _, _, code := borgrun(t, "now", "--name", "bm-cred", "--", "/usr/bin/borgmatic", "-c", bmNoPassConfig); code == 0 {
+		t.Error("now without a passphrase succeeded; the test proves nothing")
+	}
+
+	cleanupJob(t, "bmcred")
+	if stdout, stderr, code := borgrun(t, "schedule", "--daily", "--name", "bmcred", "--passphrase-credential", cred,
+		"--", "/usr/bin/borgmatic", "-c", bmNoPassConfig); code != 0 {
+		t.Fatalf("schedule: exit %d\n%s%s", code, stdout, stderr)
+	}
+	// A run that holds the decrypted credential while the views are taken.
+	fifo := "/run/borgrun-cred.fifo"
+	mkfifo(t, fifo)
+	t.Cleanup(func() { sys.Output(context.Background(), "systemctl", "stop", "borgrun-credhold-now.service") })
+	b := startBorgrun(t, "now", "--name", "credhold", "--passphrase-credential", cred, "--", "/bin/sh", "-c",
+		`echo "$$BORG_PASSCOMMAND"; eval "$$BORG_PASSCOMMAND" | wc -c; read x < `+fifo)
+	if line := b.readLine(t); !strings.Contains(line, "CREDENTIALS_DIRECTORY") {
+		t.Fatalf("BORG_PASSCOMMAND is %q, want one reading the credential", line)
+	}
+	if line, want := strings.TrimSpace(b.readLine(t)), strconv.Itoa(len(bmPassphrase)+1); line != want {
+		t.Fatalf("BORG_PASSCOMMAND printed %s bytes, want %s (the decrypted passphrase)", line, want)
+	}
+	for _, look := range [][]string{
+		{"systemctl", "show", "borgrun-credhold-now.service"},
+		{"systemctl", "cat", "borgrun-credhold-now.service"},
+		{"systemctl", "show", "borgrun-bmcred.service", "borgrun-bmcred.timer"},
+		{"systemctl", "cat", "borgrun-bmcred.service", "borgrun-bmcred.timer"},
+		{"ps", "-eo", "args"},
+		{"sh", "-c", "cat /proc/[0-9]*/environ | tr '\\0' '\\n'"},
+	} {
+		out, err := sys.Output(t.Context(), look[0], look[1:]...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out, bmPassphrase) {
+			t.Errorf("%v shows the passphrase", look)
+		}
+		// It does look at the right things.
+		if want := map[string]string{"show": "borg-passphrase", "cat": "LoadCredentialEncrypted=borg-passphrase:" + cred + "\n", "-eo": "read x < " + fifo}[look[1]]; !strings.Contains(out, want) {
+			t.Errorf("%v lacks %q", look, want)
+		}
+	}
+	if _, err := sys.Output(t.Context(), "sh", "-c", "echo go > "+fifo); err != nil {
+		t.Fatal(err)
+	}
+	if code := b.wait(t, 30*time.Second); code != 0 {
+		t.Errorf("now: exit %d; stderr %q", code, b.stderr.String())
+	}
+}

@@ -28,6 +28,7 @@ type jobFlags struct {
 	hardening   string
 	writable    []string
 	passphrase  string
+	credential  string
 	noNetWait   bool
 	user        bool
 	properties  []string
@@ -43,6 +44,7 @@ func (j *jobFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&j.hardening, "hardening", "default", "sandboxing profile: default|strict|off")
 	fs.StringArrayVar(&j.writable, "writable", nil, "also make this absolute PATH writable under the sandbox, creating it as a directory if missing (repeatable)")
 	fs.StringVar(&j.passphrase, "passphrase-file", "", "give borg the passphrase in this absolute FILE, as a systemd credential (never in the unit, environment or argv)")
+	fs.StringVar(&j.credential, "passphrase-credential", "", "like --passphrase-file, for an absolute FILE made by systemd-creds encrypt --name=borg-passphrase (LoadCredentialEncrypted=)")
 	fs.BoolVar(&j.noNetWait, "no-network-wait", false, "do not order the run after network-online.target")
 	fs.StringArrayVarP(&j.properties, "property", "p", nil, "set a service property NAME=VALUE, as systemd-run -p (repeatable; wins over the defaults)")
 	fs.StringArrayVarP(&j.environment, "setenv", "E", nil, "set an environment variable NAME=VALUE for the command; a bare NAME copies it from here (repeatable)")
@@ -176,14 +178,26 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 		}
 		b.Hardening = sb.Assignments()
 	}
-	if j.passphrase != "" {
-		if !filepath.IsAbs(j.passphrase) {
-			return nil, nil, usagef("%s: --passphrase-file %q: must be an absolute path", cmd, j.passphrase)
+	if j.passphrase != "" && j.credential != "" {
+		return nil, nil, usagef("%s: --passphrase-file and --passphrase-credential: give one, not both", cmd)
+	}
+	for _, pf := range []struct {
+		flag, file string
+		assign     func(string) []string
+	}{
+		{"passphrase-file", j.passphrase, transient.PassphraseAssignments},
+		{"passphrase-credential", j.credential, transient.EncryptedPassphraseAssignments},
+	} {
+		if pf.file == "" {
+			continue
 		}
-		if fi, err := os.Stat(j.passphrase); err != nil || !fi.Mode().IsRegular() {
-			return nil, nil, usagef("%s: --passphrase-file %q: must be an existing regular file", cmd, j.passphrase)
+		if !filepath.IsAbs(pf.file) {
+			return nil, nil, usagef("%s: --%s %q: must be an absolute path", cmd, pf.flag, pf.file)
 		}
-		b.Hardening = append(b.Hardening, transient.PassphraseAssignments(j.passphrase)...)
+		if fi, err := os.Stat(pf.file); err != nil || !fi.Mode().IsRegular() {
+			return nil, nil, usagef("%s: --%s %q: must be an existing regular file", cmd, pf.flag, pf.file)
+		}
+		b.Hardening = append(b.Hardening, pf.assign(pf.file)...)
 	}
 	return b, sb, nil
 }
