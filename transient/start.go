@@ -106,6 +106,13 @@ func (c *Conn) WaitService(ctx context.Context, name string) (*Result, error) {
 		return nil, err
 	}
 	defer unwatch()
+	// On a bus the manager sends a unit's PropertiesChanged only to
+	// subscribers (and the unit's referencing clients).
+	release, err := c.subscribe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	// Read the state once (the unit was started before we watched it),
 	// then follow the changes the signals carry.
 	st := unitState{props: make(map[string]dbus.Variant)}
