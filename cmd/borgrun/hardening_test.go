@@ -425,3 +425,53 @@ func TestBorgmaticPassphraseCredential(t *testing.T) {
 		t.Errorf("now: exit %d; stderr %q", code, b.stderr.String())
 	}
 }
+
+// TestScheduledBorgmaticFiresByItself: a schedule a few seconds ahead
+// fires on its own (nobody starts the service): the timer triggers the
+// service, real borgmatic runs under the default profile, succeeds, and
+// the repository has a new archive. The wait follows the service's
+// signals, bounded.
+func TestScheduledBorgmaticFiresByItself(t *testing.T) {
+	setupBorgmatic(t)
+	freshState(t)
+	before := len(archives(t))
+	c := dialSandbox(t)
+	cleanupJob(t, "bmfire")
+	// Whole seconds, far enough ahead that the watch below is in place
+	// before the timer elapses.
+	at := time.Now().Truncate(time.Second).Add(4 * time.Second)
+	spec := at.Format("2006-01-02 15:04:05")
+	stdout, stderr, code := borgrun(t, "schedule", "--on-calendar", spec, "--randomized-delay", "0", "--boot-delay", "0",
+		"--accuracy", "1s", "--allow-battery", "--name", "bmfire", "--", "/usr/bin/borgmatic", "-c", bmConfig)
+	if code != 0 {
+		t.Fatalf("schedule: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if time.Now().After(at) {
+		t.Fatalf("scheduling took until after %s; the test cannot watch the run start", spec)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	if err := c.WaitActiveState(ctx, "borgrun-bmfire.service", "activating"); err != nil {
+		t.Fatalf("the timer did not start the service: %v", err)
+	}
+	started := time.Now()
+	res, err := c.WaitService(ctx, "borgrun-bmfire.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Result != "success" || !res.Ran {
+		logs, _ := sandbox.Get(t).Output(t.Context(), "journalctl", "--no-pager", "-u", "borgrun-bmfire.service")
+		t.Fatalf("scheduled run: result %q (%s/%d), ran %v\n%s", res.Result, res.Code, res.Status, res.Ran, logs)
+	}
+	st, err := c.Timer(t.Context(), "borgrun-bmfire.timer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Last.Before(at.Add(-time.Second)) {
+		t.Errorf("timer last triggered %v, want at %v", st.Last, at)
+	}
+	if got := len(archives(t)); got != before+1 {
+		t.Errorf("archives: %d after the scheduled run, want %d", got, before+1)
+	}
+	t.Logf("timer due %s, service started %v after, ran %v", spec, started.Sub(at).Round(time.Millisecond), res.Runtime.Round(time.Millisecond))
+}
