@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDryRun: --dry-run prints both units and the next 3 runs, and never
@@ -89,5 +90,27 @@ func TestDryRunShowsSandbox(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDryRunBorgCommand: a plain borg job (borg's version asked, no
+// borgmatic) lists borg's directories; it must not block.
+func TestDryRunBorgCommand(t *testing.T) {
+	borg, err := exec.LookPath("borg")
+	if err != nil {
+		t.Skipf("borg: %v", err)
+	}
+	var stdout, stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- newBadInputEnv(t, &stdout, &stderr).main([]string{"schedule", "--daily", "--dry-run", "--name", "dry", "--", borg, "create", "/r::a", "/etc"})
+	}()
+	select {
+	case code := <-done:
+		if code != 0 || !strings.Contains(stdout.String(), "created before each run: borg cache (data and lock)\n") {
+			t.Errorf("exit %d, stderr %q; stdout:\n%s", code, stderr.String(), stdout.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("schedule --dry-run of a borg command did not end within 60 s")
 	}
 }

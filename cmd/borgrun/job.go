@@ -223,6 +223,7 @@ func (e *env) sandbox(profile transient.Profile, b *transient.Backup, j *jobFlag
 	switch filepath.Base(b.Command[0]) {
 	case "borg":
 		borg = b.Command[0]
+		close(bmDone)
 	case "borgmatic":
 		borg, _ = e.lookPath("borg") // what borgmatic runs by default
 		go func() { o.BorgmaticVersion = e.version(b.Command[0]); close(bmDone) }()
