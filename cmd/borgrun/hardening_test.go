@@ -475,3 +475,45 @@ func TestScheduledBorgmaticFiresByItself(t *testing.T) {
 	}
 	t.Logf("timer due %s, service started %v after, ran %v", spec, started.Sub(at).Round(time.Millisecond), res.Runtime.Round(time.Millisecond))
 }
+
+// TestSandboxCannotBeApplied: where the manager cannot apply the sandbox
+// (here a genuine 226/NAMESPACE from the real manager: a writable path
+// that does not exist), now says so on one line naming the status and
+// --hardening=off, and schedule refuses after its probe, creating nothing.
+func TestSandboxCannotBeApplied(t *testing.T) {
+	const bad = "ReadWritePaths=/nonexistent/borgrun-namespace"
+	cleanupJob(t, "nons")
+
+	_, stderr, code := borgrun(t, "now", "--name", "nons", "-p", bad, "--", "/usr/bin/borg", "--version")
+	if code == 0 || !strings.Contains(stderr, "borgrun: borgrun-nons-now.service probably did not start: this service manager cannot set up the sandbox's namespaces and mounts (exit status 226/NAMESPACE; some containers and user managers cannot); use --hardening=off instead of --hardening=default\n") {
+		t.Errorf("now: exit %d, stderr:\n%s", code, stderr)
+	}
+
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"default", nil, "borgrun: schedule: not scheduled: this service manager cannot set up the sandbox's namespaces and mounts (exit status 226/NAMESPACE; some containers and user managers cannot); use --hardening=off instead of --hardening=default\n"},
+		{"strict", []string{"--hardening=strict"}, "use --hardening=off instead of --hardening=strict\n"},
+		// With the sandbox off the -p setting is at fault.
+		{"off", []string{"--hardening=off"}, "(exit status 226/NAMESPACE; some containers and user managers cannot); check the -p settings\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append(append([]string{"schedule", "--daily", "--name", "nons", "-p", bad}, tt.args...), "--", "/usr/bin/borg", "--version")
+			stdout, stderr, code := borgrun(t, args...)
+			if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.HasSuffix(stderr, tt.want) {
+				t.Errorf("schedule: exit %d, stdout %q, stderr %q; want exit 1 and one line ending %q", code, stdout, stderr, tt.want)
+			}
+			for _, u := range []string{"borgrun-nons.timer", "borgrun-nons.service", "borgrun-nons:probe.service"} {
+				if p := showProps(t, u, "LoadState"); p["LoadState"] != "not-found" {
+					t.Errorf("%s: LoadState %q after the refusal, want not-found", u, p["LoadState"])
+				}
+			}
+		})
+	}
+	// Without the bad setting the probe passes and the job is scheduled.
+	if _, stderr, code := borgrun(t, "schedule", "--daily", "--name", "nons", "--", "/usr/bin/borg", "--version"); code != 0 {
+		t.Errorf("schedule: exit %d: %s", code, stderr)
+	}
+}

@@ -28,6 +28,11 @@ minutes of boot (--boot-delay 0); AC power only (--allow-battery); after
 network-online.target (--no-network-wait); background priority (--priority);
 sleep and shutdown blocked while running (--inhibit=no).
 
+Before creating anything, schedule runs /bin/true once under the job's
+sandbox and priority settings (borgrun-NAME:probe.service) and refuses, with
+the option to use, if this service manager cannot apply them (some
+containers and user managers: 226/NAMESPACE, 214/SETSCHEDULER, ...).
+
 Examples:
   borgrun schedule --daily
   borgrun schedule --weekly --name offsite -- /usr/bin/borgmatic -c /etc/borgmatic/offsite.yaml
@@ -160,6 +165,9 @@ func (e *env) schedule(args []string) error {
 	}
 	defer c.Close()
 	e.checkInhibitor(c, b)
+	if err := e.probeSetup(c, b, f.hardening); err != nil {
+		return err
+	}
 	outcome, err := c.Schedule(e.ctx, b, f.replace)
 	if errors.Is(err, transient.ErrScheduleDiffers) {
 		return fmt.Errorf("schedule: %s is already scheduled with a different definition; use --replace to replace it", b.Name)
@@ -216,6 +224,39 @@ func (e *env) dryRun(b *transient.Backup, sb *transient.Sandbox, cals []*props.C
 		at = next
 	}
 	return nil
+}
+
+// probeSetup refuses to schedule a job whose service the manager cannot
+// start here: it runs /bin/true once under the job's sandbox and priority
+// settings (a transient service, waited on by its signals) and reports a
+// setting the manager could not apply. A job with neither (--hardening=off
+// and --priority normal, no passphrase) is not probed. Nothing is cached:
+// borgrun keeps no state, and the manager's abilities can change.
+func (e *env) probeSetup(c *transient.Conn, b *transient.Backup, profile string) error {
+	if len(b.Hardening) == 0 && b.Priority == transient.Normal {
+		return nil
+	}
+	f, err := c.ProbeSetup(e.ctx, b)
+	if err != nil {
+		return fmt.Errorf("schedule: not scheduled: %s, run once under the job's settings to check them, failed: %w", b.ProbeUnit(), err)
+	}
+	if f != nil {
+		return fmt.Errorf("schedule: not scheduled: %s", setupAdvice(f, profile, b.Priority))
+	}
+	return nil
+}
+
+// setupAdvice says, on one line, which setting the manager could not apply
+// and the option that drops it.
+func setupAdvice(f *transient.SetupFailure, profile string, priority transient.Priority) string {
+	msg := fmt.Sprintf("this service manager cannot %s (exit status %d/%s; some containers and user managers cannot)", f.What, f.Status, f.Name)
+	switch {
+	case f.Priority && priority != transient.Normal:
+		return msg + fmt.Sprintf("; use --priority normal instead of --priority %s", priority)
+	case !f.Priority && profile != string(transient.ProfileOff):
+		return msg + fmt.Sprintf("; use --hardening=off instead of --hardening=%s", profile)
+	}
+	return msg + "; check the -p settings"
 }
 
 // printSandbox prints, as comment lines, the paths the sandbox opens up or
