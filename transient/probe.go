@@ -2,6 +2,7 @@ package transient
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"strings"
 )
@@ -74,12 +75,16 @@ func (b *Backup) Probe() *Backup {
 	return p
 }
 
-// ProbeUnit is the name of the transient service that [Conn.ProbeSetup]
-// runs for b. No job's units can have it (job names have no ':').
-func (b *Backup) ProbeUnit() string { return UnitPrefix + b.Name + ":probe.service" }
+// ProbeUnitPrefix starts the name of the transient service that
+// [Conn.ProbeSetup] runs for b; a random part and ".service" follow. No
+// job's units can have such a name (job names have no ':'), and no two
+// probes share one, so signals of an earlier probe still in flight cannot
+// be taken for this one's.
+func (b *Backup) ProbeUnitPrefix() string { return UnitPrefix + b.Name + ":probe-" }
 
-// ProbeSetup runs b's [Backup.Probe] as the transient service
-// [Backup.ProbeUnit], waits for it (driven by signals, as [Conn.Run]) and
+// ProbeSetup runs b's [Backup.Probe] as a transient service named
+// [Backup.ProbeUnitPrefix] and a random part, waits for it (driven by
+// signals, as [Conn.Run]) and
 // returns the [SetupFailure] if the manager could not apply its settings;
 // nil, nil if it ran. Any other failure of the probe is returned as an
 // error.
@@ -88,7 +93,7 @@ func (c *Conn) ProbeSetup(ctx context.Context, b *Backup) (*SetupFailure, error)
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.Run(ctx, b.ProbeUnit(), props)
+	res, err := c.Run(ctx, b.ProbeUnitPrefix()+rand.Text()[:10]+".service", props)
 	var exit *ExitError
 	if errors.As(err, &exit) {
 		if f := SetupFailureOf(res); f != nil {

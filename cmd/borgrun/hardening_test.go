@@ -505,10 +505,13 @@ func TestSandboxCannotBeApplied(t *testing.T) {
 			if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.HasSuffix(stderr, tt.want) {
 				t.Errorf("schedule: exit %d, stdout %q, stderr %q; want exit 1 and one line ending %q", code, stdout, stderr, tt.want)
 			}
-			for _, u := range []string{"borgrun-nons.timer", "borgrun-nons.service", "borgrun-nons:probe.service"} {
+			for _, u := range []string{"borgrun-nons.timer", "borgrun-nons.service"} {
 				if p := showProps(t, u, "LoadState"); p["LoadState"] != "not-found" {
 					t.Errorf("%s: LoadState %q after the refusal, want not-found", u, p["LoadState"])
 				}
+			}
+			if out := systemctl(t, "list-units", "--all", "--no-legend", "borgrun-nons:probe-*"); strings.TrimSpace(out) != "" {
+				t.Errorf("the probe left units behind: %s", out)
 			}
 		})
 	}

@@ -29,7 +29,7 @@ network-online.target (--no-network-wait); background priority (--priority);
 sleep and shutdown blocked while running (--inhibit=no).
 
 Before creating anything, schedule runs /bin/true once under the job's
-sandbox and priority settings (borgrun-NAME:probe.service) and refuses, with
+sandbox and priority settings (borgrun-NAME:probe-*.service) and refuses, with
 the option to use, if this service manager cannot apply them (some
 containers and user managers: 226/NAMESPACE, 214/SETSCHEDULER, ...).
 
@@ -238,7 +238,7 @@ func (e *env) probeSetup(c *transient.Conn, b *transient.Backup, profile string)
 	}
 	f, err := c.ProbeSetup(e.ctx, b)
 	if err != nil {
-		return fmt.Errorf("schedule: not scheduled: %s, run once under the job's settings to check them, failed: %w", b.ProbeUnit(), err)
+		return fmt.Errorf("schedule: not scheduled: /bin/true, run once under the job's settings to check them, failed: %w", err)
 	}
 	if f != nil {
 		return fmt.Errorf("schedule: not scheduled: %s", setupAdvice(f, profile, b.Priority))
