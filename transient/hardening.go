@@ -282,6 +282,9 @@ type SandboxOptions struct {
 	// empty when unknown, which opens up the state directories of every
 	// version.
 	BorgmaticVersion string
+	// BorgVersion is what borg --version printed ("borg 1.2.4"); empty
+	// or unrecognised opens up the directories of borg 1.x and 2 both.
+	BorgVersion string
 	// HostID is the stable borg host ID (BORG_HOST_ID) for jobs without
 	// network, where borg's own (the MAC address) would be random.
 	HostID string
@@ -367,22 +370,23 @@ func DeriveSandbox(o SandboxOptions) (*Sandbox, error) {
 		// Name borg's directories explicitly, so the ones opened up are
 		// the ones used, unless a configuration moves borg's base
 		// directory: explicit names would then relocate its state.
+		// When the version is unknown, only the names both versions
+		// agree on are pinned; each version then finds its own.
 		moved := slices.ContainsFunc(configs, func(c *BorgmaticConfig) bool { return c.Options["borg_base_directory"] != "" })
 		if !moved {
-			d := borgDirs(env)
-			setenv("BORG_CACHE_DIR", d.cache)
-			setenv("BORG_CONFIG_DIR", d.config)
-			setenv("BORG_SECURITY_DIR", d.security)
-			setenv("BORG_KEYS_DIR", d.keys)
+			for _, kv := range borgEnvironment(borgDirSets(o.BorgVersion, env)) {
+				k, v, _ := strings.Cut(kv, "=")
+				setenv(k, v)
+			}
 		}
 	}
 	switch tool {
 	case "borg":
-		addBorgDirs(add, borgDirs(env), "")
+		addBorgDirs(add, borgDirSets(o.BorgVersion, env), "")
 	case "borgmatic":
 		if len(configs) == 0 {
 			// borgmatic will fail; keep the borg directories usable.
-			addBorgDirs(add, borgDirs(env), "")
+			addBorgDirs(add, borgDirSets(o.BorgVersion, env), "")
 		}
 		local := len(configs) > 0
 		for _, c := range configs {
@@ -394,7 +398,7 @@ func DeriveSandbox(o SandboxOptions) (*Sandbox, error) {
 					cenv[name] = v
 				}
 			}
-			addBorgDirs(add, borgDirs(cenv), " ("+c.File+")")
+			addBorgDirs(add, borgDirSets(o.BorgVersion, cenv), " ("+c.File+")")
 			addBorgmaticDirs(add, c, o.BorgmaticVersion, env, o.Home)
 			wd := c.Options["working_directory"]
 			if wd == "" {
@@ -587,8 +591,58 @@ func creatable(fsys files, p string) error {
 	}
 }
 
-// borgPaths are borg 1.x's directories.
-type borgPaths struct{ cache, config, security, keys string }
+// borgPaths are borg's directories by the rules of one major version.
+type borgPaths struct {
+	// version is "1.x" or "2".
+	version                       string
+	cache, config, security, keys string
+}
+
+// BorgMajor reads borg's major version from what borg --version printed
+// ("borg 1.2.4", "borg 2.0.0b14"): 1 or 2, or 0 when it cannot tell. The
+// 2.0 pre-releases before 2.0.0b6 count as unknown: their directory rules
+// are neither 1.x's nor 2's.
+func BorgMajor(version string) int {
+	v := strings.TrimSpace(version)
+	if f := strings.Fields(v); len(f) == 2 {
+		v = f[1]
+	}
+	major, minor, ok := parseVersion(v)
+	switch {
+	case !ok:
+		return 0
+	case major == 1:
+		return 1
+	case major == 2 && minor == 0:
+		rest := strings.TrimPrefix(v, "2.0.0")
+		if rest == v || rest == "" || strings.HasPrefix(rest, ".post") || strings.HasPrefix(rest, "rc") {
+			return 2
+		}
+		if b, ok := strings.CutPrefix(rest, "b"); ok {
+			// "2.0.0b14", or a build of master such as "2.0.0b23.dev4+g1234abc".
+			digits := b[:len(b)-len(strings.TrimLeft(b, "0123456789"))]
+			if n, err := strconv.Atoi(digits); err == nil && n >= 6 {
+				return 2
+			}
+		}
+		return 0
+	case major == 2:
+		return 2
+	}
+	return 0
+}
+
+// borgDirSets returns borg's directories by the rules of the version
+// named (see [BorgMajor]); by those of 1.x and 2 both when it is unknown.
+func borgDirSets(version string, env map[string]string) []borgPaths {
+	switch BorgMajor(version) {
+	case 1:
+		return []borgPaths{borgDirs(env)}
+	case 2:
+		return []borgPaths{borg2Dirs(env)}
+	}
+	return []borgPaths{borgDirs(env), borg2Dirs(env)}
+}
 
 // borgDirs resolves borg 1.x's directories from the environment exactly
 // as borg does (borg/helpers/fs.py).
@@ -606,24 +660,86 @@ func borgDirs(env map[string]string) borgPaths {
 			configHome = v
 		}
 	}
-	get := func(name, def string) string {
-		if v, ok := env[name]; ok {
-			return v
-		}
-		return def
-	}
-	var d borgPaths
-	d.cache = get("BORG_CACHE_DIR", filepath.Join(cacheHome, "borg"))
-	d.config = get("BORG_CONFIG_DIR", filepath.Join(configHome, "borg"))
-	d.security = get("BORG_SECURITY_DIR", filepath.Join(d.config, "security"))
-	d.keys = get("BORG_KEYS_DIR", filepath.Join(d.config, "keys"))
+	d := borgPaths{version: "1.x"}
+	d.cache = envOr(env, "BORG_CACHE_DIR", filepath.Join(cacheHome, "borg"))
+	d.config = envOr(env, "BORG_CONFIG_DIR", filepath.Join(configHome, "borg"))
+	d.security = envOr(env, "BORG_SECURITY_DIR", filepath.Join(d.config, "security"))
+	d.keys = envOr(env, "BORG_KEYS_DIR", filepath.Join(d.config, "keys"))
 	return d
 }
 
-func addBorgDirs(add func(SandboxPath), d borgPaths, from string) {
-	add(SandboxPath{Path: d.cache, Why: "borg cache (data and lock)" + from, Writable: true, Create: true})
-	add(SandboxPath{Path: d.security, Why: "borg security (nonces, manifest timestamps)" + from, Writable: true, Create: true})
-	add(SandboxPath{Path: d.keys, Why: "borg keys (read, must exist)" + from, Create: true})
+// borg2Dirs resolves borg 2's directories (2.0.0b6 on; borg/helpers/fs.py
+// on master) on Linux from the environment as borg does: BORG_BASE_DIR,
+// when set, replaces the platformdirs (XDG) rules and HOME entirely; the
+// security directory lives in the data directory, not the configuration
+// directory. platformdirs treats an XDG variable that is empty or blank as
+// unset, unlike borg 1.x. (borg 2 takes an empty BORG_BASE_DIR as a
+// relative base; it is taken as unset here.)
+func borg2Dirs(env map[string]string) borgPaths {
+	base := env["BORG_BASE_DIR"]
+	under := func(xdg, xdgDefault string, rel ...string) string {
+		if base != "" {
+			return filepath.Join(append([]string{base}, rel...)...)
+		}
+		root := env[xdg]
+		if strings.TrimSpace(root) == "" {
+			root = filepath.Join(env["HOME"], xdgDefault)
+		}
+		return filepath.Join(root, "borg")
+	}
+	d := borgPaths{version: "2"}
+	d.cache = envOr(env, "BORG_CACHE_DIR", under("XDG_CACHE_HOME", ".cache", ".cache", "borg"))
+	d.config = envOr(env, "BORG_CONFIG_DIR", under("XDG_CONFIG_HOME", ".config", ".config", "borg"))
+	data := envOr(env, "BORG_DATA_DIR", under("XDG_DATA_HOME", ".local/share", ".local", "share", "borg"))
+	d.security = envOr(env, "BORG_SECURITY_DIR", filepath.Join(data, "security"))
+	d.keys = envOr(env, "BORG_KEYS_DIR", filepath.Join(d.config, "keys"))
+	return d
+}
+
+// envOr returns env[name] if set (even empty, as Python's
+// os.environ.get(name, def)), else def.
+func envOr(env map[string]string, name, def string) string {
+	if v, ok := env[name]; ok {
+		return v
+	}
+	return def
+}
+
+// borgEnvironment returns the BORG_*_DIR assignments that name the
+// directories every set agrees on.
+func borgEnvironment(sets []borgPaths) []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		get  func(borgPaths) string
+	}{
+		{"BORG_CACHE_DIR", func(d borgPaths) string { return d.cache }},
+		{"BORG_CONFIG_DIR", func(d borgPaths) string { return d.config }},
+		{"BORG_SECURITY_DIR", func(d borgPaths) string { return d.security }},
+		{"BORG_KEYS_DIR", func(d borgPaths) string { return d.keys }},
+	} {
+		v := f.get(sets[0])
+		if !slices.ContainsFunc(sets, func(d borgPaths) bool { return f.get(d) != v }) {
+			out = append(out, f.name+"="+v)
+		}
+	}
+	return out
+}
+
+// addBorgDirs adds borg's directories of every set; a path that differs
+// between the sets says whose it is.
+func addBorgDirs(add func(SandboxPath), sets []borgPaths, from string) {
+	for _, d := range sets {
+		who := func(get func(borgPaths) string) string {
+			if slices.ContainsFunc(sets, func(e borgPaths) bool { return get(e) != get(d) }) {
+				return "borg " + d.version
+			}
+			return "borg"
+		}
+		add(SandboxPath{Path: d.cache, Why: who(func(e borgPaths) string { return e.cache }) + " cache (data and lock)" + from, Writable: true, Create: true})
+		add(SandboxPath{Path: d.security, Why: who(func(e borgPaths) string { return e.security }) + " security (nonces, manifest timestamps)" + from, Writable: true, Create: true})
+		add(SandboxPath{Path: d.keys, Why: who(func(e borgPaths) string { return e.keys }) + " keys (read, must exist)" + from, Create: true})
+	}
 }
 
 // addBorgmaticDirs adds borgmatic's state and runtime directories:
@@ -683,8 +799,17 @@ const passphraseCredential = "borg-passphrase"
 // unit's properties, its environment or any argv. borg splits
 // BORG_PASSCOMMAND without expanding variables, hence the shell.
 func PassphraseAssignments(file string) []string {
-	return []string{
-		"LoadCredential=" + passphraseCredential + ":" + file,
-		"Environment=" + quoteWord(`BORG_PASSCOMMAND=/bin/sh -c 'exec cat "$CREDENTIALS_DIRECTORY/`+passphraseCredential+`"'`),
-	}
+	return []string{"LoadCredential=" + passphraseCredential + ":" + file, passCommand}
 }
+
+// EncryptedPassphraseAssignments is [PassphraseAssignments] for a file
+// made by systemd-creds encrypt (LoadCredentialEncrypted=): the manager
+// decrypts it at every start, with the host's key or TPM, so the file at
+// rest is useless elsewhere. It must have been encrypted with the name
+// borg-passphrase (systemd-creds encrypt --name=borg-passphrase), or none.
+func EncryptedPassphraseAssignments(file string) []string {
+	return []string{"LoadCredentialEncrypted=" + passphraseCredential + ":" + file, passCommand}
+}
+
+// passCommand makes borg read its passphrase from the credential.
+var passCommand = "Environment=" + quoteWord(`BORG_PASSCOMMAND=/bin/sh -c 'exec cat "$CREDENTIALS_DIRECTORY/`+passphraseCredential+`"'`)

@@ -221,56 +221,68 @@ func TestDeriveSandbox(t *testing.T) {
 		wantErr  string
 	}{
 		{name: "local borgmatic 1.7",
-			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("local.yaml"), Home: "/root", BorgmaticVersion: "1.7.7", HostID: "h@id"},
+			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("local.yaml"), Home: "/root", BorgmaticVersion: "1.7.7", BorgVersion: "borg 1.2.4", HostID: "h@id"},
 			env:      append(slices.Clone(borgEnv), "BORG_HOST_ID=h@id"),
 			writable: []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.borgmatic", "/mnt/backup/repo"},
 			created:  []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.config/borg/keys", "/root/.borgmatic"},
 			repos:    []string{"/mnt/backup/repo"}},
 		{name: "borgmatic 1.9 state directory",
-			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("local.yaml"), Home: "/root", BorgmaticVersion: "1.9.14"},
+			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("local.yaml"), Home: "/root", BorgmaticVersion: "1.9.14", BorgVersion: "borg 1.2.4"},
 			env:      borgEnv,
 			writable: []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.local/state/borgmatic", "/mnt/backup/repo"},
 			created:  []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.config/borg/keys", "/root/.local/state/borgmatic"},
 			repos:    []string{"/mnt/backup/repo"}},
 		{name: "remote repository needs the network",
-			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("remote.yaml"), Home: "/root", BorgmaticVersion: "1.7.7", HostID: "h@id"},
+			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("remote.yaml"), Home: "/root", BorgmaticVersion: "1.7.7", BorgVersion: "borg 1.2.4", HostID: "h@id"},
 			network:  true,
 			env:      borgEnv,
 			writable: []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.borgmatic"},
 			created:  []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.config/borg/keys", "/root/.borgmatic"}},
 		{name: "monitoring hook needs the network",
-			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("hooks.yaml"), Home: "/root", BorgmaticVersion: "1.7.7"},
+			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("hooks.yaml"), Home: "/root", BorgmaticVersion: "1.7.7", BorgVersion: "borg 1.2.4"},
 			network:  true,
 			env:      borgEnv,
 			writable: []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.borgmatic", "/mnt/backup/repo"},
 			created:  []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.config/borg/keys", "/root/.borgmatic"},
 			repos:    []string{"/mnt/backup/repo"}},
 		{name: "a moved borg base directory is not overridden",
-			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("based.yaml"), Home: "/root", BorgmaticVersion: "1.7.7"},
+			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("based.yaml"), Home: "/root", BorgmaticVersion: "1.7.7", BorgVersion: "borg 1.2.4"},
 			env:      []string{"HOME=/root"},
 			writable: []string{"/var/lib/borg/.cache/borg", "/var/lib/borg/.config/borg/security", "/root/.borgmatic", "/mnt/backup/repo"},
 			created:  []string{"/var/lib/borg/.cache/borg", "/var/lib/borg/.config/borg/security", "/var/lib/borg/.config/borg/keys", "/root/.borgmatic"},
 			repos:    []string{"/mnt/backup/repo"}},
 		{name: "the job's environment wins",
-			o: SandboxOptions{Profile: ProfileDefault, Command: []string{"/usr/bin/borg", "create"}, Home: "/root",
+			o: SandboxOptions{Profile: ProfileDefault, Command: []string{"/usr/bin/borg", "create"}, Home: "/root", BorgVersion: "borg 1.2.4",
 				Environment: []string{"BORG_BASE_DIR=/b", "BORG_CACHE_DIR=/c"}},
 			network:  true,
 			env:      []string{"HOME=/root", "BORG_CONFIG_DIR=/b/.config/borg", "BORG_SECURITY_DIR=/b/.config/borg/security", "BORG_KEYS_DIR=/b/.config/borg/keys"},
 			writable: []string{"/c", "/b/.config/borg/security"},
 			created:  []string{"/c", "/b/.config/borg/security", "/b/.config/borg/keys"}},
+		{name: "borg 2 keeps its security directory in its data directory",
+			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("local.yaml"), Home: "/root", BorgmaticVersion: "1.7.7", BorgVersion: "borg 2.0.0b14"},
+			env:      []string{"HOME=/root", "BORG_CACHE_DIR=/root/.cache/borg", "BORG_CONFIG_DIR=/root/.config/borg", "BORG_SECURITY_DIR=/root/.local/share/borg/security", "BORG_KEYS_DIR=/root/.config/borg/keys"},
+			writable: []string{"/root/.cache/borg", "/root/.local/share/borg/security", "/root/.borgmatic", "/mnt/backup/repo"},
+			created:  []string{"/root/.cache/borg", "/root/.local/share/borg/security", "/root/.config/borg/keys", "/root/.borgmatic"},
+			repos:    []string{"/mnt/backup/repo"}},
+		{name: "unknown borg: both versions' directories, only agreed names pinned",
+			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("local.yaml"), Home: "/root", BorgmaticVersion: "1.7.7"},
+			env:      []string{"HOME=/root", "BORG_CACHE_DIR=/root/.cache/borg", "BORG_CONFIG_DIR=/root/.config/borg", "BORG_KEYS_DIR=/root/.config/borg/keys"},
+			writable: []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.local/share/borg/security", "/root/.borgmatic", "/mnt/backup/repo"},
+			created:  []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.config/borg/keys", "/root/.local/share/borg/security", "/root/.borgmatic"},
+			repos:    []string{"/mnt/backup/repo"}},
 		{name: "another command gets nothing derived",
 			o:        SandboxOptions{Profile: ProfileStrict, Command: []string{"/bin/sh"}, Home: "/root", Writable: []string{"/var/tmp/x", filepath.Join(dir, "a-file")}},
 			network:  true,
 			writable: []string{"/var/tmp/x", filepath.Join(dir, "a-file")},
 			created:  []string{"/var/tmp/x"}},
 		{name: "known-hosts relaxation",
-			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("remote.yaml"), Home: "/root", BorgmaticVersion: "1.7.7", Relax: []Relaxation{RelaxKnownHosts}},
+			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("remote.yaml"), Home: "/root", BorgmaticVersion: "1.7.7", BorgVersion: "borg 1.2.4", Relax: []Relaxation{RelaxKnownHosts}},
 			network:  true,
 			env:      borgEnv,
 			writable: []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.borgmatic", "/root/.ssh/known_hosts"},
 			created:  []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.config/borg/keys", "/root/.borgmatic", "/root/.ssh"}},
 		{name: "known-hosts relaxation, file named in ssh_command",
-			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("khfile.yaml"), Home: "/root", BorgmaticVersion: "1.7.7", Relax: []Relaxation{RelaxKnownHosts}},
+			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("khfile.yaml"), Home: "/root", BorgmaticVersion: "1.7.7", BorgVersion: "borg 1.2.4", Relax: []Relaxation{RelaxKnownHosts}},
 			network:  true,
 			env:      borgEnv,
 			writable: []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.borgmatic", "/root/.ssh/borg_hosts"},
@@ -477,6 +489,89 @@ func TestStrictPinning(t *testing.T) {
 			}
 			if !slices.Equal(s.AllowedAddresses, tt.want) {
 				t.Errorf("allowed addresses = %q, want %q", s.AllowedAddresses, tt.want)
+			}
+		})
+	}
+}
+
+func TestBorgMajor(t *testing.T) {
+	for _, tt := range []struct {
+		version string
+		want    int
+	}{
+		{"borg 1.2.4", 1},
+		{"borg 1.4.3", 1},
+		{"1.1.18", 1},
+		{"borg 2.0.0", 2},
+		{"borg 2.0.1", 2},
+		{"borg 2.1.0", 2},
+		{"borg 2.0.0b6", 2},
+		{"borg 2.0.0b14", 2},
+		{"borg 2.0.0b23.dev4+g1234abc", 2},
+		{"borg 2.0.0rc1", 2},
+		// Pre-releases with rules of their own, and nonsense.
+		{"borg 2.0.0b5", 0},
+		{"borg 2.0.0a4", 0},
+		{"borg 2.0.0.dev0", 0},
+		{"borg 3.0.0", 0},
+		{"", 0},
+		{"borg: command not found", 0},
+	} {
+		if got := BorgMajor(tt.version); got != tt.want {
+			t.Errorf("BorgMajor(%q) = %d, want %d", tt.version, got, tt.want)
+		}
+	}
+}
+
+// TestBorgDirs: borg 1.x's and borg 2's directory rules, case by case as
+// borg's own tests (src/borg/testsuite/helpers/fs_test.py) state them for
+// Linux.
+func TestBorgDirs(t *testing.T) {
+	home := map[string]string{"HOME": "/home/u"}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{"HOME": "/home/u"}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	for _, tt := range []struct {
+		name   string
+		env    map[string]string
+		v1, v2 borgPaths
+	}{
+		{"defaults", home,
+			borgPaths{"1.x", "/home/u/.cache/borg", "/home/u/.config/borg", "/home/u/.config/borg/security", "/home/u/.config/borg/keys"},
+			borgPaths{"2", "/home/u/.cache/borg", "/home/u/.config/borg", "/home/u/.local/share/borg/security", "/home/u/.config/borg/keys"}},
+		{"XDG homes", with("XDG_CACHE_HOME", "/x/c", "XDG_CONFIG_HOME", "/x/g", "XDG_DATA_HOME", "/x/d"),
+			borgPaths{"1.x", "/x/c/borg", "/x/g/borg", "/x/g/borg/security", "/x/g/borg/keys"},
+			borgPaths{"2", "/x/c/borg", "/x/g/borg", "/x/d/borg/security", "/x/g/borg/keys"}},
+		// platformdirs ignores a blank XDG variable; borg 1.x uses it
+		// as it is (a relative cache directory).
+		{"blank XDG_CACHE_HOME", with("XDG_CACHE_HOME", " "),
+			borgPaths{"1.x", " /borg", "/home/u/.config/borg", "/home/u/.config/borg/security", "/home/u/.config/borg/keys"},
+			borgPaths{"2", "/home/u/.cache/borg", "/home/u/.config/borg", "/home/u/.local/share/borg/security", "/home/u/.config/borg/keys"}},
+		// BORG_BASE_DIR wins over the XDG variables in both; in borg 2
+		// it also holds the data directory.
+		{"BORG_BASE_DIR", with("BORG_BASE_DIR", "/b", "XDG_CACHE_HOME", "/x/c", "XDG_DATA_HOME", "/x/d"),
+			borgPaths{"1.x", "/b/.cache/borg", "/b/.config/borg", "/b/.config/borg/security", "/b/.config/borg/keys"},
+			borgPaths{"2", "/b/.cache/borg", "/b/.config/borg", "/b/.local/share/borg/security", "/b/.config/borg/keys"}},
+		{"BORG_DATA_DIR is borg 2's only", with("BORG_DATA_DIR", "/d"),
+			borgPaths{"1.x", "/home/u/.cache/borg", "/home/u/.config/borg", "/home/u/.config/borg/security", "/home/u/.config/borg/keys"},
+			borgPaths{"2", "/home/u/.cache/borg", "/home/u/.config/borg", "/d/security", "/home/u/.config/borg/keys"}},
+		{"BORG_CONFIG_DIR moves keys, and security in 1.x", with("BORG_CONFIG_DIR", "/g"),
+			borgPaths{"1.x", "/home/u/.cache/borg", "/g", "/g/security", "/g/keys"},
+			borgPaths{"2", "/home/u/.cache/borg", "/g", "/home/u/.local/share/borg/security", "/g/keys"}},
+		{"explicit names win", with("BORG_BASE_DIR", "/b", "BORG_CACHE_DIR", "/c", "BORG_SECURITY_DIR", "/s", "BORG_KEYS_DIR", "/k"),
+			borgPaths{"1.x", "/c", "/b/.config/borg", "/s", "/k"},
+			borgPaths{"2", "/c", "/b/.config/borg", "/s", "/k"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := borgDirs(tt.env); got != tt.v1 {
+				t.Errorf("borg 1.x: %+v, want %+v", got, tt.v1)
+			}
+			if got := borg2Dirs(tt.env); got != tt.v2 {
+				t.Errorf("borg 2: %+v, want %+v", got, tt.v2)
 			}
 		})
 	}

@@ -38,6 +38,12 @@ type Result struct {
 	// math.MaxUint64 when unknown (accounting off), as systemd reports.
 	IOReadBytes, IOWriteBytes     uint64
 	IPIngressBytes, IPEgressBytes uint64
+	// PreCode and PreStatus are how the ExecStartPre= command that failed
+	// ended, as Code and Status; "" and 0 if none failed (or unknown).
+	// The manager reports settings it cannot apply (226/NAMESPACE …) on
+	// the first command it spawns.
+	PreCode   string
+	PreStatus int32
 }
 
 // ExitStatus maps r to a process exit status exactly as systemd-run does:
@@ -326,7 +332,7 @@ func (c *Conn) readFigures(ctx context.Context, path dbus.ObjectPath, st *unitSt
 		return o.GoWithContext(ctx, method, 0, make(chan *dbus.Call, 1), args...)
 	}
 	obj := c.object(path)
-	figures := []string{"CPUUsageNSec", "IOReadBytes", "IOWriteBytes", "IPIngressBytes", "IPEgressBytes"}
+	figures := []string{"CPUUsageNSec", "IOReadBytes", "IOWriteBytes", "IPIngressBytes", "IPEgressBytes", "ExecStartPre"}
 	inv := send(obj, ifaceProps+".Get", ifaceUnit, "InvocationID")
 	gets := make([]*dbus.Call, len(figures))
 	for i, f := range figures {

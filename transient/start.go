@@ -106,6 +106,13 @@ func (c *Conn) WaitService(ctx context.Context, name string) (*Result, error) {
 		return nil, err
 	}
 	defer unwatch()
+	// On a bus the manager sends a unit's PropertiesChanged only to
+	// subscribers (and the unit's referencing clients).
+	release, err := c.subscribe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	// Read the state once (the unit was started before we watched it),
 	// then follow the changes the signals carry.
 	st := unitState{props: make(map[string]dbus.Variant)}
@@ -146,19 +153,20 @@ func waitResult(name string, props map[string]dbus.Variant) *Result {
 		IPIngressBytes: st.u64or("IPIngressBytes", math.MaxUint64),
 		IPEgressBytes:  st.u64or("IPEgressBytes", math.MaxUint64),
 	}
-	switch st.i32("ExecMainCode") {
-	case 1:
-		r.Code = "exited"
-	case 2:
-		r.Code = "killed"
-	case 3:
-		r.Code = "dumped"
-	case 4:
-		r.Code = "trapped"
-	case 5:
-		r.Code = "stopped"
-	case 6:
-		r.Code = "continued"
+	r.Code = exitCodeName(st.i32("ExecMainCode"))
+	// ExecStartPre: a(sasbttttuii), the last two are code and status.
+	if pre, ok := props["ExecStartPre"].Value().([][]any); ok {
+		for _, e := range pre {
+			if len(e) != 10 {
+				continue
+			}
+			code, _ := e[8].(int32)
+			status, _ := e[9].(int32)
+			if code > 1 || code == 1 && status != 0 {
+				r.PreCode, r.PreStatus = exitCodeName(code), status
+				break
+			}
+		}
 	}
 	in, out := st.u64or("InactiveExitTimestampMonotonic", math.MaxUint64), st.u64or("InactiveEnterTimestampMonotonic", math.MaxUint64)
 	set := func(t uint64) bool { return t != 0 && t != math.MaxUint64 }
@@ -171,6 +179,25 @@ func waitResult(name string, props map[string]dbus.Variant) *Result {
 		r.CPU = time.Duration((cpu+999)/1000) * time.Microsecond
 	}
 	return r
+}
+
+// exitCodeName names a siginfo si_code as systemd-run does.
+func exitCodeName(code int32) string {
+	switch code {
+	case 1:
+		return "exited"
+	case 2:
+		return "killed"
+	case 3:
+		return "dumped"
+	case 4:
+		return "trapped"
+	case 5:
+		return "stopped"
+	case 6:
+		return "continued"
+	}
+	return ""
 }
 
 // stateProps are the properties that decide when a run is over and how it

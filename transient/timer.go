@@ -162,6 +162,13 @@ func (c *Conn) WaitUnitProperty(ctx context.Context, name, key, value string) er
 		return err
 	}
 	defer unwatch()
+	// On a bus the manager sends a unit's PropertiesChanged only to
+	// subscribers (and the unit's referencing clients).
+	release, err := c.subscribe(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	unit, err := c.unitProps(ctx, name, ifaceUnit)
 	if err != nil {
 		return err
@@ -235,6 +242,11 @@ func (c *Conn) WaitIdle(ctx context.Context, name string) error {
 		return err
 	}
 	defer unwatch()
+	release, err := c.subscribe(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	for {
 		if ok, err := c.Running(ctx, name); err != nil || !ok {
 			return err

@@ -2,8 +2,13 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDryRun: --dry-run prints both units and the next 3 runs, and never
@@ -26,5 +31,86 @@ func TestDryRun(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry-run output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestDryRunShowsSandbox: --dry-run lists the paths the derived sandbox
+// opens up, each with why, and whether the job keeps the network; with
+// --hardening=off it lists none.
+func TestDryRunShowsSandbox(t *testing.T) {
+	if _, err := exec.LookPath("borgmatic"); err != nil {
+		t.Skipf("borgmatic: %v", err)
+	}
+	root, err := user.LookupId("0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := root.HomeDir
+	config := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(config, []byte("location:\n    source_directories: [/etc]\n    repositories: [/mnt/backup/repo]\n"+
+		"storage:\n    temporary_directory: /var/tmp/borg\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	from := " (" + config + ")"
+	for _, tt := range []struct {
+		name      string
+		args      []string
+		want, not []string
+	}{
+		{"default", nil, []string{
+			"# sandbox (--hardening=default): paths opened up, and why:\n" +
+				"#   " + home + "/.cache/borg            writable, created before each run: borg cache (data and lock)" + from + "\n" +
+				"#   " + home + "/.config/borg/security  writable, created before each run: borg security (nonces, manifest timestamps)" + from + "\n" +
+				"#   " + home + "/.config/borg/keys      read-only, created before each run: borg keys (read, must exist)" + from + "\n",
+			"#   /var/tmp/borg                writable, created before each run: borg temporary files (temporary_directory)" + from + "\n" +
+				"#   /mnt/backup/repo             writable: local repository /mnt/backup/repo" + from + "\n" +
+				"# network: none (every repository is local and no hook needs it)\n# next runs",
+		}, nil},
+		{"writable", []string{"--hardening=strict", "--writable", "/var/lib/x"}, []string{
+			"# sandbox (--hardening=strict): paths opened up, and why:\n",
+			"\n#   /var/lib/x                   writable, created before each run: --writable\n",
+		}, nil},
+		{"off", []string{"--hardening=off"}, nil, []string{"# sandbox", "# network"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			args := append(append([]string{"schedule", "--daily", "--dry-run", "--name", "dry"}, tt.args...), "--", "borgmatic", "-c", config)
+			if code := newBadInputEnv(t, &stdout, &stderr).main(args); code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			out := stdout.String()
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("dry-run output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(out, n) {
+					t.Errorf("dry-run output has %q:\n%s", n, out)
+				}
+			}
+		})
+	}
+}
+
+// TestDryRunBorgCommand: a plain borg job (borg's version asked, no
+// borgmatic) lists borg's directories; it must not block.
+func TestDryRunBorgCommand(t *testing.T) {
+	borg, err := exec.LookPath("borg")
+	if err != nil {
+		t.Skipf("borg: %v", err)
+	}
+	var stdout, stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- newBadInputEnv(t, &stdout, &stderr).main([]string{"schedule", "--daily", "--dry-run", "--name", "dry", "--", borg, "create", "/r::a", "/etc"})
+	}()
+	select {
+	case code := <-done:
+		if code != 0 || !strings.Contains(stdout.String(), "created before each run: borg cache (data and lock)\n") {
+			t.Errorf("exit %d, stderr %q; stdout:\n%s", code, stderr.String(), stdout.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("schedule --dry-run of a borg command did not end within 60 s")
 	}
 }

@@ -180,6 +180,10 @@ func badInputCases() []badCase {
 		{nowArgs("--passphrase-file", "/nonexistent/pp", "--", tr), `"/nonexistent/pp"`, false},
 		{nowArgs("--passphrase-file", "/etc", "--", tr), `--passphrase-file "/etc"`, false},
 		{nowArgs("--passphrase-file", "/dev/null", "--", tr), `--passphrase-file "/dev/null"`, false},
+		{nowArgs("--passphrase-credential", "pp.cred", "--", tr), `--passphrase-credential "pp.cred"`, false},
+		{nowArgs("--passphrase-credential", "/nonexistent/pp.cred", "--", tr), `--passphrase-credential "/nonexistent/pp.cred"`, false},
+		{schedArgs("--passphrase-credential", "/etc", "--", tr), `--passphrase-credential "/etc"`, false},
+		{nowArgs("--passphrase-file", "/etc/hostname", "--passphrase-credential", "/etc/hostname", "--", tr), `not both`, true},
 		{nowArgs("--", "borgmatic", "-c", "/nonexistent/b.yaml"), `"/nonexistent/b.yaml"`, false},
 
 		// Commands that don't exist or can't run.

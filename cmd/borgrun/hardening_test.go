@@ -311,3 +311,176 @@ func TestScheduledBorgmaticLogsEachLineOnce(t *testing.T) {
 	}
 	t.Logf("%d borgmatic lines, none twice through syslog", len(lines))
 }
+
+// TestBorgmaticPassphraseCredential: with --passphrase-credential, a
+// passphrase encrypted by the real systemd-creds (with the sandbox's host
+// key) reaches borg through LoadCredentialEncrypted=: real borgmatic backs
+// up an encrypted repository under the default profile, and the
+// passphrase never appears in the units' properties, any environment or
+// any argv.
+func TestBorgmaticPassphraseCredential(t *testing.T) {
+	setupBorgmatic(t)
+	sys := sandbox.Get(t)
+	cred := "/etc/borgrun-test/passphrase.cred"
+	if out, err := sys.Output(t.Context(), "systemd-creds", "encrypt", "--with-key=host", "--name=borg-passphrase", bmPassFile, cred); err != nil {
+		t.Fatalf("systemd-creds encrypt: %v\n%s", err, out)
+	}
+	if data, err := os.ReadFile(filepath.Join(sys.Root(), cred)); err != nil || len(data) == 0 || strings.Contains(string(data), bmPassphrase) {
+		t.Fatalf("%s: %v; %d bytes, holding the passphrase in clear: %v", cred, err, len(data), strings.Contains(string(data), bmPassphrase))
+	}
+
+	freshState(t)
+	before := len(archives(t))
+	stdout, stderr, code := borgrun(t, "now", "--name", "bm-cred", "--passphrase-credential", cred, "--", "/usr/bin/borgmatic", "-c", bmNoPassConfig)
+	if code != 0 {
+		t.Fatalf("now: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if got := len(archives(t)); got != before+1 {
+		t.Errorf("archives: %d after the run, want %d", got, before+1)
+	}
+
+	// Without the credential the same run fails: it is what carries the
+	// passphrase.
+	if _, _, code := borgrun(t, "now", "--name", "bm-cred", "--", "/usr/bin/borgmatic", "-c", bmNoPassConfig); code == 0 {
+		t.Error("now without a passphrase succeeded; the test proves nothing")
+	}
+
+	cleanupJob(t, "bmcred")
+	if stdout, stderr, code := borgrun(t, "schedule", "--daily", "--name", "bmcred", "--passphrase-credential", cred,
+		"--", "/usr/bin/borgmatic", "-c", bmNoPassConfig); code != 0 {
+		t.Fatalf("schedule: exit %d\n%s%s", code, stdout, stderr)
+	}
+	// A run that holds the decrypted credential while the views are taken.
+	fifo := "/run/borgrun-cred.fifo"
+	mkfifo(t, fifo)
+	t.Cleanup(func() { sys.Output(context.Background(), "systemctl", "stop", "borgrun-credhold-now.service") })
+	b := startBorgrun(t, "now", "--name", "credhold", "--passphrase-credential", cred, "--", "/bin/sh", "-c",
+		`echo "$$BORG_PASSCOMMAND"; eval "$$BORG_PASSCOMMAND" | wc -c; read x < `+fifo)
+	if line := b.readLine(t); !strings.Contains(line, "CREDENTIALS_DIRECTORY") {
+		t.Fatalf("BORG_PASSCOMMAND is %q, want one reading the credential", line)
+	}
+	if line, want := strings.TrimSpace(b.readLine(t)), strconv.Itoa(len(bmPassphrase)+1); line != want {
+		t.Fatalf("BORG_PASSCOMMAND printed %s bytes, want %s (the decrypted passphrase)", line, want)
+	}
+	for _, look := range [][]string{
+		{"systemctl", "show", "borgrun-credhold-now.service"},
+		{"systemctl", "cat", "borgrun-credhold-now.service"},
+		{"systemctl", "show", "borgrun-bmcred.service", "borgrun-bmcred.timer"},
+		{"systemctl", "cat", "borgrun-bmcred.service", "borgrun-bmcred.timer"},
+		{"ps", "-eo", "args"},
+		{"sh", "-c", "cat /proc/[0-9]*/environ | tr '\\0' '\\n'"},
+	} {
+		out, err := sys.Output(t.Context(), look[0], look[1:]...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out, bmPassphrase) {
+			t.Errorf("%v shows the passphrase", look)
+		}
+		// It does look at the right things.
+		if want := map[string]string{"show": "borg-passphrase", "cat": "LoadCredentialEncrypted=borg-passphrase:" + cred + "\n", "-eo": "read x < " + fifo}[look[1]]; !strings.Contains(out, want) {
+			t.Errorf("%v lacks %q", look, want)
+		}
+	}
+	if _, err := sys.Output(t.Context(), "sh", "-c", "echo go > "+fifo); err != nil {
+		t.Fatal(err)
+	}
+	if code := b.wait(t, 30*time.Second); code != 0 {
+		t.Errorf("now: exit %d; stderr %q", code, b.stderr.String())
+	}
+}
+
+// TestScheduledBorgmaticFiresByItself: a schedule a few seconds ahead
+// fires on its own (nobody starts the service): the timer triggers the
+// service, real borgmatic runs under the default profile, succeeds, and
+// the repository has a new archive. The wait follows the service's
+// signals, bounded.
+func TestScheduledBorgmaticFiresByItself(t *testing.T) {
+	setupBorgmatic(t)
+	freshState(t)
+	before := len(archives(t))
+	c := dialSandbox(t)
+	cleanupJob(t, "bmfire")
+	// Whole seconds, far enough ahead that the watch below is in place
+	// before the timer elapses.
+	at := time.Now().Truncate(time.Second).Add(4 * time.Second)
+	spec := at.Format("2006-01-02 15:04:05")
+	stdout, stderr, code := borgrun(t, "schedule", "--on-calendar", spec, "--randomized-delay", "0", "--boot-delay", "0",
+		"--accuracy", "1s", "--allow-battery", "--name", "bmfire", "--", "/usr/bin/borgmatic", "-c", bmConfig)
+	if code != 0 {
+		t.Fatalf("schedule: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if time.Now().After(at) {
+		t.Fatalf("scheduling took until after %s; the test cannot watch the run start", spec)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	if err := c.WaitActiveState(ctx, "borgrun-bmfire.service", "activating"); err != nil {
+		t.Fatalf("the timer did not start the service: %v", err)
+	}
+	started := time.Now()
+	res, err := c.WaitService(ctx, "borgrun-bmfire.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Result != "success" || !res.Ran {
+		logs, _ := sandbox.Get(t).Output(t.Context(), "journalctl", "--no-pager", "-u", "borgrun-bmfire.service")
+		t.Fatalf("scheduled run: result %q (%s/%d), ran %v\n%s", res.Result, res.Code, res.Status, res.Ran, logs)
+	}
+	st, err := c.Timer(t.Context(), "borgrun-bmfire.timer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Last.Before(at.Add(-time.Second)) {
+		t.Errorf("timer last triggered %v, want at %v", st.Last, at)
+	}
+	if got := len(archives(t)); got != before+1 {
+		t.Errorf("archives: %d after the scheduled run, want %d", got, before+1)
+	}
+	t.Logf("timer due %s, service started %v after, ran %v", spec, started.Sub(at).Round(time.Millisecond), res.Runtime.Round(time.Millisecond))
+}
+
+// TestSandboxCannotBeApplied: where the manager cannot apply the sandbox
+// (here a genuine 226/NAMESPACE from the real manager: a writable path
+// that does not exist), now says so on one line naming the status and
+// --hardening=off, and schedule refuses after its probe, creating nothing.
+func TestSandboxCannotBeApplied(t *testing.T) {
+	const bad = "ReadWritePaths=/nonexistent/borgrun-namespace"
+	cleanupJob(t, "nons")
+
+	_, stderr, code := borgrun(t, "now", "--name", "nons", "-p", bad, "--", "/usr/bin/borg", "--version")
+	if code == 0 || !strings.Contains(stderr, "borgrun: borgrun-nons-now.service probably did not start: this service manager cannot set up the sandbox's namespaces and mounts (exit status 226/NAMESPACE; some containers and user managers cannot); use --hardening=off instead of --hardening=default\n") {
+		t.Errorf("now: exit %d, stderr:\n%s", code, stderr)
+	}
+
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"default", nil, "borgrun: schedule: not scheduled: this service manager cannot set up the sandbox's namespaces and mounts (exit status 226/NAMESPACE; some containers and user managers cannot); use --hardening=off instead of --hardening=default\n"},
+		{"strict", []string{"--hardening=strict"}, "use --hardening=off instead of --hardening=strict\n"},
+		// With the sandbox off the -p setting is at fault.
+		{"off", []string{"--hardening=off"}, "(exit status 226/NAMESPACE; some containers and user managers cannot); check the -p settings\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append(append([]string{"schedule", "--daily", "--name", "nons", "-p", bad}, tt.args...), "--", "/usr/bin/borg", "--version")
+			stdout, stderr, code := borgrun(t, args...)
+			if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.HasSuffix(stderr, tt.want) {
+				t.Errorf("schedule: exit %d, stdout %q, stderr %q; want exit 1 and one line ending %q", code, stdout, stderr, tt.want)
+			}
+			for _, u := range []string{"borgrun-nons.timer", "borgrun-nons.service"} {
+				if p := showProps(t, u, "LoadState"); p["LoadState"] != "not-found" {
+					t.Errorf("%s: LoadState %q after the refusal, want not-found", u, p["LoadState"])
+				}
+			}
+			if out := systemctl(t, "list-units", "--all", "--no-legend", "borgrun-nons:probe-*"); strings.TrimSpace(out) != "" {
+				t.Errorf("the probe left units behind: %s", out)
+			}
+		})
+	}
+	// Without the bad setting the probe passes and the job is scheduled.
+	if _, stderr, code := borgrun(t, "schedule", "--daily", "--name", "nons", "--", "/usr/bin/borg", "--version"); code != 0 {
+		t.Errorf("schedule: exit %d: %s", code, stderr)
+	}
+}

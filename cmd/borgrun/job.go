@@ -30,6 +30,7 @@ type jobFlags struct {
 	writable   []string
 	relax      []string
 	passphrase string
+	credential string
 	noNetWait  bool
 	managerFlags
 	properties  []string
@@ -47,6 +48,7 @@ func (j *jobFlags) add(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&j.relax, "relax", nil, "loosen the profile for what the job needs: known-hosts (writable ~/.ssh/known_hosts), wx (no MemoryDenyWriteExecute), snapshots (CAP_SYS_ADMIN, mounts, block devices) (repeatable or comma-separated)")
 	fs.StringArrayVar(&j.writable, "writable", nil, "also make this absolute PATH writable under the sandbox, creating it as a directory if missing (repeatable)")
 	fs.StringVar(&j.passphrase, "passphrase-file", "", "give borg the passphrase in this absolute FILE, as a systemd credential (never in the unit, environment or argv)")
+	fs.StringVar(&j.credential, "passphrase-credential", "", "like --passphrase-file, for an absolute FILE made by systemd-creds encrypt --name=borg-passphrase (LoadCredentialEncrypted=)")
 	fs.BoolVar(&j.noNetWait, "no-network-wait", false, "do not order the run after network-online.target")
 	fs.StringArrayVarP(&j.properties, "property", "p", nil, "set a service property NAME=VALUE, as systemd-run -p (repeatable; wins over the defaults)")
 	fs.StringArrayVarP(&j.environment, "setenv", "E", nil, "set an environment variable NAME=VALUE for the command; a bare NAME copies it from here (repeatable)")
@@ -122,42 +124,44 @@ func parseSpan(cmd, flag, value string) (time.Duration, error) {
 // backup builds the job from the shared flags and the command line after
 // the flags, resolving the command as systemd-run does (argv[0] made
 // absolute with the caller's PATH). It validates everything, including
-// every -p assignment, before anything is sent.
+// every -p assignment, before anything is sent. The sandbox it derived is
+// returned too (nil with --hardening=off, and with -H, where each host's
+// is derived from its own files).
 //
 // For remote hosts (-H) nothing is resolved here, as systemd-run -H does
 // not: a bare command name is left to the remote manager's search path
 // and a path must be absolute; paths named by flags are on the remote
 // host and are not checked here.
-func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup, error) {
+func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup, *transient.Sandbox, error) {
 	var err error
 	if j.targets, err = parseHosts(cmd, j.hosts, j.parallel, j.user); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	remote := len(j.targets) > 0
 	if remote && len(j.writable) > 0 {
-		return nil, usagef("%s: --writable with -H: the path is on the remote host, which borgrun does not inspect; use -p ReadWritePaths=PATH", cmd)
+		return nil, nil, usagef("%s: --writable with -H: the path is on the remote host, which borgrun does not inspect; use -p ReadWritePaths=PATH", cmd)
 	}
 	switch {
 	case remote && len(argv) == 0:
 		argv = []string{"borgmatic"}
 	case remote:
 		if strings.Contains(argv[0], "/") && !filepath.IsAbs(argv[0]) {
-			return nil, usagef("%s: command %q: with -H, give an absolute path or a bare name the remote manager finds", cmd, argv[0])
+			return nil, nil, usagef("%s: command %q: with -H, give an absolute path or a bare name the remote manager finds", cmd, argv[0])
 		}
 	case len(argv) == 0:
 		path, err := e.lookPath("borgmatic")
 		if err != nil {
-			return nil, usagef("%s: no command given and borgmatic not found in PATH; give one after --", cmd)
+			return nil, nil, usagef("%s: no command given and borgmatic not found in PATH; give one after --", cmd)
 		}
 		argv = []string{path}
 	default:
 		path, err := e.lookPath(argv[0])
 		if err != nil {
-			return nil, usagef("%s: command %q not found or not executable", cmd, argv[0])
+			return nil, nil, usagef("%s: command %q not found or not executable", cmd, argv[0])
 		}
 		abs, err := filepath.Abs(path)
 		if err != nil {
-			return nil, usagef("%s: command %q: %v", cmd, argv[0], err)
+			return nil, nil, usagef("%s: command %q: %v", cmd, argv[0], err)
 		}
 		argv = append([]string{abs}, argv[1:]...)
 	}
@@ -169,14 +173,14 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 		}
 	}
 	if err := transient.ValidName(name); err != nil {
-		return nil, usagef("%s: --name: %v", cmd, err)
+		return nil, nil, usagef("%s: --name: %v", cmd, err)
 	}
 	b := &transient.Backup{Name: name, Command: argv, NetworkWait: !j.noNetWait}
 	switch p := transient.Priority(j.priority); p {
 	case transient.Background, transient.Idle, transient.Normal:
 		b.Priority = p
 	default:
-		return nil, usagef("%s: --priority %q: want background, idle or normal", cmd, j.priority)
+		return nil, nil, usagef("%s: --priority %q: want background, idle or normal", cmd, j.priority)
 	}
 	switch j.inhibit {
 	case "block":
@@ -186,31 +190,31 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 		}
 		inh, err := e.lookPath("systemd-inhibit")
 		if err != nil {
-			return nil, usagef("%s: --inhibit=block needs systemd-inhibit, not found in PATH (use --inhibit=no)", cmd)
+			return nil, nil, usagef("%s: --inhibit=block needs systemd-inhibit, not found in PATH (use --inhibit=no)", cmd)
 		}
 		b.Inhibitor = inh
 	case "no":
 	default:
-		return nil, usagef("%s: --inhibit %q: want block or no", cmd, j.inhibit)
+		return nil, nil, usagef("%s: --inhibit %q: want block or no", cmd, j.inhibit)
 	}
 	profile, err := transient.ParseProfile(j.hardening)
 	if err != nil {
-		return nil, usagef("%s: --hardening: %v", cmd, err)
+		return nil, nil, usagef("%s: --hardening: %v", cmd, err)
 	}
 	if profile == transient.ProfileOff && len(j.writable) > 0 {
-		return nil, usagef("%s: --writable has no effect with --hardening=off", cmd)
+		return nil, nil, usagef("%s: --writable has no effect with --hardening=off", cmd)
 	}
 	relax, err := transient.ParseRelaxations(j.relax)
 	if err != nil {
-		return nil, usagef("%s: --relax: %v", cmd, err)
+		return nil, nil, usagef("%s: --relax: %v", cmd, err)
 	}
 	if profile == transient.ProfileOff && len(relax) > 0 {
-		return nil, usagef("%s: --relax has no effect with --hardening=off", cmd)
+		return nil, nil, usagef("%s: --relax has no effect with --hardening=off", cmd)
 	}
 	for _, kv := range j.environment {
 		name, _, hasValue := strings.Cut(kv, "=")
 		if name == "" || strings.ContainsAny(name, " \t\n") {
-			return nil, usagef("%s: --setenv %q: want NAME=VALUE or NAME", cmd, kv)
+			return nil, nil, usagef("%s: --setenv %q: want NAME=VALUE or NAME", cmd, kv)
 		}
 		if !hasValue {
 			kv = name + "=" + os.Getenv(name)
@@ -218,9 +222,10 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 		b.Environment = append(b.Environment, kv)
 	}
 	if _, err := props.ParseAll(props.Service, j.properties); err != nil {
-		return nil, usagef("%s: -p: %v", cmd, err)
+		return nil, nil, usagef("%s: -p: %v", cmd, err)
 	}
 	b.ServiceProperties = j.properties
+	var sb *transient.Sandbox
 	switch {
 	case profile == transient.ProfileOff:
 	case remote:
@@ -228,22 +233,34 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 		j.remoteProfile = profile
 		j.remoteRelax = relax
 	default:
-		sb, err := e.sandbox(profile, relax, b, j)
+		sb, err = e.sandbox(profile, relax, b, j)
 		if err != nil {
-			return nil, usagef("%s: --hardening=%s: %v", cmd, profile, err)
+			return nil, nil, usagef("%s: --hardening=%s: %v", cmd, profile, err)
 		}
 		b.Hardening = sb.Assignments()
 	}
-	if j.passphrase != "" {
-		if !filepath.IsAbs(j.passphrase) {
-			return nil, usagef("%s: --passphrase-file %q: must be an absolute path", cmd, j.passphrase)
-		}
-		if fi, err := os.Stat(j.passphrase); !remote && (err != nil || !fi.Mode().IsRegular()) {
-			return nil, usagef("%s: --passphrase-file %q: must be an existing regular file", cmd, j.passphrase)
-		}
-		b.Hardening = append(b.Hardening, transient.PassphraseAssignments(j.passphrase)...)
+	if j.passphrase != "" && j.credential != "" {
+		return nil, nil, usagef("%s: --passphrase-file and --passphrase-credential: give one, not both", cmd)
 	}
-	return b, nil
+	for _, pf := range []struct {
+		flag, file string
+		assign     func(string) []string
+	}{
+		{"passphrase-file", j.passphrase, transient.PassphraseAssignments},
+		{"passphrase-credential", j.credential, transient.EncryptedPassphraseAssignments},
+	} {
+		if pf.file == "" {
+			continue
+		}
+		if !filepath.IsAbs(pf.file) {
+			return nil, nil, usagef("%s: --%s %q: must be an absolute path", cmd, pf.flag, pf.file)
+		}
+		if fi, err := os.Stat(pf.file); !remote && (err != nil || !fi.Mode().IsRegular()) {
+			return nil, nil, usagef("%s: --%s %q: must be an existing regular file", cmd, pf.flag, pf.file)
+		}
+		b.Hardening = append(b.Hardening, pf.assign(pf.file)...)
+	}
+	return b, sb, nil
 }
 
 // sandbox derives the job's sandbox: the paths borg and borgmatic write,
@@ -270,14 +287,25 @@ func (e *env) sandbox(profile transient.Profile, relax []transient.Relaxation, b
 			o.Nameservers = nameservers(string(f))
 		}
 	}
-	if filepath.Base(b.Command[0]) == "borgmatic" {
-		ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
-		out, err := exec.CommandContext(ctx, b.Command[0], "--version").Output()
-		cancel()
-		if err == nil {
-			o.BorgmaticVersion = strings.TrimSpace(string(out))
-		}
+	// The versions choose the directory rules; unknown versions open up
+	// the directories of every version. Both tools start slowly (Python),
+	// so they are asked at the same time.
+	var borg string
+	bmDone := make(chan struct{})
+	switch filepath.Base(b.Command[0]) {
+	case "borg":
+		borg = b.Command[0]
+		close(bmDone)
+	case "borgmatic":
+		borg, _ = e.lookPath("borg") // what borgmatic runs by default
+		go func() { o.BorgmaticVersion = e.version(b.Command[0]); close(bmDone) }()
+	default:
+		close(bmDone)
 	}
+	if borg != "" {
+		o.BorgVersion = e.version(borg)
+	}
+	<-bmDone
 	if id, err := os.ReadFile("/etc/machine-id"); err == nil && len(bytes.TrimSpace(id)) > 0 {
 		host, _ := os.Hostname()
 		o.HostID = host + "@" + string(bytes.TrimSpace(id))
@@ -298,24 +326,36 @@ func nameservers(resolvConf string) []string {
 
 // hostHardening derives b's sandbox for host h from h's own files (see
 // transient.DeriveRemoteSandbox), ahead of the assignments b already has
-// (the passphrase's), as backup does for the local manager.
-func (e *env) hostHardening(h transient.Host, b *transient.Backup, j *jobFlags) error {
+// (the passphrase's), as backup does for the local manager, and returns
+// the sandbox (nil without one).
+func (e *env) hostHardening(h transient.Host, b *transient.Backup, j *jobFlags) (*transient.Sandbox, error) {
 	if j.remoteProfile == "" {
-		return nil
+		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(e.ctx, remoteDeriveTimeout)
 	defer cancel()
 	sb, err := transient.DeriveRemoteSandbox(ctx, h, e.ssh, transient.SandboxOptions{Profile: j.remoteProfile,
 		Name: b.Name, Command: b.Command, Environment: b.Environment, Relax: j.remoteRelax})
 	if err != nil {
-		return fmt.Errorf("--hardening=%s: %w", j.remoteProfile, err)
+		return nil, fmt.Errorf("--hardening=%s: %w", j.remoteProfile, err)
 	}
 	b.Hardening = append(sb.Assignments(), b.Hardening...)
-	return nil
+	return sb, nil
 }
 
 // remoteDeriveTimeout bounds reading a host's configuration over ssh.
 const remoteDeriveTimeout = time.Minute
+
+// version returns what tool --version prints, or "" if it fails (in 30 s).
+func (e *env) version(tool string) string {
+	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, tool, "--version").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
 
 // checkInhibitor drops the systemd-inhibit wrapper, with a notice, when
 // the manager's machine has no logind to take the lock: the wrapper would

@@ -66,7 +66,7 @@ func (e *env) runNow(args []string) (int, error) {
 		}
 		return 0, err
 	}
-	b, err := e.backup("now", &f.jobFlags, fs.Args())
+	b, _, err := e.backup("now", &f.jobFlags, fs.Args())
 	if err != nil {
 		return 0, err
 	}
@@ -123,6 +123,9 @@ func (e *env) runNow(args []string) (int, error) {
 	}
 	if !res.Ran {
 		fmt.Fprintf(e.stderr, "borgrun: %s did not run: a condition was not met\n", b.NowUnit())
+	}
+	if sf := transient.SetupFailureOf(res); sf != nil && (sf.Priority && b.Priority != transient.Normal || !sf.Priority && f.hardening != string(transient.ProfileOff)) {
+		fmt.Fprintf(e.stderr, "borgrun: %s probably did not start: %s\n", b.NowUnit(), setupAdvice(sf, f.hardening, b.Priority))
 	}
 	return res.ExitStatus(), nil
 }

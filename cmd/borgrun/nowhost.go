@@ -43,7 +43,7 @@ func (e *env) nowHosts(b *transient.Backup, f *nowFlags) (int, error) {
 		}
 		defer c.Close()
 		hb := *b
-		if err := e.hostHardening(h, &hb, &f.jobFlags); err != nil {
+		if _, err := e.hostHardening(h, &hb, &f.jobFlags); err != nil {
 			return 0, err
 		}
 		return e.nowOn(c, h, &hb, f)
@@ -55,7 +55,7 @@ func (e *env) nowHosts(b *transient.Backup, f *nowFlags) (int, error) {
 		defer w.flush()
 		he.stdout, he.stderr = w, w
 		hb := *b
-		if err := e.hostHardening(h, &hb, &f.jobFlags); err != nil {
+		if _, err := e.hostHardening(h, &hb, &f.jobFlags); err != nil {
 			return nil, err
 		}
 		code, err := he.nowOn(c, h, &hb, f)

@@ -34,6 +34,11 @@ command is resolved by the host's manager, and the hardening is derived
 from the host's own borgmatic configuration. A host that fails is named
 on stderr and the exit status is 1; the others are scheduled.
 
+Before creating anything, schedule runs /bin/true once under the job's
+sandbox and priority settings (borgrun-NAME:probe-*.service) and refuses, with
+the option to use, if this service manager cannot apply them (some
+containers and user managers: 226/NAMESPACE, 214/SETSCHEDULER, ...).
+
 Examples:
   borgrun schedule --daily
   borgrun schedule --weekly --name offsite -- /usr/bin/borgmatic -c /etc/borgmatic/offsite.yaml
@@ -145,7 +150,7 @@ func (e *env) schedule(args []string) error {
 			}
 		}
 	}
-	b, err := e.backup("schedule", &f.jobFlags, fs.Args())
+	b, sb, err := e.backup("schedule", &f.jobFlags, fs.Args())
 	if err != nil {
 		return err
 	}
@@ -171,17 +176,17 @@ func (e *env) schedule(args []string) error {
 		return e.dryRunHosts(b, &f.jobFlags, cals, now)
 	}
 	if f.dryRun {
-		return e.dryRun(b, cals, now)
+		return e.dryRun(b, sb, cals, now)
 	}
 	if len(f.targets) > 0 {
 		return e.fanOut(f.targets, f.parallel, false, f.json, func(h transient.Host, c *transient.Conn, w io.Writer) (any, error) {
 			hb := *b // this host's sandbox; checkInhibitor may change it
-			if err := e.hostHardening(h, &hb, &f.jobFlags); err != nil {
+			if _, err := e.hostHardening(h, &hb, &f.jobFlags); err != nil {
 				return nil, err
 			}
 			he := *e
 			he.stdout, he.stderr = w, w
-			r, err := he.scheduleOn(c, &hb, f.replace)
+			r, err := he.scheduleOn(c, &hb, f.replace, f.hardening)
 			if err != nil {
 				return nil, err
 			}
@@ -195,7 +200,7 @@ func (e *env) schedule(args []string) error {
 		return err
 	}
 	defer c.Close()
-	r, err := e.scheduleOn(c, b, f.replace)
+	r, err := e.scheduleOn(c, b, f.replace, f.hardening)
 	if err != nil {
 		return err
 	}
@@ -223,8 +228,11 @@ func outcomeWord(o string) string {
 }
 
 // scheduleOn creates b's schedule on the manager c is connected to.
-func (e *env) scheduleOn(c *transient.Conn, b *transient.Backup, replace bool) (*scheduleResult, error) {
+func (e *env) scheduleOn(c *transient.Conn, b *transient.Backup, replace bool, profile string) (*scheduleResult, error) {
 	e.checkInhibitor(c, b)
+	if err := e.probeSetup(c, b, profile); err != nil {
+		return nil, err
+	}
 	outcome, err := c.Schedule(e.ctx, b, replace)
 	if errors.Is(err, transient.ErrScheduleDiffers) {
 		return nil, fmt.Errorf("schedule: %s is already scheduled with a different definition; use --replace to replace it", b.Name)
@@ -249,23 +257,28 @@ func (e *env) dryRunHosts(b *transient.Backup, j *jobFlags, cals []*props.Calend
 	for i, h := range j.targets {
 		runs[i] = &hostRun{host: h}
 		hb := *b
-		if runs[i].err = e.hostHardening(h, &hb, j); runs[i].err != nil {
+		var sb *transient.Sandbox
+		if sb, runs[i].err = e.hostHardening(h, &hb, j); runs[i].err != nil {
 			fmt.Fprintf(e.stderr, "borgrun: %s: %s\n", h, hostError(runs[i].err))
 			continue
 		}
 		fmt.Fprintf(e.stdout, "### on %s\n", h)
-		if err := e.dryRun(&hb, cals, now); err != nil {
+		if err := e.dryRun(&hb, sb, cals, now); err != nil {
 			return err
 		}
 	}
 	return hostsFailed(runs)
 }
 
-// dryRun prints the units schedule would create and their next 3 runs.
-func (e *env) dryRun(b *transient.Backup, cals []*props.Calendar, now time.Time) error {
+// dryRun prints the units schedule would create, the paths the sandbox
+// opens up and why (sb nil: no sandbox), and their next 3 runs.
+func (e *env) dryRun(b *transient.Backup, sb *transient.Sandbox, cals []*props.Calendar, now time.Time) error {
 	timer, service := b.UnitFiles()
 	fmt.Fprintf(e.stdout, "# %s (transient, not created: --dry-run)\n%s\n", b.TimerUnit(), timer)
 	fmt.Fprintf(e.stdout, "# %s\n%s\n", b.ServiceUnit(), service)
+	if sb != nil {
+		printSandbox(e.stdout, sb)
+	}
 	fmt.Fprintln(e.stdout, "# next runs (before the randomized delay):")
 	at := now
 	for range 3 {
@@ -282,6 +295,69 @@ func (e *env) dryRun(b *transient.Backup, cals []*props.Calendar, now time.Time)
 		at = next
 	}
 	return nil
+}
+
+// probeSetup refuses to schedule a job whose service the manager cannot
+// start here: it runs /bin/true once under the job's sandbox and priority
+// settings (a transient service, waited on by its signals) and reports a
+// setting the manager could not apply. A job with neither (--hardening=off
+// and --priority normal, no passphrase) is not probed. Nothing is cached:
+// borgrun keeps no state, and the manager's abilities can change.
+func (e *env) probeSetup(c *transient.Conn, b *transient.Backup, profile string) error {
+	if len(b.Hardening) == 0 && b.Priority == transient.Normal {
+		return nil
+	}
+	f, err := c.ProbeSetup(e.ctx, b)
+	if err != nil {
+		return fmt.Errorf("schedule: not scheduled: /bin/true, run once under the job's settings to check them, failed: %w", err)
+	}
+	if f != nil {
+		return fmt.Errorf("schedule: not scheduled: %s", setupAdvice(f, profile, b.Priority))
+	}
+	return nil
+}
+
+// setupAdvice says, on one line, which setting the manager could not apply
+// and the option that drops it.
+func setupAdvice(f *transient.SetupFailure, profile string, priority transient.Priority) string {
+	msg := fmt.Sprintf("this service manager cannot %s (exit status %d/%s; some containers and user managers cannot)", f.What, f.Status, f.Name)
+	switch {
+	case f.Priority && priority != transient.Normal:
+		return msg + fmt.Sprintf("; use --priority normal instead of --priority %s", priority)
+	case !f.Priority && profile != string(transient.ProfileOff):
+		return msg + fmt.Sprintf("; use --hardening=off instead of --hardening=%s", profile)
+	}
+	return msg + "; check the -p settings"
+}
+
+// printSandbox prints, as comment lines, the paths the sandbox opens up or
+// creates and why, aligned, and whether the job keeps the network.
+func printSandbox(w io.Writer, sb *transient.Sandbox) {
+	fmt.Fprintf(w, "# sandbox (--hardening=%s): paths opened up, and why:\n", sb.Profile)
+	if len(sb.Paths) == 0 {
+		fmt.Fprintln(w, "#   none (everything but /tmp and /run/borgrun/NAME is read-only)")
+	}
+	width := 0
+	for _, p := range sb.Paths {
+		width = max(width, len(p.Path))
+	}
+	for _, p := range sb.Paths {
+		var how []string
+		if p.Writable {
+			how = append(how, "writable")
+		} else {
+			how = append(how, "read-only")
+		}
+		if p.Create {
+			how = append(how, "created before each run")
+		}
+		fmt.Fprintf(w, "#   %-*s  %s: %s\n", width, p.Path, strings.Join(how, ", "), p.Why)
+	}
+	if sb.Network {
+		fmt.Fprintln(w, "# network: allowed (a repository is remote, a hook may need it, or the command is not borg or borgmatic)")
+	} else {
+		fmt.Fprintln(w, "# network: none (every repository is local and no hook needs it)")
+	}
 }
 
 // quietSyslog keeps borgmatic from logging every line twice in a scheduled

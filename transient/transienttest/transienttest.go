@@ -47,6 +47,11 @@ type Options struct {
 	Binds []string
 	// BootTimeout bounds the wait for READY=1. Zero means 30s.
 	BootTimeout time.Duration
+	// DropCapabilities are capabilities ("setpcap") removed from the
+	// manager's bounding set, as in some containers: the manager and its
+	// services never have them. (systemd 252 does not boot without
+	// sys_admin.)
+	DropCapabilities []string
 }
 
 // Systemd is a running throwaway systemd. Its methods are safe for
@@ -177,7 +182,14 @@ done
 # Shared propagation inside the sandbox, as systemd sets up on a host: it
 # mounts credential directories from a helper's mount namespace.
 mount --make-rshared "$r"
-exec chroot "$r" /lib/systemd/systemd --system --unit=basic.target --show-status=no
+drop=${BORGRUN_DROP_CAPS:-}
+unset BORGRUN_DROP_CAPS
+if [ -n "$drop" ]; then
+	set -- setpriv --bounding-set "$drop"
+else
+	set --
+fi
+exec "$@" chroot "$r" /lib/systemd/systemd --system --unit=basic.target --show-status=no
 `
 
 // Start boots a throwaway systemd and returns once its manager has finished
@@ -214,6 +226,13 @@ func Start(ctx context.Context, opts Options) (*Systemd, error) {
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"container=borgrun-test",
 		"NOTIFY_SOCKET=" + notifyPath,
+	}
+	if len(opts.DropCapabilities) > 0 {
+		drop := make([]string, len(opts.DropCapabilities))
+		for i, c := range opts.DropCapabilities {
+			drop[i] = "-" + strings.ToLower(strings.TrimPrefix(strings.ToLower(c), "cap_"))
+		}
+		cmd.Env = append(cmd.Env, "BORGRUN_DROP_CAPS="+strings.Join(drop, ","))
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWCGROUP |
@@ -285,8 +304,13 @@ func (s *Systemd) Close() error {
 		select {
 		case <-s.done:
 		default:
-			if _, err := s.Output(ctx, "systemctl", "poweroff", "--no-block"); err != nil {
-				s.closeErr = err
+			// nsenter's child can outlive nsenter, killed at the
+			// deadline, and hold the pipes: bound that wait too (a
+			// manager without some capabilities answers slowly).
+			cmd := s.Command(ctx, "systemctl", "poweroff", "--no-block")
+			cmd.WaitDelay = time.Second
+			if err := cmd.Run(); err != nil {
+				s.closeErr = fmt.Errorf("transienttest: systemctl poweroff: %w", err)
 			}
 		}
 		select {
