@@ -211,12 +211,22 @@ func diffMaps(a, b map[string]string) []string {
 // the case can be compared at all.
 func extraFor(c confirmCase) []string {
 	name, _, _ := strings.Cut(c.in, "=")
-	if name == "ExecStart" || name == "ExecStartEx" {
+	switch {
+	case name == "ExecStart" || name == "ExecStartEx":
 		// A second ExecStart (systemd-run adds /bin/sleep) needs oneshot.
 		return []string{"Type=oneshot"}
+	case c.t == props.Service && (strings.HasPrefix(name, "Condition") || strings.HasPrefix(name, "Assert")):
+		// A unit whose condition fails never starts and is unloaded at
+		// once, possibly before it is compared: its start job waits
+		// behind the blocker instead, keeping it loaded.
+		return []string{"After=" + confirmBlocker}
 	}
 	return nil
 }
+
+// confirmBlocker is a service that stays activating for the whole test, so
+// that start jobs ordered after it wait.
+const confirmBlocker = "borgrun-cf-blocker.service"
 
 // TestConfirm is the differential test against systemd-run 252: for every
 // golden case it creates unit A with systemd-run and unit B from Parse's
@@ -245,6 +255,11 @@ func TestConfirm(t *testing.T) {
 	if err := conn.Hello(); err != nil {
 		t.Fatal(err)
 	}
+
+	if _, err := sys.Output(ctx, "systemd-run", "--unit="+confirmBlocker, "--service-type=oneshot", "--no-block", "/bin/sleep", "infinity"); err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Output(context.Background(), "systemctl", "stop", "--no-block", confirmBlocker)
 
 	cases := readGoldenInputs(t)
 	// Calibration: two identical systemd-run units must compare equal.

@@ -28,7 +28,7 @@ func showAll(t *testing.T, unit string) map[string]string {
 	return m
 }
 
-// depLists are the properties that list units (or paths) from a set the
+// depLists are the properties that list units (or paths, or addresses) from a set the
 // manager keeps in a hash table: their order differs between two loads of
 // the same unit and means nothing, so they are compared as sets.
 var depLists = map[string]bool{
@@ -39,6 +39,8 @@ var depLists = map[string]bool{
 	"Triggers": true, "TriggeredBy": true, "PropagatesReloadTo": true, "ReloadPropagatedFrom": true,
 	"PropagatesStopTo": true, "StopPropagatedFrom": true, "JoinsNamespaceOf": true,
 	"References": true, "ReferencedBy": true, "RequiresMountsFor": true,
+	// Address sets, printed in the order of the manager's set.
+	"IPAddressAllow": true, "IPAddressDeny": true,
 }
 
 // runState reports whether a property describes this incarnation of the
