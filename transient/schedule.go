@@ -32,6 +32,17 @@ var (
 	ErrNotOurs = errors.New("exists and was not created by borgrun")
 )
 
+// Scheduled reports whether b's pair is loaded exactly as [Conn.Schedule]
+// would create it (same fingerprint), so that Schedule would answer
+// [Unchanged]. Callers use it to skip work that only a new pair needs.
+func (c *Conn) Scheduled(ctx context.Context, b *Backup) (bool, error) {
+	cur, err := c.current(ctx, b)
+	if err != nil {
+		return false, err
+	}
+	return cur.ours && cur.timerLoaded && cur.fingerprint == b.Fingerprint(), nil
+}
+
 // Schedule creates the job's timer and service in one call, idempotently:
 // if an identical pair (same [Backup.Fingerprint]) is already scheduled it
 // does nothing and returns Unchanged, so that a boot script can run the same

@@ -230,8 +230,14 @@ func outcomeWord(o string) string {
 // scheduleOn creates b's schedule on the manager c is connected to.
 func (e *env) scheduleOn(c *transient.Conn, b *transient.Backup, replace bool, profile string) (*scheduleResult, error) {
 	e.checkInhibitor(c, b)
-	if err := e.probeSetup(c, b, profile); err != nil {
+	// Probe only for a pair about to be created: re-running an unchanged
+	// schedule (at every boot, say) costs no probe unit.
+	if same, err := c.Scheduled(e.ctx, b); err != nil {
 		return nil, err
+	} else if !same {
+		if err := e.probeSetup(c, b, profile); err != nil {
+			return nil, err
+		}
 	}
 	outcome, err := c.Schedule(e.ctx, b, replace)
 	if errors.Is(err, transient.ErrScheduleDiffers) {

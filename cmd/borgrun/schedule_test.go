@@ -319,3 +319,32 @@ func TestNotRootIsDenied(t *testing.T) {
 		t.Errorf("a denied schedule created its timer: %q", got)
 	}
 }
+
+// TestUnchangedScheduleSkipsProbe: the sandbox probe runs when a pair is
+// created, not when the same schedule is run again (at every boot, say).
+func TestUnchangedScheduleSkipsProbe(t *testing.T) {
+	sys := sandbox.Get(t)
+	cleanupJob(t, "probeonce")
+	probes := func() int {
+		t.Helper()
+		if _, err := sys.Output(t.Context(), "journalctl", "--sync"); err != nil {
+			t.Fatal(err)
+		}
+		out, _ := sys.Output(t.Context(), "journalctl", "--no-pager", "-o", "cat", "-u", "borgrun-probeonce:probe-*")
+		return strings.Count(out, "Deactivated successfully")
+	}
+	args := []string{"schedule", "--daily", "--name", "probeonce", "--", "/bin/true"}
+	if _, stderr, code := borgrun(t, args...); code != 0 {
+		t.Fatalf("schedule: exit %d: %s", code, stderr)
+	}
+	first := probes()
+	if first != 1 {
+		t.Fatalf("%d probe runs after creating the pair, want 1", first)
+	}
+	if stdout, stderr, code := borgrun(t, args...); code != 0 || !strings.Contains(stdout, "unchanged") {
+		t.Fatalf("schedule again: exit %d, %q %q", code, stdout, stderr)
+	}
+	if n := probes(); n != first {
+		t.Errorf("%d probe runs after an unchanged schedule, want %d", n, first)
+	}
+}
