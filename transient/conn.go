@@ -442,12 +442,17 @@ func (c *Conn) object(path dbus.ObjectPath) dbus.BusObject {
 // subscribe asks the manager to send all its signals (Manager.Subscribe),
 // which UnitNew/UnitRemoved need on a bus. The subscription is shared by the
 // connection's users; call release when done.
-func (c *Conn) subscribe(ctx context.Context) (release func(), err error) {
+func (c *Conn) subscribe() (release func(), err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.subs == 0 {
-		if err := c.object(managerPath).CallWithContext(ctx, "org.freedesktop.systemd1.Manager.Subscribe", 0).Err; err != nil {
-			return nil, wrap("subscribing to the manager's signals", err)
+		// Sent without waiting for the answer, as AddMatch is: the
+		// manager handles one connection's messages in order, so the
+		// subscription is in effect for every call made after this one.
+		// Subscribe needs no privilege; a failure would show as a lost
+		// connection.
+		if call := c.object(managerPath).Go("org.freedesktop.systemd1.Manager.Subscribe", dbus.FlagNoReplyExpected, nil); call.Err != nil {
+			return nil, wrap("subscribing to the manager's signals", call.Err)
 		}
 	}
 	c.subs++

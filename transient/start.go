@@ -108,7 +108,7 @@ func (c *Conn) WaitService(ctx context.Context, name string) (*Result, error) {
 	defer unwatch()
 	// On a bus the manager sends a unit's PropertiesChanged only to
 	// subscribers (and the unit's referencing clients).
-	release, err := c.subscribe(ctx)
+	release, err := c.subscribe()
 	if err != nil {
 		return nil, err
 	}

@@ -117,7 +117,7 @@ func (c *Conn) WaitGone(ctx context.Context, name string) error {
 		return err
 	}
 	defer unwatch()
-	release, err := c.subscribe(ctx)
+	release, err := c.subscribe()
 	if err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func (c *Conn) WaitUnitProperty(ctx context.Context, name, key, value string) er
 	defer unwatch()
 	// On a bus the manager sends a unit's PropertiesChanged only to
 	// subscribers (and the unit's referencing clients).
-	release, err := c.subscribe(ctx)
+	release, err := c.subscribe()
 	if err != nil {
 		return err
 	}
@@ -242,7 +242,7 @@ func (c *Conn) WaitIdle(ctx context.Context, name string) error {
 		return err
 	}
 	defer unwatch()
-	release, err := c.subscribe(ctx)
+	release, err := c.subscribe()
 	if err != nil {
 		return err
 	}
