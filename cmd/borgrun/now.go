@@ -104,6 +104,15 @@ func (e *env) runNow(args []string) (int, error) {
 	}
 	res, err := c.Run(e.ctx, b.NowUnit(), props)
 	out.close()
+	return e.nowResult(b, f, res, err)
+}
+
+// nowResult turns how now's unit ended into borgrun's exit status, as
+// systemd-run --wait does, after the summary: 128+N when borgrun itself
+// was stopped by signal N, else the command's status. It adds a line when
+// the unit did not run (a condition) or probably failed to start because
+// the manager could not apply its settings.
+func (e *env) nowResult(b *transient.Backup, f *nowFlags, res *transient.Result, err error) (int, error) {
 	if errors.Is(err, transient.ErrUnitExists) {
 		return 0, fmt.Errorf("now: %s is already running (another borgrun now --name %s)", b.NowUnit(), b.Name)
 	}

@@ -5,13 +5,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/borgrun/borgrun/transient"
@@ -89,27 +87,7 @@ func (e *env) nowOn(c *transient.Conn, h transient.Host, b *transient.Backup, f 
 	}
 	res, err := c.Run(e.ctx, b.NowUnit(), props)
 	j.finish(res != nil)
-	if errors.Is(err, transient.ErrUnitExists) {
-		return 0, fmt.Errorf("now: %s is already running (another borgrun now --name %s)", b.NowUnit(), b.Name)
-	}
-	var exitErr *transient.ExitError
-	if res == nil || (err != nil && !errors.As(err, &exitErr) && e.ctx.Err() == nil) {
-		return 0, err
-	}
-	if !f.quiet {
-		e.summary(res)
-	}
-	var sc signalCause
-	if errors.As(context.Cause(e.ctx), &sc) {
-		if s, ok := sc.sig.(syscall.Signal); ok {
-			return 128 + int(s), nil
-		}
-		return 130, nil
-	}
-	if !res.Ran {
-		fmt.Fprintf(e.stderr, "borgrun: %s did not run: a condition was not met\n", b.NowUnit())
-	}
-	return res.ExitStatus(), nil
+	return e.nowResult(b, f, res, err)
 }
 
 // journalFollower prints a remote unit's journal entries as they come.
