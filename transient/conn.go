@@ -383,6 +383,23 @@ func (c *Conn) watch(ctx context.Context, path dbus.ObjectPath) (*waiter, func()
 	return c.watchRule(ctx, path, "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',path='"+string(path)+"'")
 }
 
+// watchSubscribed is watch for a unit the connection does not reference:
+// on a bus the manager sends a unit's PropertiesChanged only to
+// subscribers (and to the clients that reference the unit), so it also
+// subscribes. The returned function undoes both.
+func (c *Conn) watchSubscribed(ctx context.Context, path dbus.ObjectPath) (*waiter, func(), error) {
+	w, unwatch, err := c.watch(ctx, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	release, err := c.subscribe()
+	if err != nil {
+		unwatch()
+		return nil, nil, err
+	}
+	return w, func() { release(); unwatch() }, nil
+}
+
 // watchManager registers interest in the manager's signal called member.
 func (c *Conn) watchManager(ctx context.Context, member string) (*waiter, func(), error) {
 	return c.watchRule(ctx, managerPath, "interface='org.freedesktop.systemd1.Manager',member='"+member+"'")

@@ -101,18 +101,11 @@ func (c *Conn) UniqueName() string {
 // reported from its last state seen.
 func (c *Conn) WaitService(ctx context.Context, name string) (*Result, error) {
 	path := unitPath(name)
-	w, unwatch, err := c.watch(ctx, path)
+	w, unwatch, err := c.watchSubscribed(ctx, path)
 	if err != nil {
 		return nil, err
 	}
 	defer unwatch()
-	// On a bus the manager sends a unit's PropertiesChanged only to
-	// subscribers (and the unit's referencing clients).
-	release, err := c.subscribe()
-	if err != nil {
-		return nil, err
-	}
-	defer release()
 	// Read the state once (the unit was started before we watched it),
 	// then follow the changes the signals carry.
 	st := unitState{props: make(map[string]dbus.Variant)}

@@ -157,18 +157,11 @@ func (c *Conn) WaitActiveState(ctx context.Context, name, state string) error {
 // the given value, driven by its PropertiesChanged signals.
 func (c *Conn) WaitUnitProperty(ctx context.Context, name, key, value string) error {
 	path := unitPath(name)
-	w, unwatch, err := c.watch(ctx, path)
+	w, unwatch, err := c.watchSubscribed(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer unwatch()
-	// On a bus the manager sends a unit's PropertiesChanged only to
-	// subscribers (and the unit's referencing clients).
-	release, err := c.subscribe()
-	if err != nil {
-		return err
-	}
-	defer release()
 	unit, err := c.unitProps(ctx, name, ifaceUnit)
 	if err != nil {
 		return err
@@ -237,16 +230,11 @@ func running(activeState any) bool {
 // or failed, or unloaded), driven by its signals.
 func (c *Conn) WaitIdle(ctx context.Context, name string) error {
 	path := unitPath(name)
-	w, unwatch, err := c.watch(ctx, path)
+	w, unwatch, err := c.watchSubscribed(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer unwatch()
-	release, err := c.subscribe()
-	if err != nil {
-		return err
-	}
-	defer release()
 	for {
 		if ok, err := c.Running(ctx, name); err != nil || !ok {
 			return err
