@@ -225,21 +225,20 @@ func (s *Sandbox) Assignments() []string {
 	for _, e := range s.Environment {
 		a = append(a, "Environment="+quoteWord(e))
 	}
-	var create []string
-	for _, p := range s.Paths {
-		if p.Create {
-			create = append(create, p.Path)
+	pathsWhere := func(keep func(SandboxPath) bool) []string {
+		var ps []string
+		for _, p := range s.Paths {
+			if keep(p) {
+				ps = append(ps, p.Path)
+			}
 		}
+		return ps
 	}
+	create := pathsWhere(func(p SandboxPath) bool { return p.Create })
 	if len(create) > 0 {
 		a = append(a, "ExecStartPre=/bin/mkdir -p -m 0700 -- "+quoteArgv(create))
 	}
-	var files []string
-	for _, p := range s.Paths {
-		if p.CreateFile {
-			files = append(files, p.Path)
-		}
-	}
+	files := pathsWhere(func(p SandboxPath) bool { return p.CreateFile })
 	if len(files) > 0 {
 		// -a: an existing file keeps its contents and modification time.
 		a = append(a, "ExecStartPre=/bin/touch -a -- "+quoteArgv(files))
