@@ -110,23 +110,35 @@ func TestBorgmaticUnderProfiles(t *testing.T) {
 		{"default-without-derived-paths", []string{"-p", "ReadWritePaths="}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			freshState(t)
-			before := len(archives(t))
-			args := append(append([]string{"now", "--name", "bm-" + tt.name}, tt.args...), "--", "/usr/bin/borgmatic", "-c", bmConfig, "--verbosity", "1")
-			stdout, stderr, code := borgrun(t, args...)
+			fail := ""
 			if tt.fail {
-				if code == 0 || !strings.Contains(stderr, "Read-only file system") {
-					t.Errorf("borgrun %s: exit %d, want a failure on a read-only file system\nstderr:\n%s", strings.Join(args, " "), code, stderr)
-				}
-				return
+				fail = "Read-only file system"
 			}
-			if code != 0 {
-				t.Fatalf("borgrun %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, stdout, stderr)
-			}
-			if got := len(archives(t)); got != before+1 {
-				t.Errorf("archives: %d after the run, want %d", got, before+1)
-			}
+			backupNow(t, tt.name, tt.args, bmConfig, fail)
 		})
+	}
+}
+
+// backupNow runs borgmatic (default actions) with config under borgrun now
+// with args, on fresh borg state. With fail empty the run must succeed and
+// add one archive; otherwise it must fail with fail in its stderr.
+func backupNow(t *testing.T, name string, args []string, config, fail string) {
+	t.Helper()
+	freshState(t)
+	before := len(archives(t))
+	args = append(append([]string{"now", "--name", "bm-" + name}, args...), "--", "/usr/bin/borgmatic", "-c", config, "--verbosity", "1")
+	stdout, stderr, code := borgrun(t, args...)
+	if fail != "" {
+		if code == 0 || !strings.Contains(stderr, fail) {
+			t.Errorf("borgrun %s: exit %d, want a failure saying %q\nstderr:\n%s", strings.Join(args, " "), code, fail, stderr)
+		}
+		return
+	}
+	if code != 0 {
+		t.Fatalf("borgrun %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, stdout, stderr)
+	}
+	if got := len(archives(t)); got != before+1 {
+		t.Errorf("archives: %d after the run, want %d", got, before+1)
 	}
 }
 

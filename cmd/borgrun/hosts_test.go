@@ -122,19 +122,8 @@ func (f *fleet) systemdRun(t *testing.T, args ...string) outcome {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), "nsenter", append([]string{"--net=/run/netns/" + f.netns, "--", "systemd-run"}, args...)...)
 	cmd.Env = append(os.Environ(), "PATH="+f.sshDir+":"+os.Getenv("PATH"), "SYSTEMD_PAGER=cat", "LC_ALL=C.UTF-8")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	code := 0
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatal(err)
-	}
-	return outcome{out.String(), errb.String(), code}
+	stdout, stderr, code := runCapture(t, cmd)
+	return outcome{stdout, stderr, code}
 }
 
 // testRun: run with one -H does what systemd-run -H does (messages, exit
@@ -207,18 +196,7 @@ func (f *fleet) borgrun(t *testing.T, args ...string) (stdout, stderr string, co
 	}
 	cmd := exec.CommandContext(t.Context(), "nsenter", append([]string{"--net=/run/netns/" + f.netns, "--", exe}, args...)...)
 	cmd.Env = append(os.Environ(), "BORGRUN_TEST_MAIN=1", f.sshEnv)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err = cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
+	return runCapture(t, cmd)
 }
 
 // hostArgs returns -H for each address.

@@ -57,9 +57,16 @@ func borgrunEnv(t *testing.T, env []string, args ...string) (stdout, stderr stri
 	}
 	cmd := sys.Command(t.Context(), exe, args...)
 	cmd.Env = append(append(cmd.Env, "BORGRUN_TEST_MAIN=1"), env...)
+	return runCapture(t, cmd)
+}
+
+// runCapture runs cmd and returns its stdout, stderr and exit status; a
+// command that cannot be run at all fails the test.
+func runCapture(t *testing.T, cmd *exec.Cmd) (stdout, stderr string, code int) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err = cmd.Run()
+	err := cmd.Run()
 	var ee *exec.ExitError
 	switch {
 	case err == nil:

@@ -2,12 +2,9 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -53,18 +50,8 @@ func asNobody(t *testing.T, args ...string) (stderr string, code int) {
 	}
 	cmd := sys.Command(t.Context(), "setpriv", append([]string{"--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", bin}, args...)...)
 	cmd.Env = append(cmd.Env, "BORGRUN_TEST_MAIN=1", "HOME=/nonexistent")
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	err = cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatal(err)
-	}
-	return errb.String(), code
+	_, stderr, code = runCapture(t, cmd)
+	return stderr, code
 }
 
 // TestPolkitRefusesWithoutAgent: when polkit would ask and there is no

@@ -46,22 +46,7 @@ func runRelaxCases(t *testing.T, config string, cases []relaxCase) {
 	t.Helper()
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			freshState(t)
-			before := len(archives(t))
-			args := append(append([]string{"now", "--name", "bm-" + tt.name}, tt.args...), "--", "/usr/bin/borgmatic", "-c", config, "--verbosity", "1")
-			stdout, stderr, code := borgrun(t, args...)
-			if tt.fail != "" {
-				if code == 0 || !strings.Contains(stderr, tt.fail) {
-					t.Errorf("borgrun %s: exit %d, want a failure saying %q\nstderr:\n%s", strings.Join(args, " "), code, tt.fail, stderr)
-				}
-				return
-			}
-			if code != 0 {
-				t.Fatalf("borgrun %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, stdout, stderr)
-			}
-			if got := len(archives(t)); got != before+1 {
-				t.Errorf("archives: %d after the run, want %d", got, before+1)
-			}
+			backupNow(t, tt.name, tt.args, config, tt.fail)
 		})
 	}
 }

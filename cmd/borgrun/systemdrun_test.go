@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -255,19 +253,8 @@ type outcome struct {
 func systemdRunIn(t *testing.T, args []string) outcome {
 	t.Helper()
 	cmd := sandbox.Get(t).Command(t.Context(), "systemd-run", args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	code := 0
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatal(err)
-	}
-	return outcome{out.String(), errb.String(), code}
+	stdout, stderr, code := runCapture(t, cmd)
+	return outcome{stdout, stderr, code}
 }
 
 // cleanupUnits stops and resets the units of a case, named or auto-named
