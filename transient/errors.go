@@ -28,6 +28,9 @@ var (
 	// ErrInvalidArgs: the manager rejected a property or argument
 	// (org.freedesktop.DBus.Error.InvalidArgs, …PropertyReadOnly).
 	ErrInvalidArgs = errors.New("invalid arguments")
+	// ErrNotTransient: the unit was loaded from a unit file, not created
+	// over the bus.
+	ErrNotTransient = errors.New("not transient")
 	// ErrDisconnected: the connection to the manager was lost.
 	ErrDisconnected = errors.New("connection to the manager lost")
 )

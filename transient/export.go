@@ -4,36 +4,18 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 
+	"github.com/borgrun/borgrun/props"
 	"github.com/godbus/dbus/v5"
 )
 
-// ExportOptions configure [Conn.Export].
-type ExportOptions struct {
-	// ReadFile reads a file on the manager's machine (the unit's fragment
-	// and drop-ins). nil means os.ReadFile: the manager runs here.
-	ReadFile func(path string) ([]byte, error)
-	// Generator names the program in the files' header comment, e.g.
-	// "borgrun 0.1.0".
-	Generator string
-	// User says the manager is a user manager: the header's instructions
-	// then use systemctl --user and ~/.config/systemd/user.
-	User bool
-}
-
-// UnitFile is one exported unit file.
+// UnitFile is a loaded transient unit written out as a unit file: see
+// [Conn.UnitFile].
 type UnitFile struct {
-	Name   string // file name, e.g. "borgrun-nightly.timer"
-	Source string // the transient unit's fragment it was made from
-	Text   string // the file's content
-}
-
-// Exported is a scheduled job's timer and service as unit files.
-type Exported struct {
-	Name           string
-	Timer, Service UnitFile
+	Name   string // the unit's name, e.g. "borgrun-nightly.timer"
+	Source string // the manager's file for the transient unit (FragmentPath)
+	Text   string // the unit file's content
 }
 
 // execProps are the service's command properties. The manager's D-Bus
@@ -50,73 +32,29 @@ var execFlagPrefix = map[string]string{
 	"no-env-expand":  ":",
 }
 
-// Export returns unit files equivalent to the job's transient timer and
-// service, as created by [Conn.Schedule]: loaded from disk in their place,
-// they give the same units (the same properties in systemctl show, bar
-// identity, state and timestamps). The timer gains [Install]
-// WantedBy=timers.target, so that enabling it starts it at boot as the
-// transient one is started now.
+// UnitFile returns a unit file equivalent to the transient unit called
+// name: loaded from disk in its place, it gives the same unit (the same
+// properties in systemctl show, bar identity, state and timestamps).
+// read reads a file on the manager's machine (nil: os.ReadFile, the
+// manager runs here).
 //
 // The text is the manager's own: the file it keeps for each transient unit
 // (its FragmentPath, written from exactly the properties it was sent and
-// re-read on daemon-reload), followed by the unit's drop-ins, if any.
-// Where systemd 252 writes that file in a form it does not read back the
-// same (every Exec*= line whose argument holds '$' or ';', every command
-// with a '+', '!' or ':' prefix, which it writes as Exec*Ex=, a key that
-// unit files do not have, and RestrictNamespaces=yes, which it writes as
-// an empty assignment, i.e. a reset), those lines are rewritten from the
-// manager's D-Bus properties.
+// re-read on daemon-reload), without its header line, followed by the
+// unit's drop-ins, if any. Where systemd 252 writes that file in a form it
+// does not read back the same (every Exec*= line whose argument holds '$'
+// or ';', every command with a '+', '!' or ':' prefix, which it writes as
+// Exec*Ex=, a key that unit files do not have, and RestrictNamespaces=yes,
+// which it writes as an empty assignment, i.e. a reset), a service's lines
+// are rewritten from the manager's D-Bus properties.
 //
-// A job that is not loaded is ErrNoSuchUnit; units of its names that are
-// not a transient pair made by borgrun (for example unit files already
-// exported and installed) are ErrNotOurs.
-func (c *Conn) Export(ctx context.Context, name string, opts ExportOptions) (*Exported, error) {
-	if err := ValidName(name); err != nil {
-		return nil, err
-	}
-	read := opts.ReadFile
+// A unit that is not loaded is [ErrNoSuchUnit]; one that is not transient
+// is [ErrNotTransient].
+func (c *Conn) UnitFile(ctx context.Context, name string, read func(path string) ([]byte, error)) (*UnitFile, error) {
 	if read == nil {
 		read = os.ReadFile
 	}
-	b := &Backup{Name: name}
-	timer, err := c.exportUnit(ctx, b.TimerUnit(), read)
-	if err != nil {
-		return nil, err
-	}
-	service, err := c.exportUnit(ctx, b.ServiceUnit(), read)
-	if err != nil {
-		return nil, err
-	}
-	svcProps, err := c.unitProps(ctx, b.ServiceUnit(), ifaceService)
-	if err != nil {
-		return nil, err
-	}
-	env, _ := svcProps["Environment"].Value().([]string)
-	if !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, FingerprintVar+"=") }) {
-		return nil, fmt.Errorf("transient: %s: %w (no %s in its environment)", b.ServiceUnit(), ErrNotOurs, FingerprintVar)
-	}
-	serviceText, err := rewriteService(service.text, svcProps)
-	if err != nil {
-		return nil, fmt.Errorf("transient: exporting %s: %w", b.ServiceUnit(), err)
-	}
-	timerText := timer.text + "\n[Install]\nWantedBy=timers.target\n"
-	return &Exported{
-		Name:    name,
-		Timer:   UnitFile{Name: b.TimerUnit(), Source: timer.fragment, Text: exportHeader(b.TimerUnit(), timer.fragment, name, opts) + timerText},
-		Service: UnitFile{Name: b.ServiceUnit(), Source: service.fragment, Text: exportHeader(b.ServiceUnit(), service.fragment, name, opts) + serviceText},
-	}, nil
-}
-
-// exportedUnit is a loaded transient unit's text, as read for Export.
-type exportedUnit struct {
-	fragment string
-	text     string // fragment (without systemd's header line) and drop-ins
-}
-
-// exportUnit reads the fragment and drop-ins of the unit called name,
-// which must be a loaded transient unit.
-func (c *Conn) exportUnit(ctx context.Context, name string, read func(string) ([]byte, error)) (*exportedUnit, error) {
-	unit, err := c.unitProps(ctx, name, ifaceUnit)
+	unit, err := c.Properties(ctx, name, UnitInterface)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +63,7 @@ func (c *Conn) exportUnit(ctx context.Context, name string, read func(string) ([
 	}
 	fragment, _ := unit["FragmentPath"].Value().(string)
 	if tr, _ := unit["Transient"].Value().(bool); !tr {
-		return nil, fmt.Errorf("transient: %s: %w (it is not transient: loaded from %q)", name, ErrNotOurs, fragment)
+		return nil, fmt.Errorf("transient: %s: %w: loaded from %q", name, ErrNotTransient, fragment)
 	}
 	if fragment == "" {
 		return nil, fmt.Errorf("transient: %s: the manager shows no file for it (FragmentPath is empty)", name)
@@ -143,27 +81,16 @@ func (c *Conn) exportUnit(ctx context.Context, name string, read func(string) ([
 		}
 		text = strings.TrimRight(text, "\n") + "\n\n# From the drop-in " + p + "\n" + string(d)
 	}
-	return &exportedUnit{fragment: fragment, text: text}, nil
-}
-
-// exportHeader is the comment that starts an exported unit file: what it
-// is, where it came from, and how to put it in place of the transient pair.
-func exportHeader(unit, fragment, name string, opts ExportOptions) string {
-	gen := opts.Generator
-	if gen == "" {
-		gen = "borgrun"
+	if strings.HasSuffix(name, ".service") {
+		svc, err := c.Properties(ctx, name, ServiceInterface)
+		if err != nil {
+			return nil, err
+		}
+		if text, err = rewriteService(text, svc); err != nil {
+			return nil, fmt.Errorf("transient: exporting %s: %w", name, err)
+		}
 	}
-	dir, systemctl, user := "/etc/systemd/system", "systemctl", ""
-	if opts.User {
-		dir, systemctl, user = "~/.config/systemd/user", "systemctl --user", " --user"
-	}
-	return "# " + unit + ", exported by " + gen + " from the transient unit\n" +
-		"# that \"borgrun schedule\" made (" + fragment + ").\n" +
-		"# A snapshot: a later \"borgrun schedule\" does not change it. To use it\n" +
-		"# in place of the transient pair, which is gone at the next reboot:\n" +
-		"#   borgrun export" + user + " " + name + " --dir " + dir + "\n" +
-		"#   borgrun remove" + user + " " + name + "\n" +
-		"#   " + systemctl + " daemon-reload && " + systemctl + " start " + UnitPrefix + name + ".timer\n"
+	return &UnitFile{Name: name, Source: fragment, Text: text}, nil
 }
 
 // execEntry is one command of an Exec*Ex property, a(sasasttttuii).
@@ -178,7 +105,7 @@ type execEntry struct {
 
 // rewriteService replaces, in a service's unit-file text, the lines that
 // systemd 252 writes in a form it does not read back the same (see
-// [Conn.Export]) with lines rendered from the service's D-Bus properties
+// [Conn.UnitFile]) with lines rendered from the service's D-Bus properties
 // props: each Exec* and Exec*Ex key, and RestrictNamespaces. Each key's
 // rendered lines take the place of its first line; its other lines go.
 func rewriteService(text string, props map[string]dbus.Variant) (string, error) {
@@ -294,7 +221,7 @@ func execWord(w string) string {
 	if w == ";" {
 		return `\;`
 	}
-	return strings.ReplaceAll(quoteWord(w), "%", "%%")
+	return strings.ReplaceAll(props.Quote(w), "%", "%%")
 }
 
 // Namespace flags (CLONE_NEW*) and the names systemd gives them, in

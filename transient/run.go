@@ -11,9 +11,7 @@ import (
 )
 
 const (
-	ifaceUnit    = "org.freedesktop.systemd1.Unit"
-	ifaceService = "org.freedesktop.systemd1.Service"
-	ifaceProps   = "org.freedesktop.DBus.Properties"
+	ifaceProps = "org.freedesktop.DBus.Properties"
 )
 
 // Result is how a service run ended, as systemd-run --wait reports it.
@@ -210,7 +208,7 @@ func (c *Conn) resume(ctx context.Context, name string, path dbus.ObjectPath, st
 		return err
 	}
 	if !c.direct {
-		if err := c.object(path).CallWithContext(ctx, ifaceUnit+".Ref", 0).Err; err != nil {
+		if err := c.object(path).CallWithContext(ctx, UnitInterface+".Ref", 0).Err; err != nil {
 			return wrap("pinning "+name, err)
 		}
 	}
@@ -282,7 +280,7 @@ func (st *unitState) done() bool {
 func (c *Conn) readState(ctx context.Context, path dbus.ObjectPath, st *unitState) error {
 	obj := c.object(path)
 	fresh := unitState{}
-	for _, iface := range []string{ifaceUnit, ifaceService} {
+	for _, iface := range []string{UnitInterface, ServiceInterface} {
 		var all map[string]dbus.Variant
 		if err := obj.CallWithContext(ctx, ifaceProps+".GetAll", 0, iface).Store(&all); err != nil {
 			return wrap("reading "+string(path), err)
@@ -311,7 +309,7 @@ func (c *Conn) finish(ctx context.Context, name string, path dbus.ObjectPath, st
 		after = append(after, call{c.object(managerPath), "org.freedesktop.systemd1.Manager.ResetFailedUnit", []any{name}})
 	}
 	if pinned {
-		after = append(after, call{c.object(path), ifaceUnit + ".Unref", nil})
+		after = append(after, call{c.object(path), UnitInterface + ".Unref", nil})
 	}
 	c.readFigures(ctx, path, st, after...)
 	r := waitResult(name, st.props)
@@ -333,10 +331,10 @@ func (c *Conn) readFigures(ctx context.Context, path dbus.ObjectPath, st *unitSt
 	}
 	obj := c.object(path)
 	figures := []string{"CPUUsageNSec", "IOReadBytes", "IOWriteBytes", "IPIngressBytes", "IPEgressBytes", "ExecStartPre"}
-	inv := send(obj, ifaceProps+".Get", ifaceUnit, "InvocationID")
+	inv := send(obj, ifaceProps+".Get", UnitInterface, "InvocationID")
 	gets := make([]*dbus.Call, len(figures))
 	for i, f := range figures {
-		gets[i] = send(obj, ifaceProps+".Get", ifaceService, f)
+		gets[i] = send(obj, ifaceProps+".Get", ServiceInterface, f)
 	}
 	var calls []*dbus.Call
 	for _, a := range after {
@@ -367,5 +365,5 @@ type call struct {
 func (c *Conn) unref(ctx context.Context, path dbus.ObjectPath) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	_ = c.object(path).CallWithContext(ctx, ifaceUnit+".Unref", 0).Err
+	_ = c.object(path).CallWithContext(ctx, UnitInterface+".Unref", 0).Err
 }

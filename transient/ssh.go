@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -146,6 +147,24 @@ func (h Host) Command(ctx context.Context, ssh []string, argv ...string) *exec.C
 	}
 	args := h.SSHArgs(ssh, strings.Join(quoted, " "))
 	return exec.CommandContext(ctx, args[0], args[1:]...)
+}
+
+// Run runs argv on h over ssh (see [Host.Command]), copying its standard
+// output to stdout, and waits for it. A failure is an [*SSHError] whose
+// Reason is the last line ssh or the command wrote to standard error (or
+// how it exited).
+func (h Host) Run(ctx context.Context, ssh []string, stdout io.Writer, argv ...string) error {
+	cmd := h.Command(ctx, ssh, argv...)
+	var stderr tailBuffer
+	cmd.Stdout, cmd.Stderr = stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		reason := stderr.lastLine()
+		if reason == "" {
+			reason = err.Error()
+		}
+		return &SSHError{Host: h, Reason: reason, Err: err}
+	}
+	return nil
 }
 
 // SSHError reports that the ssh connection to a host ended; Reason is the

@@ -4,13 +4,12 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/borgrun/borgrun/props"
 	"github.com/borgrun/borgrun/transient"
 )
 
@@ -97,12 +96,11 @@ func TestDialHost(t *testing.T) {
 	if c.PassesFDs() {
 		t.Error("PassesFDs over ssh = true, want false")
 	}
-	b := transient.Backup{Name: "ssh-dial", Command: []string{"/bin/sh", "-c", "exit 3"}}
-	props, err := b.Service("exec")
+	ps, err := encode(props.Service, "Type=exec", "ExecStart=/bin/sh -c \"exit 3\"")
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Run(t.Context(), b.NowUnit(), props)
+	res, err := c.Run(t.Context(), "ssh-dial.service", ps)
 	var ee *transient.ExitError
 	if !errors.As(err, &ee) || res == nil || res.ExitStatus() != 3 {
 		t.Fatalf("Run over ssh = %+v, %v; want exit status 3", res, err)
@@ -180,78 +178,6 @@ func TestDialHostSilent(t *testing.T) {
 	// ssh sends its banner, then waits for ours; once killed, EOF.
 	if _, err := io.Copy(io.Discard, c); err != nil {
 		t.Fatalf("ssh's connection did not close after the timeout: %v", err)
-	}
-}
-
-// TestDeriveRemoteSandbox derives a borgmatic job's sandbox from files
-// that exist only on the host (in the sandbox), read over ssh, following
-// an !include.
-func TestDeriveRemoteSandbox(t *testing.T) {
-	sys := sandbox.Get(t)
-	dir := t.TempDir()
-	d, err := sys.StartSSHD(t.Context(), dir, 2303)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := d.ClientConfig(dir, "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ssh := []string{"nsenter", "-t", strconv.Itoa(sys.PID()), "-n", "--", "ssh", "-F", cfg}
-	conf := "/etc/borgrun-remote-test"
-	if _, err := os.Stat(conf); err == nil {
-		t.Fatalf("%s exists here; the test needs it only on the host", conf)
-	}
-	for name, data := range map[string]string{
-		"config.yaml":   "location: !include location.yaml\nstorage:\n  ssh_command: ssh -i /root/.ssh/key\n",
-		"location.yaml": "source_directories: [/etc]\nrepositories: [/srv/remote-repo]\n",
-		"broken.yaml":   "location: !include missing.yaml\n",
-	} {
-		if err := os.MkdirAll(sys.Root()+conf, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(sys.Root()+conf+"/"+name, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	machineID, err := os.ReadFile(sys.Root() + "/etc/machine-id")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := transient.Host{Name: "127.0.0.1"}
-	s, err := transient.DeriveRemoteSandbox(t.Context(), host, ssh, transient.SandboxOptions{
-		Profile: transient.ProfileDefault, Name: "remote", Command: []string{"borgmatic", "-c", conf + "/config.yaml"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.Network || !slices.Equal(s.Repositories, []string{"/srv/remote-repo"}) {
-		t.Errorf("sandbox: network %v, repositories %q; want no network and the included repository", s.Network, s.Repositories)
-	}
-	env := strings.Join(s.Environment, " ")
-	for _, want := range []string{"HOME=/root", "@" + strings.TrimSpace(string(machineID)), "BORG_CACHE_DIR=/root/.cache/borg"} {
-		if !strings.Contains(env, want) {
-			t.Errorf("environment %q lacks %q", env, want)
-		}
-	}
-	// borgmatic's state directory for the version found on the host
-	// (1.7: ~/.borgmatic only).
-	var paths []string
-	for _, p := range s.Paths {
-		paths = append(paths, p.Path)
-	}
-	if !slices.Contains(paths, "/root/.borgmatic") || slices.Contains(paths, "/root/.local/state/borgmatic") {
-		t.Errorf("paths %q: want borgmatic 1.7's state directory only (the host's version)", paths)
-	}
-
-	_, err = transient.DeriveRemoteSandbox(t.Context(), host, ssh, transient.SandboxOptions{
-		Profile: transient.ProfileDefault, Name: "remote", Command: []string{"borgmatic", "-c", conf + "/broken.yaml"}})
-	if err == nil || !strings.Contains(err.Error(), conf+"/missing.yaml") || !strings.Contains(err.Error(), "127.0.0.1") {
-		t.Errorf("a missing include: %v, want an error naming it and the host", err)
-	}
-	_, err = transient.DeriveRemoteSandbox(t.Context(), host, ssh, transient.SandboxOptions{
-		Profile: transient.ProfileDefault, Name: "remote", Command: []string{"borgmatic", "-c", conf + "/none.yaml"}})
-	if err == nil || !strings.Contains(err.Error(), conf+"/none.yaml") {
-		t.Errorf("a missing configuration: %v, want an error naming it", err)
 	}
 }
 

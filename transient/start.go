@@ -66,7 +66,7 @@ func (c *Conn) StartTransient(ctx context.Context, name string, props []Property
 		}
 		je := &JobError{Unit: name, JobResult: res}
 		var v dbus.Variant
-		if err := c.object(unitPath(name)).CallWithContext(ctx, ifaceProps+".Get", 0, ifaceService, "Result").Store(&v); err == nil {
+		if err := c.object(unitPath(name)).CallWithContext(ctx, ifaceProps+".Get", 0, ServiceInterface, "Result").Store(&v); err == nil {
 			je.ServiceResult, _ = v.Value().(string)
 		}
 		return je
@@ -196,9 +196,9 @@ func exitCodeName(code int32) string {
 // stateProps are the properties that decide when a run is over and how it
 // ended, by interface.
 var stateProps = [...]struct{ iface, name string }{
-	{ifaceUnit, "ActiveState"}, {ifaceUnit, "Job"}, {ifaceUnit, "InvocationID"},
-	{ifaceUnit, "InactiveExitTimestampMonotonic"}, {ifaceUnit, "InactiveEnterTimestampMonotonic"},
-	{ifaceService, "Result"}, {ifaceService, "ExecMainCode"}, {ifaceService, "ExecMainStatus"},
+	{UnitInterface, "ActiveState"}, {UnitInterface, "Job"}, {UnitInterface, "InvocationID"},
+	{UnitInterface, "InactiveExitTimestampMonotonic"}, {UnitInterface, "InactiveEnterTimestampMonotonic"},
+	{ServiceInterface, "Result"}, {ServiceInterface, "ExecMainCode"}, {ServiceInterface, "ExecMainStatus"},
 }
 
 // readStateProps reads stateProps into st: all Gets sent at once, one

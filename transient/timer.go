@@ -48,7 +48,7 @@ type TimerStatus struct {
 func (c *Conn) Timer(ctx context.Context, name string) (*TimerStatus, error) {
 	obj := c.object(unitPath(name))
 	var unit, timer map[string]dbus.Variant
-	if err := obj.CallWithContext(ctx, ifaceProps+".GetAll", 0, ifaceUnit).Store(&unit); err != nil {
+	if err := obj.CallWithContext(ctx, ifaceProps+".GetAll", 0, UnitInterface).Store(&unit); err != nil {
 		return nil, wrap(fmt.Sprintf("reading %q", name), err)
 	}
 	if ls, _ := unit["LoadState"].Value().(string); ls != "loaded" {
@@ -162,7 +162,7 @@ func (c *Conn) WaitUnitProperty(ctx context.Context, name, key, value string) er
 		return err
 	}
 	defer unwatch()
-	unit, err := c.unitProps(ctx, name, ifaceUnit)
+	unit, err := c.Properties(ctx, name, UnitInterface)
 	if err != nil {
 		return err
 	}
@@ -181,7 +181,7 @@ func (c *Conn) WaitUnitProperty(ctx context.Context, name, key, value string) er
 				return nil
 			}
 			if w.lost.Swap(false) {
-				if unit, err = c.unitProps(ctx, name, ifaceUnit); err != nil {
+				if unit, err = c.Properties(ctx, name, UnitInterface); err != nil {
 					return err
 				}
 				if v, _ := unit[key].Value().(string); v == value {
@@ -202,7 +202,7 @@ func (c *Conn) HasLogind(ctx context.Context) (bool, error) {
 		return false, wrap("looking up systemd-logind.service", err)
 	}
 	var ls dbus.Variant
-	if err := c.object(path).CallWithContext(ctx, ifaceProps+".Get", 0, ifaceUnit, "LoadState").Store(&ls); err != nil {
+	if err := c.object(path).CallWithContext(ctx, ifaceProps+".Get", 0, UnitInterface, "LoadState").Store(&ls); err != nil {
 		return false, wrap("reading systemd-logind.service", err)
 	}
 	return ls.Value() == "loaded", nil
@@ -211,19 +211,11 @@ func (c *Conn) HasLogind(ctx context.Context) (bool, error) {
 // Running reports whether the unit called name is active, activating,
 // deactivating or reloading: a run is in progress.
 func (c *Conn) Running(ctx context.Context, name string) (bool, error) {
-	unit, err := c.unitProps(ctx, name, ifaceUnit)
+	unit, err := c.Properties(ctx, name, UnitInterface)
 	if err != nil {
 		return false, err
 	}
-	return running(unit["ActiveState"].Value()), nil
-}
-
-func running(activeState any) bool {
-	switch activeState {
-	case "active", "activating", "deactivating", "reloading":
-		return true
-	}
-	return false
+	return IsRunning(unit["ActiveState"].Value()), nil
 }
 
 // WaitIdle waits until the unit called name is no longer running (inactive

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/borgrun/borgrun/transient"
+	"github.com/borgrun/borgrun/transient/backup"
 )
 
 // The benchmark report (make bench) measures borgrun against systemd-run
@@ -148,7 +149,7 @@ func TestBenchReport(t *testing.T) {
 	defer c.Close()
 	start := time.Now()
 	for i := range pairs {
-		b := &transient.Backup{Name: "lib" + strconv.Itoa(i), Command: []string{"/bin/true"}, Calendars: []string{"daily"}}
+		b := &backup.Job{Name: "lib" + strconv.Itoa(i), Command: []string{"/bin/true"}, Calendars: []string{"daily"}}
 		tp, err := b.Timer()
 		if err != nil {
 			t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/borgrun/borgrun/transient"
+	"github.com/borgrun/borgrun/transient/backup"
 	"github.com/spf13/pflag"
 )
 
@@ -66,7 +67,7 @@ func (e *env) export(args []string) error {
 		return usagef("export: say which schedules: NAME...")
 	}
 	for _, n := range names {
-		if err := transient.ValidName(n); err != nil {
+		if err := backup.ValidName(n); err != nil {
 			return usagef("export: %v", err)
 		}
 	}
@@ -86,15 +87,15 @@ func (e *env) export(args []string) error {
 		return err
 	}
 	defer c.Close()
-	opts := transient.ExportOptions{Generator: "borgrun " + version, User: f.user}
-	var exported []*transient.Exported
+	opts := backup.ExportOptions{Generator: "borgrun " + version, User: f.user}
+	var exported []*backup.Exported
 	var errs []error
 	for _, n := range names {
-		x, err := c.Export(e.ctx, n, opts)
+		x, err := backup.Export(e.ctx, c, n, opts)
 		switch {
 		case errors.Is(err, transient.ErrNoSuchUnit):
 			errs = append(errs, fmt.Errorf("export: no schedule named %q", n))
-		case errors.Is(err, transient.ErrNotOurs):
+		case errors.Is(err, backup.ErrNotOurs):
 			errs = append(errs, fmt.Errorf("export: %s: %w", n, err))
 		case err != nil:
 			errs = append(errs, err)
@@ -128,8 +129,8 @@ func (e *env) export(args []string) error {
 // there (timers.target.wants/NAME -> ../NAME, the link systemctl enable
 // makes for WantedBy=timers.target). Each file and the link replace any
 // previous one atomically.
-func writeExport(dir string, x *transient.Exported) error {
-	for _, u := range []transient.UnitFile{x.Service, x.Timer} {
+func writeExport(dir string, x *backup.Exported) error {
+	for _, u := range []backup.UnitFile{x.Service, x.Timer} {
 		if err := writeFileAtomic(filepath.Join(dir, u.Name), []byte(u.Text), 0o644); err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/borgrun/borgrun/transient"
+	"github.com/borgrun/borgrun/transient/backup"
 	"github.com/spf13/pflag"
 )
 
@@ -31,9 +32,9 @@ type hostFlags struct {
 	targets  []transient.Host // hosts, parsed by parseHosts
 	// remoteProfile is the hardening profile to derive on each host
 	// (hostHardening); empty if none.
-	remoteProfile transient.Profile
+	remoteProfile backup.Profile
 	// remoteRelax are the relaxations (--relax) for remoteProfile.
-	remoteRelax []transient.Relaxation
+	remoteRelax []backup.Relaxation
 }
 
 // defaultParallel is how many hosts are worked on at once.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/borgrun/borgrun/props"
 	"github.com/borgrun/borgrun/transient"
+	"github.com/borgrun/borgrun/transient/backup"
 	"github.com/spf13/pflag"
 )
 
@@ -132,7 +133,7 @@ func parseSpan(cmd, flag, value string) (time.Duration, error) {
 // not: a bare command name is left to the remote manager's search path
 // and a path must be absolute; paths named by flags are on the remote
 // host and are not checked here.
-func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup, *transient.Sandbox, error) {
+func (e *env) backup(cmd string, j *jobFlags, argv []string) (*backup.Job, *backup.Sandbox, error) {
 	var err error
 	if j.targets, err = parseHosts(cmd, j.hosts, j.parallel, j.user); err != nil {
 		return nil, nil, err
@@ -168,16 +169,16 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 	name := j.name
 	if !j.fs.Changed("name") {
 		name = "borgmatic"
-		if base := filepath.Base(argv[0]); transient.ValidName(base) == nil {
+		if base := filepath.Base(argv[0]); backup.ValidName(base) == nil {
 			name = base
 		}
 	}
-	if err := transient.ValidName(name); err != nil {
+	if err := backup.ValidName(name); err != nil {
 		return nil, nil, usagef("%s: --name: %v", cmd, err)
 	}
-	b := &transient.Backup{Name: name, Command: argv, NetworkWait: !j.noNetWait}
-	switch p := transient.Priority(j.priority); p {
-	case transient.Background, transient.Idle, transient.Normal:
+	b := &backup.Job{Name: name, Command: argv, NetworkWait: !j.noNetWait}
+	switch p := backup.Priority(j.priority); p {
+	case backup.Background, backup.Idle, backup.Normal:
 		b.Priority = p
 	default:
 		return nil, nil, usagef("%s: --priority %q: want background, idle or normal", cmd, j.priority)
@@ -197,18 +198,18 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 	default:
 		return nil, nil, usagef("%s: --inhibit %q: want block or no", cmd, j.inhibit)
 	}
-	profile, err := transient.ParseProfile(j.hardening)
+	profile, err := backup.ParseProfile(j.hardening)
 	if err != nil {
 		return nil, nil, usagef("%s: --hardening: %v", cmd, err)
 	}
-	if profile == transient.ProfileOff && len(j.writable) > 0 {
+	if profile == backup.ProfileOff && len(j.writable) > 0 {
 		return nil, nil, usagef("%s: --writable has no effect with --hardening=off", cmd)
 	}
-	relax, err := transient.ParseRelaxations(j.relax)
+	relax, err := backup.ParseRelaxations(j.relax)
 	if err != nil {
 		return nil, nil, usagef("%s: --relax: %v", cmd, err)
 	}
-	if profile == transient.ProfileOff && len(relax) > 0 {
+	if profile == backup.ProfileOff && len(relax) > 0 {
 		return nil, nil, usagef("%s: --relax has no effect with --hardening=off", cmd)
 	}
 	for _, kv := range j.environment {
@@ -225,9 +226,9 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 		return nil, nil, usagef("%s: -p: %v", cmd, err)
 	}
 	b.ServiceProperties = j.properties
-	var sb *transient.Sandbox
+	var sb *backup.Sandbox
 	switch {
-	case profile == transient.ProfileOff:
+	case profile == backup.ProfileOff:
 	case remote:
 		// Derived on each host, from its files (hostHardening).
 		j.remoteProfile = profile
@@ -246,8 +247,8 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 		flag, file string
 		assign     func(string) []string
 	}{
-		{"passphrase-file", j.passphrase, transient.PassphraseAssignments},
-		{"passphrase-credential", j.credential, transient.EncryptedPassphraseAssignments},
+		{"passphrase-file", j.passphrase, backup.PassphraseAssignments},
+		{"passphrase-credential", j.credential, backup.EncryptedPassphraseAssignments},
 	} {
 		if pf.file == "" {
 			continue
@@ -266,7 +267,7 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*transient.Backup,
 // sandbox derives the job's sandbox: the paths borg and borgmatic write,
 // from the configuration the command will read, under the home directory
 // of the service's user (root for the system manager).
-func (e *env) sandbox(profile transient.Profile, relax []transient.Relaxation, b *transient.Backup, j *jobFlags) (*transient.Sandbox, error) {
+func (e *env) sandbox(profile backup.Profile, relax []backup.Relaxation, b *backup.Job, j *jobFlags) (*backup.Sandbox, error) {
 	u, err := user.LookupId("0")
 	if j.user {
 		u, err = user.Current()
@@ -274,9 +275,9 @@ func (e *env) sandbox(profile transient.Profile, relax []transient.Relaxation, b
 	if err != nil {
 		return nil, fmt.Errorf("finding the service user's home: %w", err)
 	}
-	o := transient.SandboxOptions{Profile: profile, Name: b.Name, Command: b.Command,
+	o := backup.SandboxOptions{Profile: profile, Name: b.Name, Command: b.Command,
 		Environment: b.Environment, Home: u.HomeDir, Writable: j.writable, Relax: relax}
-	if profile == transient.ProfileStrict {
+	if profile == backup.ProfileStrict {
 		// strict pins the repositories' addresses, as resolved now.
 		o.Resolve = func(host string) ([]string, error) {
 			ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
@@ -310,7 +311,7 @@ func (e *env) sandbox(profile transient.Profile, relax []transient.Relaxation, b
 		host, _ := os.Hostname()
 		o.HostID = host + "@" + string(bytes.TrimSpace(id))
 	}
-	return transient.DeriveSandbox(o)
+	return backup.DeriveSandbox(o)
 }
 
 // nameservers returns the name servers' addresses in a resolv.conf.
@@ -325,16 +326,16 @@ func nameservers(resolvConf string) []string {
 }
 
 // hostHardening derives b's sandbox for host h from h's own files (see
-// transient.DeriveRemoteSandbox), ahead of the assignments b already has
+// backup.DeriveRemoteSandbox), ahead of the assignments b already has
 // (the passphrase's), as backup does for the local manager, and returns
 // the sandbox (nil without one).
-func (e *env) hostHardening(h transient.Host, b *transient.Backup, j *jobFlags) (*transient.Sandbox, error) {
+func (e *env) hostHardening(h transient.Host, b *backup.Job, j *jobFlags) (*backup.Sandbox, error) {
 	if j.remoteProfile == "" {
 		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(e.ctx, remoteDeriveTimeout)
 	defer cancel()
-	sb, err := transient.DeriveRemoteSandbox(ctx, h, e.ssh, transient.SandboxOptions{Profile: j.remoteProfile,
+	sb, err := backup.DeriveRemoteSandbox(ctx, h, e.ssh, backup.SandboxOptions{Profile: j.remoteProfile,
 		Name: b.Name, Command: b.Command, Environment: b.Environment, Relax: j.remoteRelax})
 	if err != nil {
 		return nil, fmt.Errorf("--hardening=%s: %w", j.remoteProfile, err)
@@ -360,7 +361,7 @@ func (e *env) version(tool string) string {
 // checkInhibitor drops the systemd-inhibit wrapper, with a notice, when
 // the manager's machine has no logind to take the lock: the wrapper would
 // make every run fail.
-func (e *env) checkInhibitor(c *transient.Conn, b *transient.Backup) {
+func (e *env) checkInhibitor(c *transient.Conn, b *backup.Job) {
 	if b.Inhibitor == "" {
 		return
 	}

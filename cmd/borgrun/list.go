@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/borgrun/borgrun/transient"
+	"github.com/borgrun/borgrun/transient/backup"
 	"github.com/spf13/pflag"
 )
 
@@ -64,13 +65,13 @@ func (e *env) list(args []string) error {
 		return err
 	}
 	defer c.Close()
-	jobs, err := c.List(e.ctx)
+	jobs, err := backup.List(e.ctx, c)
 	if err != nil {
 		return err
 	}
 	if f.json {
 		if jobs == nil {
-			jobs = []transient.Job{}
+			jobs = []backup.JobStatus{}
 		}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
@@ -90,7 +91,7 @@ func (e *env) list(args []string) error {
 }
 
 // jobRow is a job's row of the list table, tab-separated.
-func jobRow(j transient.Job, now time.Time) string {
+func jobRow(j backup.JobStatus, now time.Time) string {
 	result := j.Result
 	switch {
 	case result == "":
@@ -106,12 +107,12 @@ func jobRow(j transient.Job, now time.Time) string {
 // (a host with no jobs has a row saying so), or one JSON object per host.
 func (e *env) listHosts(hosts []transient.Host, f *listFlags) error {
 	job := func(_ transient.Host, c *transient.Conn, _ io.Writer) (any, error) {
-		jobs, err := c.List(e.ctx)
+		jobs, err := backup.List(e.ctx, c)
 		if err != nil {
 			return nil, err
 		}
 		if jobs == nil {
-			jobs = []transient.Job{}
+			jobs = []backup.JobStatus{}
 		}
 		return jobs, nil
 	}
@@ -126,7 +127,7 @@ func (e *env) listHosts(hosts []transient.Host, f *listFlags) error {
 			fmt.Fprintf(e.stderr, "borgrun: %s: %s\n", r.host, hostError(r.err))
 			return
 		}
-		jobs := r.result.([]transient.Job)
+		jobs := r.result.([]backup.JobStatus)
 		if len(jobs) == 0 {
 			fmt.Fprintf(tw, "%s\t(no borgrun schedules)\t\t\t\t\t\n", r.host)
 		}
@@ -204,7 +205,7 @@ func (e *env) remove(args []string) error {
 		return usagef("remove: say which: NAME... or --all")
 	}
 	for _, n := range names {
-		if err := transient.ValidName(n); err != nil {
+		if err := backup.ValidName(n); err != nil {
 			return usagef("remove: %v", err)
 		}
 	}
@@ -234,7 +235,7 @@ func (e *env) remove(args []string) error {
 // removed.
 func (e *env) removeOn(c *transient.Conn, w io.Writer, names []string, f *removeFlags) ([]string, error) {
 	if f.all {
-		jobs, err := c.List(e.ctx)
+		jobs, err := backup.List(e.ctx, c)
 		if err != nil {
 			return nil, err
 		}
@@ -246,9 +247,9 @@ func (e *env) removeOn(c *transient.Conn, w io.Writer, names []string, f *remove
 	removed := []string{}
 	var errs []error
 	for _, n := range names {
-		err := c.Remove(e.ctx, n, f.force)
+		err := backup.Remove(e.ctx, c, n, f.force)
 		switch {
-		case errors.Is(err, transient.ErrRunInProgress):
+		case errors.Is(err, backup.ErrRunInProgress):
 			errs = append(errs, fmt.Errorf("remove: %s: a run is in progress; use --force to stop it", n))
 		case errors.Is(err, transient.ErrNoSuchUnit):
 			errs = append(errs, fmt.Errorf("remove: no schedule named %q", n))

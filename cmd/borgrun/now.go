@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/borgrun/borgrun/transient"
+	"github.com/borgrun/borgrun/transient/backup"
 	"github.com/godbus/dbus/v5"
 	"github.com/spf13/pflag"
 )
@@ -112,7 +113,7 @@ func (e *env) runNow(args []string) (int, error) {
 // was stopped by signal N, else the command's status. It adds a line when
 // the unit did not run (a condition) or probably failed to start because
 // the manager could not apply its settings.
-func (e *env) nowResult(b *transient.Backup, f *nowFlags, res *transient.Result, err error) (int, error) {
+func (e *env) nowResult(b *backup.Job, f *nowFlags, res *transient.Result, err error) (int, error) {
 	if errors.Is(err, transient.ErrUnitExists) {
 		return 0, fmt.Errorf("now: %s is already running (another borgrun now --name %s)", b.NowUnit(), b.Name)
 	}
@@ -133,7 +134,7 @@ func (e *env) nowResult(b *transient.Backup, f *nowFlags, res *transient.Result,
 	if !res.Ran {
 		fmt.Fprintf(e.stderr, "borgrun: %s did not run: a condition was not met\n", b.NowUnit())
 	}
-	if sf := transient.SetupFailureOf(res); sf != nil && (sf.Priority && b.Priority != transient.Normal || !sf.Priority && f.hardening != string(transient.ProfileOff)) {
+	if sf := transient.SetupFailureOf(res); sf != nil && (sf.Priority && b.Priority != backup.Normal || !sf.Priority && f.hardening != string(backup.ProfileOff)) {
 		fmt.Fprintf(e.stderr, "borgrun: %s probably did not start: %s\n", b.NowUnit(), setupAdvice(sf, f.hardening, b.Priority))
 	}
 	return res.ExitStatus(), nil
@@ -142,7 +143,7 @@ func (e *env) nowResult(b *transient.Backup, f *nowFlags, res *transient.Result,
 // detach starts the run and returns once it has started. The unit
 // unloads itself when it ends (CollectMode=inactive-or-failed); its output
 // goes to the journal.
-func (e *env) detach(c *transient.Conn, b *transient.Backup, props []transient.Property, quiet bool, follow string) error {
+func (e *env) detach(c *transient.Conn, b *backup.Job, props []transient.Property, quiet bool, follow string) error {
 	props = append(props, transient.Property{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")})
 	err := c.StartTransient(e.ctx, b.NowUnit(), props, nil, true)
 	if errors.Is(err, transient.ErrUnitExists) {
@@ -159,7 +160,7 @@ func (e *env) detach(c *transient.Conn, b *transient.Backup, props []transient.P
 
 // notBesideScheduled refuses (or, with wait, waits) while the scheduled
 // service of the same job is running.
-func (e *env) notBesideScheduled(c *transient.Conn, b *transient.Backup, wait, quiet bool) error {
+func (e *env) notBesideScheduled(c *transient.Conn, b *backup.Job, wait, quiet bool) error {
 	running, err := c.Running(e.ctx, b.ServiceUnit())
 	if err != nil || !running {
 		return err

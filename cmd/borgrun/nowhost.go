@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/borgrun/borgrun/transient"
+	"github.com/borgrun/borgrun/transient/backup"
 )
 
 // now -H: no file descriptor crosses ssh, so the service's output goes to
@@ -30,7 +31,7 @@ import (
 // nowHosts is now on remote hosts: with one, the command's output and
 // exit status as without -H; with several, each host's lines prefixed
 // with "HOST: ", and exit status 1 if the command failed on any.
-func (e *env) nowHosts(b *transient.Backup, f *nowFlags) (int, error) {
+func (e *env) nowHosts(b *backup.Job, f *nowFlags) (int, error) {
 	if len(f.targets) == 1 {
 		h := f.targets[0]
 		d := e.hostDial(h)
@@ -66,7 +67,7 @@ func (e *env) nowHosts(b *transient.Backup, f *nowFlags) (int, error) {
 
 // nowOn runs b now on host h, whose manager c is connected to, following
 // its output in h's journal.
-func (e *env) nowOn(c *transient.Conn, h transient.Host, b *transient.Backup, f *nowFlags) (int, error) {
+func (e *env) nowOn(c *transient.Conn, h transient.Host, b *backup.Job, f *nowFlags) (int, error) {
 	e.checkInhibitor(c, b)
 	if err := e.notBesideScheduled(c, b, f.waitRunning, f.quiet); err != nil {
 		return 0, err

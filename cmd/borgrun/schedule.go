@@ -11,6 +11,7 @@ import (
 
 	"github.com/borgrun/borgrun/props"
 	"github.com/borgrun/borgrun/transient"
+	"github.com/borgrun/borgrun/transient/backup"
 	"github.com/spf13/pflag"
 )
 
@@ -218,29 +219,29 @@ func (e *env) schedule(args []string) error {
 
 // outcomeWord starts schedule's report of an outcome.
 func outcomeWord(o string) string {
-	switch transient.Outcome(o) {
-	case transient.Unchanged:
+	switch backup.Outcome(o) {
+	case backup.Unchanged:
 		return "already scheduled, unchanged:"
-	case transient.Replaced:
+	case backup.Replaced:
 		return "replaced"
 	}
 	return "scheduled"
 }
 
 // scheduleOn creates b's schedule on the manager c is connected to.
-func (e *env) scheduleOn(c *transient.Conn, b *transient.Backup, replace bool, profile string) (*scheduleResult, error) {
+func (e *env) scheduleOn(c *transient.Conn, b *backup.Job, replace bool, profile string) (*scheduleResult, error) {
 	e.checkInhibitor(c, b)
 	// Probe only for a pair about to be created: re-running an unchanged
 	// schedule (at every boot, say) costs no probe unit.
-	if same, err := c.Scheduled(e.ctx, b); err != nil {
+	if same, err := backup.Scheduled(e.ctx, c, b); err != nil {
 		return nil, err
 	} else if !same {
 		if err := e.probeSetup(c, b, profile); err != nil {
 			return nil, err
 		}
 	}
-	outcome, err := c.Schedule(e.ctx, b, replace)
-	if errors.Is(err, transient.ErrScheduleDiffers) {
+	outcome, err := backup.Schedule(e.ctx, c, b, replace)
+	if errors.Is(err, backup.ErrScheduleDiffers) {
 		return nil, fmt.Errorf("schedule: %s is already scheduled with a different definition; use --replace to replace it", b.Name)
 	}
 	if err != nil {
@@ -258,12 +259,12 @@ func (e *env) scheduleOn(c *transient.Conn, b *transient.Backup, replace bool, p
 // whose sandbox is derived from the host's own files (over ssh; the
 // managers are not contacted). A host whose files cannot be read is
 // reported and the others printed; the error names the hosts that failed.
-func (e *env) dryRunHosts(b *transient.Backup, j *jobFlags, cals []*props.Calendar, now time.Time) error {
+func (e *env) dryRunHosts(b *backup.Job, j *jobFlags, cals []*props.Calendar, now time.Time) error {
 	runs := make([]*hostRun, len(j.targets))
 	for i, h := range j.targets {
 		runs[i] = &hostRun{host: h}
 		hb := *b
-		var sb *transient.Sandbox
+		var sb *backup.Sandbox
 		if sb, runs[i].err = e.hostHardening(h, &hb, j); runs[i].err != nil {
 			fmt.Fprintf(e.stderr, "borgrun: %s: %s\n", h, hostError(runs[i].err))
 			continue
@@ -278,7 +279,7 @@ func (e *env) dryRunHosts(b *transient.Backup, j *jobFlags, cals []*props.Calend
 
 // dryRun prints the units schedule would create, the paths the sandbox
 // opens up and why (sb nil: no sandbox), and their next 3 runs.
-func (e *env) dryRun(b *transient.Backup, sb *transient.Sandbox, cals []*props.Calendar, now time.Time) error {
+func (e *env) dryRun(b *backup.Job, sb *backup.Sandbox, cals []*props.Calendar, now time.Time) error {
 	timer, service := b.UnitFiles()
 	fmt.Fprintf(e.stdout, "# %s (transient, not created: --dry-run)\n%s\n", b.TimerUnit(), timer)
 	fmt.Fprintf(e.stdout, "# %s\n%s\n", b.ServiceUnit(), service)
@@ -309,11 +310,11 @@ func (e *env) dryRun(b *transient.Backup, sb *transient.Sandbox, cals []*props.C
 // setting the manager could not apply. A job with neither (--hardening=off
 // and --priority normal, no passphrase) is not probed. Nothing is cached:
 // borgrun keeps no state, and the manager's abilities can change.
-func (e *env) probeSetup(c *transient.Conn, b *transient.Backup, profile string) error {
-	if len(b.Hardening) == 0 && b.Priority == transient.Normal {
+func (e *env) probeSetup(c *transient.Conn, b *backup.Job, profile string) error {
+	if len(b.Hardening) == 0 && b.Priority == backup.Normal {
 		return nil
 	}
-	f, err := c.ProbeSetup(e.ctx, b)
+	f, err := backup.ProbeSetup(e.ctx, c, b)
 	if err != nil {
 		return fmt.Errorf("schedule: not scheduled: /bin/true, run once under the job's settings to check them, failed: %w", err)
 	}
@@ -325,12 +326,12 @@ func (e *env) probeSetup(c *transient.Conn, b *transient.Backup, profile string)
 
 // setupAdvice says, on one line, which setting the manager could not apply
 // and the option that drops it.
-func setupAdvice(f *transient.SetupFailure, profile string, priority transient.Priority) string {
+func setupAdvice(f *transient.SetupFailure, profile string, priority backup.Priority) string {
 	msg := fmt.Sprintf("this service manager cannot %s (exit status %d/%s; some containers and user managers cannot)", f.What, f.Status, f.Name)
 	switch {
-	case f.Priority && priority != transient.Normal:
+	case f.Priority && priority != backup.Normal:
 		return msg + fmt.Sprintf("; use --priority normal instead of --priority %s", priority)
-	case !f.Priority && profile != string(transient.ProfileOff):
+	case !f.Priority && profile != string(backup.ProfileOff):
 		return msg + fmt.Sprintf("; use --hardening=off instead of --hardening=%s", profile)
 	}
 	return msg + "; check the -p settings"
@@ -338,7 +339,7 @@ func setupAdvice(f *transient.SetupFailure, profile string, priority transient.P
 
 // printSandbox prints, as comment lines, the paths the sandbox opens up or
 // creates and why, aligned, and whether the job keeps the network.
-func printSandbox(w io.Writer, sb *transient.Sandbox) {
+func printSandbox(w io.Writer, sb *backup.Sandbox) {
 	fmt.Fprintf(w, "# sandbox (--hardening=%s): paths opened up, and why:\n", sb.Profile)
 	if len(sb.Paths) == 0 {
 		fmt.Fprintln(w, "#   none (everything but /tmp and /run/borgrun/NAME is read-only)")
@@ -372,7 +373,7 @@ func printSandbox(w io.Writer, sb *transient.Sandbox) {
 // syslog. Unless the command chooses its own logging (--syslog-verbosity or
 // --log-file), it gets --log-file /dev/null as its first option, which
 // borgmatic documents as turning its syslog output off.
-func quietSyslog(b *transient.Backup) {
+func quietSyslog(b *backup.Job) {
 	if filepath.Base(b.Command[0]) != "borgmatic" {
 		return
 	}

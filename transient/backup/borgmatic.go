@@ -1,4 +1,4 @@
-package transient
+package backup
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package transient_test
+package backup_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/borgrun/borgrun/transient"
+	"github.com/borgrun/borgrun/transient/backup"
 	"github.com/borgrun/borgrun/transient/transienttest"
 )
 
@@ -28,7 +29,7 @@ func TestProbeSetupWithoutSetpcap(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	sb, err := transient.DeriveSandbox(transient.SandboxOptions{Profile: transient.ProfileDefault, Name: "nocap",
+	sb, err := backup.DeriveSandbox(backup.SandboxOptions{Profile: backup.ProfileDefault, Name: "nocap",
 		Command: []string{"/usr/bin/borg", "create"}, Home: "/root", BorgVersion: "borg 1.2.4"})
 	if err != nil {
 		t.Fatal(err)
@@ -43,9 +44,9 @@ func TestProbeSetupWithoutSetpcap(t *testing.T) {
 		{"default sandbox", sb.Assignments(), 218},
 		{"no sandbox", nil, 0},
 	} {
-		b := &transient.Backup{Name: "nocap", Command: []string{"/usr/bin/borg"}, Priority: transient.Background, Hardening: tt.hardening}
+		b := &backup.Job{Name: "nocap", Command: []string{"/usr/bin/borg"}, Priority: backup.Background, Hardening: tt.hardening}
 		start := time.Now()
-		f, err := c.ProbeSetup(ctx, b)
+		f, err := backup.ProbeSetup(ctx, c, b)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}

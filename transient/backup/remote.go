@@ -1,4 +1,4 @@
-package transient
+package backup
 
 import (
 	"archive/tar"
@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/borgrun/borgrun/transient"
 )
 
 // DeriveRemoteSandbox is [DeriveSandbox] for a job that runs on host h's
@@ -25,7 +27,7 @@ import (
 // paths are on the host, and only its configuration is copied.
 //
 // The host needs sh, getent, tar (GNU or busybox) besides systemd and sshd.
-func DeriveRemoteSandbox(ctx context.Context, h Host, ssh []string, o SandboxOptions) (*Sandbox, error) {
+func DeriveRemoteSandbox(ctx context.Context, h transient.Host, ssh []string, o SandboxOptions) (*Sandbox, error) {
 	if len(o.Writable) > 0 {
 		return nil, fmt.Errorf("writable paths on %s cannot be checked from here", h)
 	}
@@ -112,7 +114,7 @@ type hostFacts struct {
 
 // remoteFacts reads root's home, the host name, the machine ID and, if
 // asked, what borgmatic --version prints.
-func remoteFacts(ctx context.Context, h Host, ssh []string, borgmatic string, version bool) (*hostFacts, error) {
+func remoteFacts(ctx context.Context, h transient.Host, ssh []string, borgmatic string, version bool) (*hostFacts, error) {
 	script := `getent passwd 0 | cut -d: -f6; hostname; cat /etc/machine-id; ` +
 		`if [ "$2" = yes ]; then "$1" --version 2>/dev/null | head -n 1; fi; echo .`
 	want := "no"
@@ -139,26 +141,19 @@ func remoteFacts(ctx context.Context, h Host, ssh []string, borgmatic string, ve
 
 // remoteOutput runs argv on h and returns its standard output; a failure
 // says what ssh or the command wrote to standard error.
-func remoteOutput(ctx context.Context, h Host, ssh []string, argv ...string) (string, error) {
-	cmd := h.Command(ctx, ssh, argv...)
-	var stderr tailBuffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		reason := stderr.lastLine()
-		if reason == "" {
-			reason = err.Error()
-		}
-		return "", &SSHError{Host: h, Reason: reason, Err: err}
+func remoteOutput(ctx context.Context, h transient.Host, ssh []string, argv ...string) (string, error) {
+	var out bytes.Buffer
+	if err := h.Run(ctx, ssh, &out, argv...); err != nil {
+		return "", err
 	}
-	return string(out), nil
+	return out.String(), nil
 }
 
 // copyRemoteFiles copies paths (files or directory trees, symbolic links
 // followed) from h into dir, at the same names below it, by tar over ssh;
 // a path that does not exist on h is left out. It copies at most limit
 // bytes and returns how many it copied.
-func copyRemoteFiles(ctx context.Context, h Host, ssh []string, paths []string, dir string, limit int) (int, error) {
+func copyRemoteFiles(ctx context.Context, h transient.Host, ssh []string, paths []string, dir string, limit int) (int, error) {
 	var rel []string
 	for _, p := range paths {
 		rel = append(rel, "."+filepath.Clean(p))
@@ -167,28 +162,21 @@ func copyRemoteFiles(ctx context.Context, h Host, ssh []string, paths []string, 
 	// the others: its status is not an error, a broken archive is.
 	script := `cd / || exit 1; for p do [ -e "$p" ] && set -- "$@" "$p"; shift; done; ` +
 		`[ $# -eq 0 ] || exec tar -chf - -- "$@"`
-	cmd := h.Command(ctx, ssh, append([]string{"sh", "-c", script, "sh"}, rel...)...)
-	var stderr tailBuffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return 0, err
-	}
-	if err := cmd.Start(); err != nil {
-		return 0, &SSHError{Host: h, Reason: err.Error(), Err: err}
-	}
-	n, xerr := extractTar(io.LimitReader(out, int64(limit)+1), dir, limit)
-	_, _ = io.Copy(io.Discard, out)
-	werr := cmd.Wait()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := h.Run(ctx, ssh, pw, append([]string{"sh", "-c", script, "sh"}, rel...)...)
+		pw.Close()
+		done <- err
+	}()
+	n, xerr := extractTar(io.LimitReader(pr, int64(limit)+1), dir, limit)
+	_, _ = io.Copy(io.Discard, pr)
+	werr := <-done
 	switch {
 	case xerr != nil:
 		return 0, fmt.Errorf("copying borgmatic configuration from %s: %w", h, xerr)
 	case werr != nil:
-		reason := stderr.lastLine()
-		if reason == "" {
-			reason = werr.Error()
-		}
-		return 0, &SSHError{Host: h, Reason: "copying borgmatic configuration: " + reason, Err: werr}
+		return 0, fmt.Errorf("copying borgmatic configuration: %w", werr)
 	}
 	return n, nil
 }

@@ -1,4 +1,4 @@
-package transient
+package backup
 
 import (
 	"os/exec"
@@ -12,7 +12,7 @@ import (
 // grace: it must sleep exactly the seconds left, and not at all once the
 // grace is over.
 func TestBootDelayScript(t *testing.T) {
-	b := &Backup{Name: "x", Command: []string{"/bin/true"}, BootDelay: 300 * time.Second}
+	b := &Job{Name: "x", Command: []string{"/bin/true"}, BootDelay: 300 * time.Second}
 	var script string
 	for _, a := range b.ServiceAssignments("oneshot") {
 		if rest, ok := strings.CutPrefix(a, "ExecStartPre="); ok && strings.Contains(rest, "/proc/uptime") {

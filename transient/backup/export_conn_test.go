@@ -1,4 +1,4 @@
-package transient_test
+package backup_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/borgrun/borgrun/transient"
+	"github.com/borgrun/borgrun/transient/backup"
 )
 
 // TestExportReadsThroughReadFile: Export reads the manager's files only
@@ -18,13 +19,13 @@ import (
 // so the files are read through the sandbox's root.
 func TestExportReadsThroughReadFile(t *testing.T) {
 	c, sys := dial(t)
-	b := &transient.Backup{Name: "exportlib", Command: []string{"/bin/true"}, Calendars: []string{"daily"}, Persistent: true}
+	b := &backup.Job{Name: "exportlib", Command: []string{"/bin/true"}, Calendars: []string{"daily"}, Persistent: true}
 	t.Cleanup(func() { _ = c.Stop(context.Background(), b.TimerUnit(), b.ServiceUnit()) })
-	if _, err := c.Schedule(t.Context(), b, false); err != nil {
+	if _, err := backup.Schedule(t.Context(), c, b, false); err != nil {
 		t.Fatal(err)
 	}
 	var read []string
-	x, err := c.Export(t.Context(), b.Name, transient.ExportOptions{Generator: "borgrun test", ReadFile: func(p string) ([]byte, error) {
+	x, err := backup.Export(t.Context(), c, b.Name, backup.ExportOptions{Generator: "borgrun test", ReadFile: func(p string) ([]byte, error) {
 		read = append(read, p)
 		return os.ReadFile(sys.Root() + p)
 	}})
@@ -47,17 +48,17 @@ func TestExportReadsThroughReadFile(t *testing.T) {
 	}
 
 	// A file that cannot be read is an error naming the unit.
-	_, err = c.Export(t.Context(), b.Name, transient.ExportOptions{ReadFile: func(p string) ([]byte, error) {
+	_, err = backup.Export(t.Context(), c, b.Name, backup.ExportOptions{ReadFile: func(p string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrPermission}
 	}})
 	if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), "reading "+b.TimerUnit()) {
 		t.Errorf("unreadable: %v", err)
 	}
 	// Errors for what is not borgrun's, or not there.
-	if _, err := c.Export(t.Context(), "exportnone", transient.ExportOptions{}); !errors.Is(err, transient.ErrNoSuchUnit) {
+	if _, err := backup.Export(t.Context(), c, "exportnone", backup.ExportOptions{}); !errors.Is(err, transient.ErrNoSuchUnit) {
 		t.Errorf("no such job: %v, want ErrNoSuchUnit", err)
 	}
-	if _, err := c.Export(t.Context(), "bad/name", transient.ExportOptions{}); err == nil || !strings.Contains(err.Error(), `"bad/name"`) {
+	if _, err := backup.Export(t.Context(), c, "bad/name", backup.ExportOptions{}); err == nil || !strings.Contains(err.Error(), `"bad/name"`) {
 		t.Errorf("bad name: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package transient_test
+package backup_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/borgrun/borgrun/transient"
+	"github.com/borgrun/borgrun/transient/backup"
 )
 
 // TestProbeSetup runs the probe against the real manager: under the
@@ -16,12 +17,12 @@ import (
 // It logs what a probe costs.
 func TestProbeSetup(t *testing.T) {
 	c, sys := dial(t)
-	sb, err := transient.DeriveSandbox(transient.SandboxOptions{Profile: transient.ProfileDefault, Name: "probe",
+	sb, err := backup.DeriveSandbox(backup.SandboxOptions{Profile: backup.ProfileDefault, Name: "probe",
 		Command: []string{"/usr/bin/borg", "create"}, Home: "/root", BorgVersion: "borg 1.2.4", HostID: "h@id"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := transient.Backup{Name: "probe", Command: []string{"/usr/bin/borg"}, Priority: transient.Background,
+	base := backup.Job{Name: "probe", Command: []string{"/usr/bin/borg"}, Priority: backup.Background,
 		Hardening: sb.Assignments(), NetworkWait: true, ACPowerOnly: true, BootDelay: time.Hour,
 		// What runs and conditions are the job's, never the probe's.
 		ServiceProperties: []string{"ExecStartPre=/bin/false", "ConditionPathExists=/nonexistent"}}
@@ -45,7 +46,7 @@ func TestProbeSetup(t *testing.T) {
 			var costs []time.Duration
 			for range 5 {
 				start := time.Now()
-				f, err := c.ProbeSetup(ctx, &b)
+				f, err := backup.ProbeSetup(ctx, c, &b)
 				costs = append(costs, time.Since(start))
 				if err != nil {
 					t.Fatal(err)

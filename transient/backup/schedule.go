@@ -1,4 +1,4 @@
-package transient
+package backup
 
 import (
 	"context"
@@ -8,10 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/godbus/dbus/v5"
+	"github.com/borgrun/borgrun/transient"
 )
 
-// Outcome says what [Conn.Schedule] did.
+// Outcome says what [Schedule] did.
 type Outcome string
 
 const (
@@ -32,11 +32,11 @@ var (
 	ErrNotOurs = errors.New("exists and was not created by borgrun")
 )
 
-// Scheduled reports whether b's pair is loaded exactly as [Conn.Schedule]
+// Scheduled reports whether b's pair is loaded exactly as [Schedule]
 // would create it (same fingerprint), so that Schedule would answer
 // [Unchanged]. Callers use it to skip work that only a new pair needs.
-func (c *Conn) Scheduled(ctx context.Context, b *Backup) (bool, error) {
-	cur, err := c.current(ctx, b)
+func Scheduled(ctx context.Context, c *transient.Conn, b *Job) (bool, error) {
+	cur, err := lookup(ctx, c, b)
 	if err != nil {
 		return false, err
 	}
@@ -44,13 +44,13 @@ func (c *Conn) Scheduled(ctx context.Context, b *Backup) (bool, error) {
 }
 
 // Schedule creates the job's timer and service in one call, idempotently:
-// if an identical pair (same [Backup.Fingerprint]) is already scheduled it
+// if an identical pair (same [Job.Fingerprint]) is already scheduled it
 // does nothing and returns Unchanged, so that a boot script can run the same
 // schedule on every boot. A pair with another definition is an
 // ErrScheduleDiffers error unless replace is set; replacing never kills a
 // run in progress (ErrRunInProgress). Concurrent identical calls end with
 // exactly one pair.
-func (c *Conn) Schedule(ctx context.Context, b *Backup, replace bool) (Outcome, error) {
+func Schedule(ctx context.Context, c *transient.Conn, b *Job, replace bool) (Outcome, error) {
 	s := b.scheduled()
 	timerProps, err := s.Timer()
 	if err != nil {
@@ -63,27 +63,27 @@ func (c *Conn) Schedule(ctx context.Context, b *Backup, replace bool) (Outcome, 
 	fp := b.Fingerprint()
 	outcome := Created
 	for attempt := 0; ; attempt++ {
-		cur, err := c.current(ctx, b)
+		cur, err := lookup(ctx, c, b)
 		if err != nil {
 			return "", err
 		}
 		switch {
 		case cur.loaded && !cur.ours:
-			return "", fmt.Errorf("transient: %s: %w", cur.which, ErrNotOurs)
+			return "", fmt.Errorf("backup: %s: %w", cur.which, ErrNotOurs)
 		case cur.timerLoaded && cur.fingerprint == fp:
 			// Identical. (Its timer may still be starting, if another
 			// Schedule call created the pair a moment ago.)
 			return Unchanged, nil
 		case cur.timerLoaded && !replace:
-			return "", fmt.Errorf("transient: %s: %w (use replace)", b.TimerUnit(), ErrScheduleDiffers)
+			return "", fmt.Errorf("backup: %s: %w (use replace)", b.TimerUnit(), ErrScheduleDiffers)
 		case cur.loaded:
 			// A different pair to replace, or a service left without its
 			// timer (the timer was stopped): clear it away, but never
 			// while it runs.
 			if cur.serviceRunning {
-				return "", fmt.Errorf("transient: replacing %s: %w", b.ServiceUnit(), ErrRunInProgress)
+				return "", fmt.Errorf("backup: replacing %s: %w", b.ServiceUnit(), ErrRunInProgress)
 			}
-			if err := c.unload(ctx, b); err != nil {
+			if err := unload(ctx, c, b); err != nil {
 				return "", err
 			}
 			if cur.timerLoaded {
@@ -91,7 +91,7 @@ func (c *Conn) Schedule(ctx context.Context, b *Backup, replace bool) (Outcome, 
 			}
 		}
 		err = c.StartTimer(ctx, b.TimerUnit(), timerProps, b.ServiceUnit(), serviceProps)
-		if errors.Is(err, ErrUnitExists) && attempt == 0 {
+		if errors.Is(err, transient.ErrUnitExists) && attempt == 0 {
 			// Someone created it between our look and our start: look
 			// again (an identical pair is then Unchanged).
 			continue
@@ -118,12 +118,12 @@ type current struct {
 	serviceRunning bool
 }
 
-func (c *Conn) current(ctx context.Context, b *Backup) (*current, error) {
+func lookup(ctx context.Context, c *transient.Conn, b *Job) (*current, error) {
 	// One call sees both units at one instant. (Two calls could straddle
 	// a concurrent creation of the pair and see half of it.)
-	sts, err := c.sd.ListUnitsByNamesContext(ctx, []string{b.TimerUnit(), b.ServiceUnit()})
+	sts, err := c.Units(ctx, b.TimerUnit(), b.ServiceUnit())
 	if err != nil {
-		return nil, wrap("looking up "+b.TimerUnit(), err)
+		return nil, err
 	}
 	cur := &current{ours: true}
 	for _, st := range sts {
@@ -133,7 +133,7 @@ func (c *Conn) current(ctx context.Context, b *Backup) (*current, error) {
 		if !cur.loaded {
 			cur.loaded, cur.which = true, st.Name
 		}
-		unit, err := c.unitProps(ctx, st.Name, ifaceUnit)
+		unit, err := c.Properties(ctx, st.Name, transient.UnitInterface)
 		if err != nil {
 			return nil, err
 		}
@@ -144,8 +144,8 @@ func (c *Conn) current(ctx context.Context, b *Backup) (*current, error) {
 			cur.timerLoaded = true
 			continue
 		}
-		cur.serviceRunning = running(st.ActiveState)
-		svc, err := c.unitProps(ctx, st.Name, ifaceService)
+		cur.serviceRunning = transient.IsRunning(st.ActiveState)
+		svc, err := c.Properties(ctx, st.Name, transient.ServiceInterface)
 		if err != nil {
 			return nil, err
 		}
@@ -162,40 +162,8 @@ func (c *Conn) current(ctx context.Context, b *Backup) (*current, error) {
 	return cur, nil
 }
 
-// unitProps reads all properties of one interface of the unit called name.
-// A unit that is not loaded reads as LoadState "not-found". A unit that
-// exists only as a "stub" (just created as the auxiliary unit of a
-// StartTransientUnit call, still in the manager's load queue, with none of
-// its properties yet) is loaded first with LoadUnit, so its properties are
-// real. (LoadUnit is not used for names that do not exist: it would leave
-// not-found units behind.)
-func (c *Conn) unitProps(ctx context.Context, name, iface string) (map[string]dbus.Variant, error) {
-	var path dbus.ObjectPath
-	err := c.object(managerPath).CallWithContext(ctx, "org.freedesktop.systemd1.Manager.GetUnit", 0, name).Store(&path)
-	if err != nil {
-		if err = wrap(fmt.Sprintf("looking up %q", name), err); errors.Is(err, ErrNoSuchUnit) {
-			return map[string]dbus.Variant{"LoadState": dbus.MakeVariant("not-found")}, nil
-		}
-		return nil, err
-	}
-	var ls dbus.Variant
-	if err := c.object(path).CallWithContext(ctx, ifaceProps+".Get", 0, ifaceUnit, "LoadState").Store(&ls); err != nil {
-		return nil, wrap(fmt.Sprintf("reading %q", name), err)
-	}
-	if ls.Value() == "stub" {
-		if err := c.object(managerPath).CallWithContext(ctx, "org.freedesktop.systemd1.Manager.LoadUnit", 0, name).Store(&path); err != nil {
-			return nil, wrap(fmt.Sprintf("loading %q", name), err)
-		}
-	}
-	var all map[string]dbus.Variant
-	if err := c.object(path).CallWithContext(ctx, ifaceProps+".GetAll", 0, iface).Store(&all); err != nil {
-		return nil, wrap(fmt.Sprintf("reading %q", name), err)
-	}
-	return all, nil
-}
-
-// Job is the status of one scheduled job, as [Conn.List] reports it.
-type Job struct {
+// JobStatus is the state of one scheduled job, as [List] reports it.
+type JobStatus struct {
 	Name      string    `json:"name"`
 	Timer     string    `json:"timer"`
 	Service   string    `json:"service"`
@@ -213,35 +181,35 @@ type Job struct {
 
 // List returns every job borgrun scheduled on the manager (every loaded
 // borgrun-*.timer), sorted by name.
-func (c *Conn) List(ctx context.Context) ([]Job, error) {
-	units, err := c.sd.ListUnitsByPatternsContext(ctx, nil, []string{UnitPrefix + "*.timer"})
+func List(ctx context.Context, c *transient.Conn) ([]JobStatus, error) {
+	units, err := c.UnitsMatching(ctx, UnitPrefix+"*.timer")
 	if err != nil {
-		return nil, wrap("listing timers", err)
+		return nil, err
 	}
-	var jobs []Job
+	var jobs []JobStatus
 	for _, u := range units {
 		if u.LoadState != "loaded" {
 			continue
 		}
 		stem := strings.TrimSuffix(u.Name, ".timer")
-		j := Job{Name: strings.TrimPrefix(stem, UnitPrefix), Timer: u.Name, Service: stem + ".service", State: u.ActiveState}
+		j := JobStatus{Name: strings.TrimPrefix(stem, UnitPrefix), Timer: u.Name, Service: stem + ".service", State: u.ActiveState}
 		st, err := c.Timer(ctx, u.Name)
-		if errors.Is(err, ErrNoSuchUnit) {
+		if errors.Is(err, transient.ErrNoSuchUnit) {
 			continue // removed meanwhile
 		}
 		if err != nil {
 			return nil, err
 		}
 		j.Calendars, j.Next, j.Last = st.Calendars, st.Next, st.Last
-		unit, err := c.unitProps(ctx, j.Service, ifaceUnit)
+		unit, err := c.Properties(ctx, j.Service, transient.UnitInterface)
 		if err != nil {
 			return nil, err
 		}
-		if running(unit["ActiveState"].Value()) {
+		if transient.IsRunning(unit["ActiveState"].Value()) {
 			j.State = "running"
 		}
 		if ls, _ := unit["LoadState"].Value().(string); ls == "loaded" {
-			svc, err := c.unitProps(ctx, j.Service, ifaceService)
+			svc, err := c.Properties(ctx, j.Service, transient.ServiceInterface)
 			if err != nil {
 				return nil, err
 			}
@@ -252,7 +220,7 @@ func (c *Conn) List(ctx context.Context) ([]Job, error) {
 		}
 		jobs = append(jobs, j)
 	}
-	slices.SortFunc(jobs, func(a, b Job) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(jobs, func(a, b JobStatus) int { return strings.Compare(a.Name, b.Name) })
 	return jobs, nil
 }
 
@@ -260,22 +228,22 @@ func (c *Conn) List(ctx context.Context) ([]Job, error) {
 // failed state. It refuses (ErrRunInProgress) while the service runs,
 // unless force is set, in which case the run is stopped (SIGTERM: borg
 // writes a checkpoint). A job that does not exist is ErrNoSuchUnit.
-func (c *Conn) Remove(ctx context.Context, name string, force bool) error {
-	b := &Backup{Name: name}
-	cur, err := c.current(ctx, b)
+func Remove(ctx context.Context, c *transient.Conn, name string, force bool) error {
+	b := &Job{Name: name}
+	cur, err := lookup(ctx, c, b)
 	if err != nil {
 		return err
 	}
 	if !cur.loaded {
-		return fmt.Errorf("transient: no job %q (%s): %w", name, b.TimerUnit(), ErrNoSuchUnit)
+		return fmt.Errorf("backup: no job %q (%s): %w", name, b.TimerUnit(), transient.ErrNoSuchUnit)
 	}
 	if !cur.ours {
-		return fmt.Errorf("transient: %s: %w", cur.which, ErrNotOurs)
+		return fmt.Errorf("backup: %s: %w", cur.which, ErrNotOurs)
 	}
 	if cur.serviceRunning && !force {
-		return fmt.Errorf("transient: removing %s: %w", b.ServiceUnit(), ErrRunInProgress)
+		return fmt.Errorf("backup: removing %s: %w", b.ServiceUnit(), ErrRunInProgress)
 	}
-	return c.unload(ctx, b)
+	return unload(ctx, c, b)
 }
 
 // unloadTimeout bounds the wait for a stopped pair to be unloaded.
@@ -283,7 +251,7 @@ const unloadTimeout = 30 * time.Second
 
 // unload stops a job's timer and service and waits (bounded) until the
 // manager has unloaded both.
-func (c *Conn) unload(ctx context.Context, b *Backup) error {
+func unload(ctx context.Context, c *transient.Conn, b *Job) error {
 	if err := c.Stop(ctx, b.TimerUnit(), b.ServiceUnit()); err != nil {
 		return err
 	}

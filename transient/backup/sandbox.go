@@ -1,4 +1,4 @@
-package transient
+package backup
 
 import (
 	"fmt"
@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/borgrun/borgrun/props"
 )
 
 // Profile names a sandboxing profile: how tightly a backup's service is
@@ -148,7 +150,7 @@ type SandboxPath struct {
 }
 
 // Sandbox is a job's derived confinement: a profile plus what the job
-// needs under it. [Sandbox.Assignments] renders it for [Backup.Hardening].
+// needs under it. [Sandbox.Assignments] renders it for [Job.Hardening].
 type Sandbox struct {
 	Profile Profile
 	// Name is the job's name; its runtime directory is /run/borgrun/NAME.
@@ -173,7 +175,7 @@ type Sandbox struct {
 }
 
 // Assignments returns the sandbox as systemd-run style assignments, for
-// [Backup.Hardening]; nil for [ProfileOff].
+// [Job.Hardening]; nil for [ProfileOff].
 func (s *Sandbox) Assignments() []string {
 	if s.Profile == ProfileOff {
 		return nil
@@ -223,7 +225,7 @@ func (s *Sandbox) Assignments() []string {
 		a = append(a, "RuntimeDirectory=borgrun/"+s.Name, "RuntimeDirectoryMode=0700")
 	}
 	for _, e := range s.Environment {
-		a = append(a, "Environment="+quoteWord(e))
+		a = append(a, "Environment="+props.Quote(e))
 	}
 	pathsWhere := func(keep func(SandboxPath) bool) []string {
 		var ps []string
@@ -236,12 +238,12 @@ func (s *Sandbox) Assignments() []string {
 	}
 	create := pathsWhere(func(p SandboxPath) bool { return p.Create })
 	if len(create) > 0 {
-		a = append(a, "ExecStartPre=/bin/mkdir -p -m 0700 -- "+quoteArgv(create))
+		a = append(a, "ExecStartPre=/bin/mkdir -p -m 0700 -- "+props.QuoteArgv(create))
 	}
 	files := pathsWhere(func(p SandboxPath) bool { return p.CreateFile })
 	if len(files) > 0 {
 		// -a: an existing file keeps its contents and modification time.
-		a = append(a, "ExecStartPre=/bin/touch -a -- "+quoteArgv(files))
+		a = append(a, "ExecStartPre=/bin/touch -a -- "+props.QuoteArgv(files))
 	}
 	if len(create)+len(files) > 0 {
 		// The ExecStartPre= commands run outside the sandbox, where the
@@ -256,11 +258,11 @@ func (s *Sandbox) Assignments() []string {
 			// "-": an ExecStartPre= that runs before the mkdir (the
 			// boot delay) must not fail on a missing path; ExecStart
 			// runs after it, when every created path exists.
-			a = append(a, "ReadWritePaths=-"+quoteWord(p.Path))
+			a = append(a, "ReadWritePaths=-"+props.Quote(p.Path))
 		}
 	}
 	for _, r := range s.Repositories {
-		a = append(a, "RequiresMountsFor="+quoteWord(r))
+		a = append(a, "RequiresMountsFor="+props.Quote(r))
 	}
 	return a
 }
@@ -811,4 +813,4 @@ func EncryptedPassphraseAssignments(file string) []string {
 }
 
 // passCommand makes borg read its passphrase from the credential.
-var passCommand = "Environment=" + quoteWord(`BORG_PASSCOMMAND=/bin/sh -c 'exec cat "$CREDENTIALS_DIRECTORY/`+passphraseCredential+`"'`)
+var passCommand = "Environment=" + props.Quote(`BORG_PASSCOMMAND=/bin/sh -c 'exec cat "$CREDENTIALS_DIRECTORY/`+passphraseCredential+`"'`)

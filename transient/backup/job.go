@@ -1,4 +1,4 @@
-package transient
+package backup
 
 import (
 	"crypto/sha256"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/borgrun/borgrun/props"
+	"github.com/borgrun/borgrun/transient"
 )
 
 // Priority is how politely a backup competes for CPU and IO.
@@ -26,13 +27,13 @@ const (
 	Normal Priority = "normal"
 )
 
-// Backup describes a backup job: what to run and how. It renders to
-// systemd-run style assignments ([Backup.TimerAssignments],
-// [Backup.ServiceAssignments]), which [props] encodes exactly as
+// Job describes a backup job: what to run and how. It renders to
+// systemd-run style assignments ([Job.TimerAssignments],
+// [Job.ServiceAssignments]), which [props] encodes exactly as
 // systemd-run would, so the units sent and the unit-file text shown by
 // --dry-run come from one source. The zero value of every field but Name
 // and Command means "off".
-type Backup struct {
+type Job struct {
 	// Name is the job's name; its units are borgrun-NAME.timer and
 	// borgrun-NAME.service. See [ValidName].
 	Name string
@@ -85,13 +86,13 @@ type Backup struct {
 const UnitPrefix = "borgrun-"
 
 // TimerUnit returns the name of the job's timer.
-func (b *Backup) TimerUnit() string { return UnitPrefix + b.Name + ".timer" }
+func (b *Job) TimerUnit() string { return UnitPrefix + b.Name + ".timer" }
 
 // ServiceUnit returns the name of the job's scheduled service.
-func (b *Backup) ServiceUnit() string { return UnitPrefix + b.Name + ".service" }
+func (b *Job) ServiceUnit() string { return UnitPrefix + b.Name + ".service" }
 
 // NowUnit returns the name of the service that runs the job at once.
-func (b *Backup) NowUnit() string { return UnitPrefix + b.Name + "-now.service" }
+func (b *Job) NowUnit() string { return UnitPrefix + b.Name + "-now.service" }
 
 // ValidName reports whether name can name a job: 1 to 64 ASCII letters,
 // digits, '-', '_' and '.', starting with a letter or digit. That keeps
@@ -112,12 +113,12 @@ func ValidName(name string) error {
 }
 
 // Description is the units' Description=.
-func (b *Backup) Description() string {
+func (b *Job) Description() string {
 	return "borgrun backup " + b.Name + ": " + strings.Join(b.Command, " ")
 }
 
 // TimerAssignments returns the timer's settings as Name=Value assignments.
-func (b *Backup) TimerAssignments() []string {
+func (b *Job) TimerAssignments() []string {
 	a := []string{"Description=" + b.Description()}
 	for _, c := range b.Calendars {
 		a = append(a, "OnCalendar="+c)
@@ -136,7 +137,7 @@ func (b *Backup) TimerAssignments() []string {
 // ServiceAssignments returns the settings of a service that runs the job,
 // with the given Type= ("oneshot" for scheduled runs, "exec" for runs that
 // are waited on), as Name=Value assignments.
-func (b *Backup) ServiceAssignments(serviceType string) []string {
+func (b *Job) ServiceAssignments(serviceType string) []string {
 	a := []string{"Description=" + b.Description(), "Type=" + serviceType}
 	if b.ACPowerOnly {
 		a = append(a, "ConditionACPower=true")
@@ -154,7 +155,7 @@ func (b *Backup) ServiceAssignments(serviceType string) []string {
 	// name, not systemd-inhibit's.
 	a = append(a, "LogRateLimitIntervalSec=0", "SyslogIdentifier="+filepath.Base(b.Command[0]))
 	for _, e := range b.Environment {
-		a = append(a, "Environment="+quoteWord(e))
+		a = append(a, "Environment="+props.Quote(e))
 	}
 	if b.BootDelay > 0 {
 		// Sleep until BootDelay after boot, if not yet there: the seconds
@@ -162,7 +163,7 @@ func (b *Backup) ServiceAssignments(serviceType string) []string {
 		// or ";", which systemd 252 escapes in the transient unit's file
 		// in a way a daemon-reload reads back literally.
 		secs := strconv.FormatInt(int64((b.BootDelay+time.Second-1)/time.Second), 10)
-		a = append(a, "ExecStartPre="+quoteArgv([]string{"/bin/sh", "-c",
+		a = append(a, "ExecStartPre="+props.QuoteArgv([]string{"/bin/sh", "-c",
 			"cut -d. -f1 /proc/uptime | xargs -I{} expr " + secs + " - {} | grep -v -- - | xargs -r sleep"}))
 	}
 	argv := b.Command
@@ -172,27 +173,27 @@ func (b *Backup) ServiceAssignments(serviceType string) []string {
 			"--why=borgrun backup " + b.Name + " is running"}, b.Command...)
 	}
 	a = append(a, b.Hardening...)
-	a = append(a, "ExecStart="+quoteArgv(argv))
+	a = append(a, "ExecStart="+props.QuoteArgv(argv))
 	return append(a, b.ServiceProperties...)
 }
 
 // Timer returns the timer's properties, encoded as systemd-run encodes the
 // same assignments.
-func (b *Backup) Timer() ([]Property, error) { return encode(props.Timer, b.TimerAssignments()) }
+func (b *Job) Timer() ([]transient.Property, error) { return encode(props.Timer, b.TimerAssignments()) }
 
-// Service returns the service's properties; see [Backup.ServiceAssignments].
-func (b *Backup) Service(serviceType string) ([]Property, error) {
+// Service returns the service's properties; see [Job.ServiceAssignments].
+func (b *Job) Service(serviceType string) ([]transient.Property, error) {
 	return encode(props.Service, b.ServiceAssignments(serviceType))
 }
 
-func encode(t props.UnitType, assignments []string) ([]Property, error) {
+func encode(t props.UnitType, assignments []string) ([]transient.Property, error) {
 	ps, err := props.ParseAll(t, assignments)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Property, len(ps))
+	out := make([]transient.Property, len(ps))
 	for i, p := range ps {
-		out[i] = Property{Name: p.Name, Value: p.Value}
+		out[i] = transient.Property{Name: p.Name, Value: p.Value}
 	}
 	return out, nil
 }
@@ -201,7 +202,7 @@ func encode(t props.UnitType, assignments []string) ([]Property, error) {
 // fingerprints mean identical units. It travels in the service's
 // environment as BORGRUN_SCHEDULE, so that re-running the same schedule can
 // be recognised as a no-op.
-func (b *Backup) Fingerprint() string {
+func (b *Job) Fingerprint() string {
 	h := sha256.New()
 	for _, s := range [][]string{b.TimerAssignments(), b.ServiceAssignments("oneshot")} {
 		for _, a := range s {
@@ -212,12 +213,12 @@ func (b *Backup) Fingerprint() string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-// FingerprintVar is the environment variable that carries [Backup.Fingerprint].
+// FingerprintVar is the environment variable that carries [Job.Fingerprint].
 const FingerprintVar = "BORGRUN_SCHEDULE"
 
 // scheduled returns b with its fingerprint added to the service's
 // environment: what [Conn.Schedule] creates.
-func (b *Backup) scheduled() *Backup {
+func (b *Job) scheduled() *Job {
 	s := *b
 	s.Environment = append(s.Environment[:len(s.Environment):len(s.Environment)], FingerprintVar+"="+b.Fingerprint())
 	return &s
@@ -225,7 +226,7 @@ func (b *Backup) scheduled() *Backup {
 
 // UnitFiles renders the scheduled pair as unit-file text (what --dry-run
 // prints). Specifiers are escaped, since the transient units see none.
-func (b *Backup) UnitFiles() (timer, service string) {
+func (b *Job) UnitFiles() (timer, service string) {
 	s := b.scheduled()
 	return iniText("Timer", s.TimerAssignments()), iniText("Service", s.ServiceAssignments("oneshot"))
 }
@@ -265,40 +266,4 @@ func spanValue(d time.Duration) string {
 		return "0"
 	}
 	return props.FormatTimespan(uint64(d/time.Microsecond), 1)
-}
-
-// quoteArgv renders argv as a command line that systemd's unquoting (with
-// C escapes) turns back into exactly argv.
-func quoteArgv(argv []string) string {
-	q := make([]string, len(argv))
-	for i, a := range argv {
-		q[i] = quoteWord(a)
-	}
-	return strings.Join(q, " ")
-}
-
-// quoteWord double-quotes s, escaping what systemd's unquoting would
-// otherwise interpret.
-func quoteWord(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '"', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\t':
-			b.WriteString(`\t`)
-		default:
-			if c < 0x20 || c == 0x7f {
-				fmt.Fprintf(&b, `\x%02x`, c)
-			} else {
-				b.WriteByte(c)
-			}
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }

@@ -1,0 +1,84 @@
+package transient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	sddbus "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/godbus/dbus/v5"
+)
+
+// D-Bus interfaces of a unit's object, for [Conn.Properties].
+const (
+	UnitInterface    = "org.freedesktop.systemd1.Unit"
+	ServiceInterface = "org.freedesktop.systemd1.Service"
+	TimerInterface   = "org.freedesktop.systemd1.Timer"
+)
+
+// UnitStatus is one unit as the manager lists it: name, description, load,
+// active and sub state, and object path.
+type UnitStatus = sddbus.UnitStatus
+
+// Units returns the status of each unit called one of names, in one call,
+// so that all are seen at one instant. A unit that does not exist is
+// listed with LoadState "not-found".
+func (c *Conn) Units(ctx context.Context, names ...string) ([]UnitStatus, error) {
+	sts, err := c.sd.ListUnitsByNamesContext(ctx, names)
+	if err != nil {
+		return nil, wrap(fmt.Sprintf("looking up %q", names), err)
+	}
+	return sts, nil
+}
+
+// UnitsMatching returns the status of every unit the manager has loaded
+// (or has in memory) whose name matches one of the shell patterns.
+func (c *Conn) UnitsMatching(ctx context.Context, patterns ...string) ([]UnitStatus, error) {
+	sts, err := c.sd.ListUnitsByPatternsContext(ctx, nil, patterns)
+	if err != nil {
+		return nil, wrap(fmt.Sprintf("listing %q", patterns), err)
+	}
+	return sts, nil
+}
+
+// Properties reads all properties of one interface (such as
+// [UnitInterface]) of the unit called name. A unit that is not loaded
+// reads as LoadState "not-found". A unit that exists only as a "stub"
+// (just created as the auxiliary unit of a StartTransientUnit call, still
+// in the manager's load queue, with none of its properties yet) is loaded
+// first with LoadUnit, so its properties are real. (LoadUnit is not used
+// for names that do not exist: it would leave not-found units behind.)
+func (c *Conn) Properties(ctx context.Context, name, iface string) (map[string]dbus.Variant, error) {
+	var path dbus.ObjectPath
+	err := c.object(managerPath).CallWithContext(ctx, "org.freedesktop.systemd1.Manager.GetUnit", 0, name).Store(&path)
+	if err != nil {
+		if err = wrap(fmt.Sprintf("looking up %q", name), err); errors.Is(err, ErrNoSuchUnit) {
+			return map[string]dbus.Variant{"LoadState": dbus.MakeVariant("not-found")}, nil
+		}
+		return nil, err
+	}
+	var ls dbus.Variant
+	if err := c.object(path).CallWithContext(ctx, ifaceProps+".Get", 0, UnitInterface, "LoadState").Store(&ls); err != nil {
+		return nil, wrap(fmt.Sprintf("reading %q", name), err)
+	}
+	if ls.Value() == "stub" {
+		if err := c.object(managerPath).CallWithContext(ctx, "org.freedesktop.systemd1.Manager.LoadUnit", 0, name).Store(&path); err != nil {
+			return nil, wrap(fmt.Sprintf("loading %q", name), err)
+		}
+	}
+	var all map[string]dbus.Variant
+	if err := c.object(path).CallWithContext(ctx, ifaceProps+".GetAll", 0, iface).Store(&all); err != nil {
+		return nil, wrap(fmt.Sprintf("reading %q", name), err)
+	}
+	return all, nil
+}
+
+// IsRunning reports whether a unit's ActiveState means it is running or
+// changing state: active, activating, deactivating or reloading.
+func IsRunning(activeState any) bool {
+	switch activeState {
+	case "active", "activating", "deactivating", "reloading":
+		return true
+	}
+	return false
+}
