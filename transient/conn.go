@@ -1,12 +1,3 @@
-// Package transient starts and waits on transient systemd units over D-Bus,
-// with systemd-run semantics: a timer and its service created together in
-// one StartTransientUnit call, services run to completion with their exit
-// status propagated, and waiting driven by the manager's signals, never by
-// polling.
-//
-// A [Conn] is one connection to one manager (system or user). Library
-// functions return errors and never print; D-Bus errors from the manager
-// are translated into the sentinels in errors.go, matched by name.
 package transient
 
 import (

@@ -216,7 +216,7 @@ func (c *Conn) resume(ctx context.Context, name string, path dbus.ObjectPath, st
 }
 
 // stopTimeout bounds the wait for a unit stopped because the caller gave up.
-// It is generous: borg writes a checkpoint on SIGTERM.
+// It is generous: a command may need a while to end cleanly on SIGTERM.
 const stopTimeout = 5 * time.Minute
 
 // unitState accumulates the properties that decide when a run is over.

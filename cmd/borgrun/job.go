@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
@@ -122,7 +118,7 @@ func parseSpan(cmd, flag, value string) (time.Duration, error) {
 	return time.Duration(us) * time.Microsecond, nil
 }
 
-// backup builds the job from the shared flags and the command line after
+// job builds the job from the shared flags and the command line after
 // the flags, resolving the command as systemd-run does (argv[0] made
 // absolute with the caller's PATH). It validates everything, including
 // every -p assignment, before anything is sent. The sandbox it derived is
@@ -133,7 +129,7 @@ func parseSpan(cmd, flag, value string) (time.Duration, error) {
 // not: a bare command name is left to the remote manager's search path
 // and a path must be absolute; paths named by flags are on the remote
 // host and are not checked here.
-func (e *env) backup(cmd string, j *jobFlags, argv []string) (*backup.Job, *backup.Sandbox, error) {
+func (e *env) job(cmd string, j *jobFlags, argv []string) (*backup.Job, *backup.Sandbox, error) {
 	var err error
 	if j.targets, err = parseHosts(cmd, j.hosts, j.parallel, j.user); err != nil {
 		return nil, nil, err
@@ -264,65 +260,11 @@ func (e *env) backup(cmd string, j *jobFlags, argv []string) (*backup.Job, *back
 	return b, sb, nil
 }
 
-// sandbox derives the job's sandbox: the paths borg and borgmatic write,
-// from the configuration the command will read, under the home directory
-// of the service's user (root for the system manager).
+// sandbox derives the job's sandbox on this machine (see
+// backup.DeriveLocalSandbox).
 func (e *env) sandbox(profile backup.Profile, relax []backup.Relaxation, b *backup.Job, j *jobFlags) (*backup.Sandbox, error) {
-	u, err := user.LookupId("0")
-	if j.user {
-		u, err = user.Current()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("finding the service user's home: %w", err)
-	}
-	o := backup.SandboxOptions{Profile: profile, Name: b.Name, Command: b.Command,
-		Environment: b.Environment, Home: u.HomeDir, Writable: j.writable, Relax: relax}
-	if profile == backup.ProfileStrict {
-		// strict pins the repositories' addresses, as resolved now.
-		o.Resolve = func(host string) ([]string, error) {
-			ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
-			defer cancel()
-			return net.DefaultResolver.LookupHost(ctx, host)
-		}
-		if f, err := os.ReadFile("/etc/resolv.conf"); err == nil {
-			o.Nameservers = nameservers(string(f))
-		}
-	}
-	// The versions choose the directory rules; unknown versions open up
-	// the directories of every version. Both tools start slowly (Python),
-	// so they are asked at the same time.
-	var borg string
-	bmDone := make(chan struct{})
-	switch filepath.Base(b.Command[0]) {
-	case "borg":
-		borg = b.Command[0]
-		close(bmDone)
-	case "borgmatic":
-		borg, _ = e.lookPath("borg") // what borgmatic runs by default
-		go func() { o.BorgmaticVersion = e.version(b.Command[0]); close(bmDone) }()
-	default:
-		close(bmDone)
-	}
-	if borg != "" {
-		o.BorgVersion = e.version(borg)
-	}
-	<-bmDone
-	if id, err := os.ReadFile("/etc/machine-id"); err == nil && len(bytes.TrimSpace(id)) > 0 {
-		host, _ := os.Hostname()
-		o.HostID = host + "@" + string(bytes.TrimSpace(id))
-	}
-	return backup.DeriveSandbox(o)
-}
-
-// nameservers returns the name servers' addresses in a resolv.conf.
-func nameservers(resolvConf string) []string {
-	var ns []string
-	for _, l := range strings.Split(resolvConf, "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "nameserver" && net.ParseIP(f[1]) != nil {
-			ns = append(ns, f[1])
-		}
-	}
-	return ns
+	return backup.DeriveLocalSandbox(e.ctx, backup.SandboxOptions{Profile: profile, Name: b.Name, Command: b.Command,
+		Environment: b.Environment, Writable: j.writable, Relax: relax}, j.user)
 }
 
 // hostHardening derives b's sandbox for host h from h's own files (see
@@ -346,17 +288,6 @@ func (e *env) hostHardening(h transient.Host, b *backup.Job, j *jobFlags) (*back
 
 // remoteDeriveTimeout bounds reading a host's configuration over ssh.
 const remoteDeriveTimeout = time.Minute
-
-// version returns what tool --version prints, or "" if it fails (in 30 s).
-func (e *env) version(tool string) string {
-	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, tool, "--version").Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
-}
 
 // checkInhibitor drops the systemd-inhibit wrapper, with a notice, when
 // the manager's machine has no logind to take the lock: the wrapper would

@@ -67,7 +67,7 @@ func (e *env) runNow(args []string) (int, error) {
 		}
 		return 0, err
 	}
-	b, _, err := e.backup("now", &f.jobFlags, fs.Args())
+	b, _, err := e.job("now", &f.jobFlags, fs.Args())
 	if err != nil {
 		return 0, err
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -151,20 +150,11 @@ func (e *env) schedule(args []string) error {
 			}
 		}
 	}
-	b, sb, err := e.backup("schedule", &f.jobFlags, fs.Args())
+	b, sb, err := e.job("schedule", &f.jobFlags, fs.Args())
 	if err != nil {
 		return err
 	}
-	// systemd 252 writes "$" and ";" in a command into the transient
-	// unit's file escaped in a way its next daemon-reload (apt runs one
-	// on upgrades) reads back literally: the schedule would break later,
-	// silently. Refuse now instead.
-	for _, a := range b.Command[1:] {
-		if strings.ContainsAny(a, "$;") {
-			return usagef("schedule: argument %q: a scheduled command cannot hold \"$\" or \";\" (systemd 252 garbles them on its next daemon-reload); put the command in a script", a)
-		}
-	}
-	quietSyslog(b)
+	b.QuietSyslog()
 	b.Calendars = specs
 	b.Persistent = !f.noPersistent
 	b.RandomizedDelay = delay
@@ -172,6 +162,9 @@ func (e *env) schedule(args []string) error {
 	b.BootDelay = bootDelay
 	b.ACPowerOnly = !f.allowBattery
 	b.TimerProperties = f.timerProperties
+	if err := b.CheckSchedule(); err != nil {
+		return usagef("schedule: %v", err)
+	}
 
 	if f.dryRun && len(f.targets) > 0 {
 		return e.dryRunHosts(b, &f.jobFlags, cals, now)
@@ -365,24 +358,4 @@ func printSandbox(w io.Writer, sb *backup.Sandbox) {
 	} else {
 		fmt.Fprintln(w, "# network: none (every repository is local and no hook needs it)")
 	}
-}
-
-// quietSyslog keeps borgmatic from logging every line twice in a scheduled
-// run: the service's own output already goes to the journal, tagged
-// borgmatic (SyslogIdentifier=), and borgmatic would also send its lines to
-// syslog. Unless the command chooses its own logging (--syslog-verbosity or
-// --log-file), it gets --log-file /dev/null as its first option, which
-// borgmatic documents as turning its syslog output off.
-func quietSyslog(b *backup.Job) {
-	if filepath.Base(b.Command[0]) != "borgmatic" {
-		return
-	}
-	for _, a := range b.Command[1:] {
-		for _, opt := range []string{"--syslog-verbosity", "--log-file"} {
-			if a == opt || strings.HasPrefix(a, opt+"=") {
-				return
-			}
-		}
-	}
-	b.Command = append([]string{b.Command[0], "--log-file", "/dev/null"}, b.Command[1:]...)
 }

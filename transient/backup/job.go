@@ -3,6 +3,7 @@ package backup
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -110,6 +111,100 @@ func ValidName(name string) error {
 		}
 	}
 	return nil
+}
+
+// ErrInvalid is wrapped by the errors of [Job.Check] and
+// [Job.CheckSchedule]: the job, as defined, cannot run or cannot be
+// scheduled. Nothing was sent to a manager.
+var ErrInvalid = errors.New("invalid job")
+
+// invalidf returns an error wrapping [ErrInvalid] whose text is the
+// formatted message alone.
+func invalidf(format string, args ...any) error {
+	return &invalidError{fmt.Sprintf(format, args...)}
+}
+
+type invalidError struct{ msg string }
+
+func (e *invalidError) Error() string { return e.msg }
+func (e *invalidError) Unwrap() error { return ErrInvalid }
+
+// Check reports what makes j unfit to run at all, as an error wrapping
+// [ErrInvalid] that names the bad field or value: an invalid name (see
+// [ValidName]), no command, an unknown priority, an environment entry
+// that is not NAME=VALUE, or an assignment in ServiceProperties,
+// TimerProperties or Hardening that props does not accept.
+func (j *Job) Check() error {
+	if err := ValidName(j.Name); err != nil {
+		return &invalidError{err.Error()}
+	}
+	if len(j.Command) == 0 || j.Command[0] == "" {
+		return invalidf("job %q: no command", j.Name)
+	}
+	switch j.Priority {
+	case "", Background, Idle, Normal:
+	default:
+		return invalidf("priority %q: want %s, %s or %s", j.Priority, Background, Idle, Normal)
+	}
+	for _, kv := range j.Environment {
+		if name, _, ok := strings.Cut(kv, "="); !ok || name == "" || strings.ContainsAny(name, " \t\n") {
+			return invalidf("environment %q: want NAME=VALUE", kv)
+		}
+	}
+	if _, err := j.Service("exec"); err != nil {
+		return &invalidError{err.Error()}
+	}
+	if _, err := j.Timer(); err != nil {
+		return &invalidError{err.Error()}
+	}
+	return nil
+}
+
+// CheckSchedule is [Job.Check] plus what makes j unfit to be scheduled
+// by [Schedule]: no calendar, a calendar that systemd would refuse, or an
+// argument of the command holding '$' or ';'. systemd 252 writes those
+// two characters into a transient unit's file escaped in a way that its
+// next daemon-reload (apt runs one on upgrades) reads back literally: the
+// schedule would break later, silently.
+func (j *Job) CheckSchedule() error {
+	if err := j.Check(); err != nil {
+		return err
+	}
+	if len(j.Calendars) == 0 {
+		return invalidf("job %q: no calendar", j.Name)
+	}
+	for _, c := range j.Calendars {
+		if _, err := props.ParseCalendar(c); err != nil {
+			return &invalidError{err.Error()}
+		}
+	}
+	for _, a := range j.Command[1:] {
+		if strings.ContainsAny(a, "$;") {
+			return invalidf("argument %q: a scheduled command cannot hold \"$\" or \";\" (systemd 252 garbles them on its next daemon-reload); put the command in a script", a)
+		}
+	}
+	return nil
+}
+
+// QuietSyslog keeps borgmatic from logging every line twice in a
+// scheduled run: the service's own output already goes to the journal,
+// tagged borgmatic (SyslogIdentifier=), and borgmatic would also send its
+// lines to syslog. Unless the command chooses its own logging
+// (--syslog-verbosity or --log-file), a borgmatic command gets
+// --log-file /dev/null as its first option, which borgmatic documents as
+// turning its syslog output off. Other commands are left as they are.
+func (j *Job) QuietSyslog() {
+	if len(j.Command) == 0 || filepath.Base(j.Command[0]) != "borgmatic" {
+		return
+	}
+	for _, a := range j.Command[1:] {
+		for _, opt := range []string{"--syslog-verbosity", "--log-file"} {
+			if a == opt || strings.HasPrefix(a, opt+"=") {
+				return
+			}
+		}
+	}
+	j.Command = append([]string{j.Command[0], "--log-file", "/dev/null"}, j.Command[1:]...)
 }
 
 // Description is the units' Description=.

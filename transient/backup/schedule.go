@@ -46,11 +46,15 @@ func Scheduled(ctx context.Context, c *transient.Conn, b *Job) (bool, error) {
 // Schedule creates the job's timer and service in one call, idempotently:
 // if an identical pair (same [Job.Fingerprint]) is already scheduled it
 // does nothing and returns Unchanged, so that a boot script can run the same
-// schedule on every boot. A pair with another definition is an
+// schedule on every boot. A job that [Job.CheckSchedule] refuses is an
+// [ErrInvalid] error, and nothing is sent. A pair with another definition is an
 // ErrScheduleDiffers error unless replace is set; replacing never kills a
 // run in progress (ErrRunInProgress). Concurrent identical calls end with
 // exactly one pair.
 func Schedule(ctx context.Context, c *transient.Conn, b *Job, replace bool) (Outcome, error) {
+	if err := b.CheckSchedule(); err != nil {
+		return "", err
+	}
 	s := b.scheduled()
 	timerProps, err := s.Timer()
 	if err != nil {

@@ -304,3 +304,52 @@ func TestDeriveRemoteSandbox(t *testing.T) {
 		t.Errorf("a missing configuration: %v, want an error naming it", err)
 	}
 }
+
+// TestScheduleRefusesInvalidJob: the library enforces the rules the CLI
+// relies on: an invalid job is ErrInvalid, naming the bad value, and
+// nothing reaches the manager.
+func TestScheduleRefusesInvalidJob(t *testing.T) {
+	c, sys := dial(t)
+	for _, tt := range []struct {
+		name string
+		job  backup.Job
+		want string
+	}{
+		{"dollar", backup.Job{Name: "bad-dollar", Command: []string{"/bin/echo", "$HOME"}, Calendars: []string{"daily"}}, `argument "$HOME"`},
+		{"semicolon", backup.Job{Name: "bad-semicolon", Command: []string{"/bin/sh", "-c", "true; true"}, Calendars: []string{"daily"}}, `argument "true; true"`},
+		{"no calendar", backup.Job{Name: "bad-nocal", Command: []string{"/bin/true"}}, "no calendar"},
+		{"calendar", backup.Job{Name: "bad-cal", Command: []string{"/bin/true"}, Calendars: []string{"dayly"}}, `"dayly"`},
+		{"name", backup.Job{Name: "../etc", Command: []string{"/bin/true"}, Calendars: []string{"daily"}}, `"../etc"`},
+		{"priority", backup.Job{Name: "bad-prio", Command: []string{"/bin/true"}, Calendars: []string{"daily"}, Priority: "urgent"}, `"urgent"`},
+		{"property", backup.Job{Name: "bad-prop", Command: []string{"/bin/true"}, Calendars: []string{"daily"}, ServiceProperties: []string{"Nice=99"}}, `"Nice=99"`},
+		{"no command", backup.Job{Name: "bad-nocmd", Calendars: []string{"daily"}}, "no command"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := backup.Schedule(t.Context(), c, &tt.job, false)
+			if !errors.Is(err, backup.ErrInvalid) || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("Schedule = %v; want one line wrapping ErrInvalid and naming %s", err, tt.want)
+			}
+			if tt.job.Name != "../etc" {
+				if got := show(t, sys, tt.job.TimerUnit())["LoadState"]; got != "not-found" {
+					t.Errorf("%s LoadState = %q after a refused schedule, want not-found", tt.job.TimerUnit(), got)
+				}
+			}
+		})
+	}
+}
+
+func TestQuietSyslog(t *testing.T) {
+	for _, tt := range []struct{ in, want []string }{
+		{[]string{"/usr/bin/borgmatic"}, []string{"/usr/bin/borgmatic", "--log-file", "/dev/null"}},
+		{[]string{"/usr/bin/borgmatic", "create"}, []string{"/usr/bin/borgmatic", "--log-file", "/dev/null", "create"}},
+		{[]string{"/usr/bin/borgmatic", "--syslog-verbosity", "1"}, []string{"/usr/bin/borgmatic", "--syslog-verbosity", "1"}},
+		{[]string{"/usr/bin/borgmatic", "--log-file=/var/log/b"}, []string{"/usr/bin/borgmatic", "--log-file=/var/log/b"}},
+		{[]string{"/usr/bin/borg", "create"}, []string{"/usr/bin/borg", "create"}},
+	} {
+		j := backup.Job{Name: "q", Command: slices.Clone(tt.in)}
+		j.QuietSyslog()
+		if !slices.Equal(j.Command, tt.want) {
+			t.Errorf("QuietSyslog(%q) = %q, want %q", tt.in, j.Command, tt.want)
+		}
+	}
+}
