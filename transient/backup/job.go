@@ -105,9 +105,12 @@ func ValidName(name string) error {
 	for i, r := range name {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-		case i > 0 && (r == '-' || r == '_' || r == '.'):
+		case r == '-' || r == '_' || r == '.':
+			if i == 0 {
+				return fmt.Errorf("name %q: must start with a letter or digit, not %q", name, r)
+			}
 		default:
-			return fmt.Errorf("name %q: character %q not allowed (use letters, digits, '-', '_', '.'; start with a letter or digit)", name, r)
+			return fmt.Errorf("name %q: character %q not allowed (letters, digits, '-', '_' and '.' are)", name, r)
 		}
 	}
 	return nil

@@ -353,3 +353,21 @@ func TestQuietSyslog(t *testing.T) {
 		}
 	}
 }
+
+func TestValidName(t *testing.T) {
+	for _, tt := range []struct{ name, want string }{
+		{"nightly", ""},
+		{"a.b-c_d9", ""},
+		{"", "1 to 64 characters"},
+		{strings.Repeat("x", 65), "1 to 64 characters"},
+		{"../etc", `name "../etc": must start with a letter or digit, not '.'`},
+		{"-x", `must start with a letter or digit, not '-'`},
+		{"a/b", `name "a/b": character '/' not allowed (letters, digits, '-', '_' and '.' are)`},
+		{"a b", `character ' ' not allowed`},
+	} {
+		err := backup.ValidName(tt.name)
+		if (err == nil) != (tt.want == "") || err != nil && !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("ValidName(%q) = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
