@@ -94,7 +94,8 @@ type Conn struct {
 	redial func() (*Conn, error)
 
 	mu      sync.Mutex
-	subs    int // users of the manager's Subscribe
+	version string // the manager's Version, once read
+	subs    int    // users of the manager's Subscribe
 	waiters map[dbus.ObjectPath][]*waiter
 	sigch   chan *dbus.Signal
 }

@@ -58,3 +58,25 @@ func TestDialSilentPeer(t *testing.T) {
 		t.Fatalf("Dial error = %v, want a *DialError saying there was no answer", err)
 	}
 }
+
+// TestManagerVersion: the Version the manager states over D-Bus is the
+// one its own systemctl prints.
+func TestManagerVersion(t *testing.T) {
+	c, sys := dial(t)
+	v, err := c.ManagerVersion(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := sys.Output(t.Context(), "systemctl", "--version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(out, "\n")
+	if want := "systemd " + strings.Fields(first)[1] + " (" + v + ")"; first != want {
+		t.Fatalf("systemctl --version says %q; the manager's Version is %q", first, v)
+	}
+	again, err := c.ManagerVersion(t.Context())
+	if err != nil || again != v {
+		t.Fatalf("second ManagerVersion = %q, %v; want %q", again, err, v)
+	}
+}

@@ -82,3 +82,28 @@ func IsRunning(activeState any) bool {
 	}
 	return false
 }
+
+// ManagerVersion returns the manager's Version property, the version of
+// systemd that this connection talks to, as the manager states it
+// ("252.38-1~deb12u1"; systemctl --version shows the same). It is read
+// once per connection: one round trip, the first time.
+func (c *Conn) ManagerVersion(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	v := c.version
+	c.mu.Unlock()
+	if v != "" {
+		return v, nil
+	}
+	var val dbus.Variant
+	if err := c.object(managerPath).CallWithContext(ctx, ifaceProps+".Get", 0, "org.freedesktop.systemd1.Manager", "Version").Store(&val); err != nil {
+		return "", wrap("reading the manager's version", err)
+	}
+	v, ok := val.Value().(string)
+	if !ok || v == "" {
+		return "", fmt.Errorf("transient: the manager's Version is %s %v, want a non-empty string", val.Signature(), val.Value())
+	}
+	c.mu.Lock()
+	c.version = v
+	c.mu.Unlock()
+	return v, nil
+}
