@@ -1,0 +1,242 @@
+package props
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Version is a systemd major version, e.g. Version(257). It selects which
+// assignment names exist and how their values are encoded, matching that
+// version's systemd-run (src/shared/bus-unit-util.c).
+type Version int
+
+// The versions whose property language props knows.
+const (
+	V252 Version = 252 + iota
+	V253
+	V254
+	V255
+	V256
+	V257
+	V258
+	V259
+	V260
+	V261
+	V262
+
+	// OldestVersion is the oldest version props knows: what [Parse]
+	// speaks.
+	OldestVersion = V252
+	// NewestVersion is the newest version props knows; a newer manager
+	// is spoken to as this one.
+	NewestVersion = V262
+)
+
+// ErrNeedsNewer is wrapped by [Error] when the name exists in systemd-run,
+// but only in a newer version than the manager's.
+var ErrNeedsNewer = errors.New("needs a newer systemd")
+
+// String returns e.g. "systemd 257".
+func (v Version) String() string { return fmt.Sprintf("systemd %d", int(v)) }
+
+// effective is the version whose tables apply to v: versions newer than
+// the newest known are treated as the newest.
+func (v Version) effective() Version {
+	if v > NewestVersion {
+		return NewestVersion
+	}
+	return v
+}
+
+type versionKey struct {
+	v Version
+	t UnitType
+}
+
+var (
+	versionTablesOnce sync.Once
+	versionTables     map[versionKey]map[string]handler
+	// introduced[t][name] is the first version whose systemd-run takes
+	// name for a unit of type t.
+	introduced map[UnitType]map[string]Version
+)
+
+// buildVersionTables applies addedNames and changedNames on top of the
+// 252 tables, for every known version.
+func buildVersionTables() {
+	versionTables = map[versionKey]map[string]handler{}
+	introduced = map[UnitType]map[string]Version{}
+	for _, t := range []UnitType{Service, Timer} {
+		introduced[t] = map[string]Version{}
+		for name := range tables[t] {
+			introduced[t][name] = OldestVersion
+		}
+		for _, a := range addedNames {
+			if a.types&typeBit(t) != 0 {
+				if _, ok := introduced[t][a.name]; !ok {
+					introduced[t][a.name] = a.since
+				}
+			}
+		}
+		for v := OldestVersion; v <= NewestVersion; v++ {
+			m := make(map[string]handler, len(tables[t])+len(addedNames))
+			for name, h := range tables[t] {
+				m[name] = h
+			}
+			for _, a := range addedNames {
+				if a.since <= v && a.types&typeBit(t) != 0 {
+					m[a.name] = a.h
+				}
+			}
+			for _, c := range changedNames {
+				if c.since <= v && c.types&typeBit(t) != 0 {
+					for _, name := range c.names {
+						if _, ok := m[name]; ok {
+							m[name] = c.h
+						}
+					}
+				}
+			}
+			versionTables[versionKey{v, t}] = m
+		}
+	}
+}
+
+func tableFor(v Version, t UnitType) map[string]handler {
+	versionTablesOnce.Do(buildVersionTables)
+	return versionTables[versionKey{v.effective(), t}]
+}
+
+// NamesFor returns every assignment name that systemd-run of version v
+// accepts for a unit of type t, sorted. It returns nil for a version
+// older than [OldestVersion] or an unknown unit type.
+func NamesFor(v Version, t UnitType) []string {
+	if v < OldestVersion {
+		return nil
+	}
+	tab := tableFor(v, t)
+	if tab == nil {
+		return nil
+	}
+	names := make([]string, 0, len(tab))
+	for n := range tab {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Since returns the first systemd version whose systemd-run accepts name
+// for a unit of type t, and false if no known version does.
+func Since(t UnitType, name string) (Version, bool) {
+	versionTablesOnce.Do(buildVersionTables)
+	v, ok := introduced[t][name]
+	return v, ok
+}
+
+// Ignored reports whether systemd-run of version v accepts name for t but
+// only warns and sends nothing (the cgroup-v1 settings from 258 on), and
+// the warning it prints.
+func Ignored(v Version, t UnitType, name string) (warning string, ok bool) {
+	if t != Service || v.effective() < V258 {
+		return "", false
+	}
+	for _, n := range cgroupV1Names {
+		if n == name {
+			return fmt.Sprintf("D-Bus property %s is deprecated, ignoring assignment", name), true
+		}
+	}
+	return "", false
+}
+
+// ParseFor is [Parse] for a manager of version v: it parses one
+// "Name=Value" assignment for a unit of type t the way that version's
+// systemd-run does. A version newer than [NewestVersion] is spoken to as
+// the newest. A name that only a newer version knows fails with an error
+// wrapping [ErrNeedsNewer] that names the version which introduced it.
+// For a name that v's systemd-run accepts but ignores (see [Ignored]),
+// ParseFor returns no properties and no error.
+func ParseFor(v Version, t UnitType, assignment string) ([]Property, error) {
+	name, value, ok := strings.Cut(assignment, "=")
+	if !ok {
+		return nil, &Error{Input: assignment, Err: syntaxf("not an assignment: missing '='")}
+	}
+	if v < OldestVersion {
+		return nil, &Error{Input: assignment, Name: name, Err: &valueError{ErrNeedsNewer,
+			fmt.Sprintf("%s is older than the oldest known, %d", v, int(OldestVersion))}}
+	}
+	tab := tableFor(v, t)
+	if tab == nil {
+		return nil, &Error{Input: assignment, Name: name, Err: &valueError{ErrUnknownProperty, "unknown unit type " + t.String()}}
+	}
+	h := tab[name]
+	if h == nil {
+		return nil, &Error{Input: assignment, Name: name, Err: unknownNameFor(v, t, name)}
+	}
+	if strings.IndexByte(assignment, 0) >= 0 {
+		return nil, &Error{Input: assignment, Name: name, Err: syntaxf("contains a NUL byte")}
+	}
+	props, err := h(name, value)
+	if err == nil {
+		for _, p := range props {
+			if !validValue(p.Value.Value()) {
+				err = syntaxf("not valid UTF-8 after unescaping")
+				break
+			}
+		}
+	}
+	if err != nil {
+		var ve *valueError
+		if !errors.As(err, &ve) {
+			err = &valueError{ErrSyntax, err.Error()}
+		}
+		return nil, &Error{Input: assignment, Name: name, Err: err}
+	}
+	if props == nil {
+		props = []Property{}
+	}
+	return props, nil
+}
+
+// ParseAllFor parses assignments in order with [ParseFor] and
+// concatenates the results. It stops at the first error.
+func ParseAllFor(v Version, t UnitType, assignments []string) ([]Property, error) {
+	var all []Property
+	for _, a := range assignments {
+		p, err := ParseFor(v, t, a)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, p...)
+	}
+	return all, nil
+}
+
+// unknownNameFor explains why v's systemd-run rejects name for t: a newer
+// version has it, the other unit type has it, or it is unknown.
+func unknownNameFor(v Version, t UnitType, name string) error {
+	if since, ok := Since(t, name); ok && since > v.effective() {
+		return &valueError{ErrNeedsNewer, fmt.Sprintf("%s= needs systemd %d or newer; this manager is %d",
+			name, int(since), int(v))}
+	}
+	for _, other := range []UnitType{Service, Timer} {
+		if other == t {
+			continue
+		}
+		if since, ok := Since(other, name); ok {
+			msg := fmt.Sprintf("%s is a %s property: use %s", name, other, other.flag())
+			if since > v.effective() {
+				msg += fmt.Sprintf(" (systemd %d or newer)", int(since))
+			}
+			return &valueError{ErrWrongUnitType, msg}
+		}
+	}
+	msg := fmt.Sprintf("unknown property %q for a %s", name, t)
+	if s := nearest(name, NamesFor(v, t)); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	}
+	return &valueError{ErrUnknownProperty, msg}
+}

@@ -1,0 +1,462 @@
+package props
+
+import (
+	"math"
+	"math/bits"
+	"path"
+	"strings"
+)
+
+// The per-version facts below were read from systemd-run's
+// src/shared/bus-unit-util.c at 252.39, 254.26, 257.13 and 262 (Debian's
+// source packages), and dated within those ranges by the "Added in
+// version" notes of systemd 262's man pages and its NEWS; see
+// notes/versions-props.md in the research notes.
+
+// typeMask selects the unit types a name is valid for.
+type typeMask uint8
+
+const (
+	forService typeMask = 1 << iota
+	forTimer
+	forBoth = forService | forTimer
+)
+
+func typeBit(t UnitType) typeMask {
+	switch t {
+	case Service:
+		return forService
+	case Timer:
+		return forTimer
+	}
+	return 0
+}
+
+// addedName is an assignment name systemd-run gained after 252.
+type addedName struct {
+	name  string
+	since Version
+	types typeMask
+	h     handler
+}
+
+// changedName is a name systemd-run already had whose encoding or
+// validation changed in version since.
+type changedName struct {
+	names []string
+	since Version
+	types typeMask
+	h     handler
+}
+
+func added(since Version, types typeMask, h handler, names ...string) []addedName {
+	out := make([]addedName, len(names))
+	for i, n := range names {
+		out[i] = addedName{n, since, types, h}
+	}
+	return out
+}
+
+func conditionsAdded(since Version, suffixes ...string) []addedName {
+	var out []addedName
+	for _, s := range suffixes {
+		out = append(out, addedName{"Condition" + s, since, forBoth, conditionHandler("Conditions")},
+			addedName{"Assert" + s, since, forBoth, conditionHandler("Asserts")})
+	}
+	return out
+}
+
+// addedNames lists every name added to systemd-run 253..262 for a service
+// (bus_append_cgroup/execute/kill/service/unit_property) or a timer
+// (bus_append_timer/unit_property).
+var addedNames = concat(
+	// 253
+	added(V253, forService, sendMemory, "MemoryZSwapMax"),
+	added(V253, forService, sendLogFilterPatterns, "LogFilterPatterns"),
+	added(V253, forService, sendSignal, "ReloadSignal"),
+	added(V253, forService, sendOpenFile, "OpenFile"),
+	// 254
+	added(V254, forService, sendString, "DelegateSubgroup", "MemoryPressureWatch",
+		"RootImagePolicy", "MountImagePolicy", "ExtensionImagePolicy", "RestartMode",
+		"FileDescriptorStorePreserve"),
+	added(V254, forService, sendSecRename, "MemoryPressureThresholdSec", "RestartMaxDelaySec"),
+	added(V254, forService, sendBool, "MemoryKSM", "RootEphemeral"),
+	added(V254, forService, sendImportCredential, "ImportCredential"),
+	added(V254, forService, sendAtou, "RestartSteps"),
+	// 255
+	added(V255, forService, sendBool, "CoredumpReceive", "SetLoginEnvironment"),
+	added(V255, forService, sendNFTSet, "NFTSet"),
+	added(V255, forBoth, sendBool, "SurviveFinalKillSignal"),
+	// 256
+	added(V256, forService, sendBool, "MemoryZSwapWriteback"),
+	added(V256, forBoth, strvHandler(exUnquote), "WantsMountsFor"),
+	// 257
+	added(V257, forService, sendSecRenameEmptyInfinity, "ManagedOOMMemoryPressureDurationSec"),
+	added(V257, forService, sendBool, "BindLogSockets"),
+	added(V257, forService, sendString, "PrivatePIDs", "PrivateTmpEx", "PrivateUsersEx",
+		"ProtectControlGroupsEx"),
+	added(V257, forService, sendImportCredentialEx, "ImportCredentialEx"),
+	added(V257, forTimer, sendBool, "DeferReactivation"),
+	// 258
+	added(V258, forService, sendString, "PrivateBPF", "BPFDelegateCommands", "BPFDelegateMaps",
+		"BPFDelegatePrograms", "BPFDelegateAttachments"),
+	added(V258, forService, sendQuotaDirectory, "StateDirectoryQuota", "CacheDirectoryQuota",
+		"LogsDirectoryQuota"),
+	added(V258, forService, sendBool, "StateDirectoryAccounting", "CacheDirectoryAccounting",
+		"LogsDirectoryAccounting"),
+	added(V258, forService, namespaceListHandler(true), "DelegateNamespaces"),
+	added(V258, forService, sendProtectHostname, "ProtectHostnameEx"),
+	added(V258, forTimer, sendSecRename, "RandomizedOffsetSec"),
+	conditionsAdded(V258, "Version", "KernelModuleLoaded"),
+	// 259
+	added(V259, forService, sendString, "UserNamespacePath"),
+	added(V259, forService, sendExecCommand, "ExecReloadPost", "ExecReloadPostEx"),
+	// 260
+	added(V260, forService, sendString, "BindNetworkInterface", "MemoryTHP", "RootMStack"),
+	added(V260, forService, sendRefreshOnReload, "RefreshOnReload"),
+	conditionsAdded(V260, "PathIsSocket"),
+	// 261
+	added(V261, forService, sendString, "CPUPressureWatch", "IOPressureWatch", "CPUSetPartition"),
+	added(V261, forService, sendSecRename, "CPUPressureThresholdSec", "IOPressureThresholdSec"),
+	added(V261, forService, strvHandler(exUnquote), "OOMRules"),
+	conditionsAdded(V261, "Fraction", "MachineTag"),
+	// 262
+	added(V262, forService, strvHandler(exUnquote), "LUOSession"),
+	added(V262, forService, sendSecRename, "RestartRandomizedDelaySec"),
+)
+
+func concat(lists ...[]addedName) []addedName {
+	var out []addedName
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
+// cgroupV1Names are the settings that systemd-run 258 and newer accept
+// but only warn about ("D-Bus property X is deprecated, ignoring
+// assignment") and do not send; the 258+ manager skips them too.
+var cgroupV1Names = []string{"MemoryLimit", "CPUShares", "StartupCPUShares", "BlockIOAccounting",
+	"BlockIOWeight", "StartupBlockIOWeight", "BlockIODeviceWeight", "BlockIOReadBandwidth",
+	"BlockIOWriteBandwidth", "CPUAccounting", "DefaultMemoryMin", "DefaultMemoryLow"}
+
+// changedNames lists encodings that changed after 252, applied in order.
+var changedNames = []changedName{
+	// 258: non-boolean values travel as the …Ex string property; the
+	// …Ex names take booleans too, sent under the plain name.
+	{[]string{"PrivateTmp", "PrivateTmpEx", "ProtectControlGroups", "ProtectControlGroupsEx",
+		"PrivateUsers", "PrivateUsersEx"}, V258, forService, sendBoolOrExString},
+	{[]string{"ProtectHostname"}, V258, forService, sendProtectHostname},
+	// 258: cgroup v1 settings are accepted, warned about and not sent.
+	{cgroupV1Names, V258, forService, sendNothing},
+	// 258: NAMESPACE_FLAGS_ALL includes the time namespace.
+	{[]string{"RestrictNamespaces"}, V258, forService, namespaceListHandler(false)},
+	// 258: ImportCredential=NAME:RENAME is sent as ImportCredentialEx.
+	{[]string{"ImportCredential"}, V258, forService, sendImportCredentialRename},
+}
+
+// Handlers for names added after 252.
+
+func sendSignal(name, v string) ([]Property, error) {
+	sig, err := signalFromString(v)
+	if err != nil {
+		return nil, err
+	}
+	return one(name, sig)
+}
+
+// sendNothing is what systemd-run 258+ does with a cgroup-v1 setting:
+// warn (see Ignored) and send no property.
+func sendNothing(name, v string) ([]Property, error) { return []Property{}, nil }
+
+// sendSecRenameEmptyInfinity is sendSecRename where an empty value means
+// infinity (ManagedOOMMemoryPressureDurationSec=).
+func sendSecRenameEmptyInfinity(name, v string) ([]Property, error) {
+	if v == "" {
+		v = "infinity"
+	}
+	return sendSecRename(name, v)
+}
+
+// boolString is a (bs) element: LogFilterPatterns (allow, pattern) and
+// RefreshOnReload (invert, word).
+type boolString struct {
+	B bool
+	S string
+}
+
+// sendLogFilterPatterns: one a(bs) element; a leading "~" marks a deny
+// pattern.
+func sendLogFilterPatterns(name, v string) ([]Property, error) {
+	if strings.HasPrefix(v, "~") {
+		return one(name, []boolString{{false, v[1:]}})
+	}
+	return one(name, []boolString{{true, v}})
+}
+
+// sendRefreshOnReload: a(bs), each whitespace-separated word with the
+// invert flag of a leading "~".
+func sendRefreshOnReload(name, v string) ([]Property, error) {
+	invert := strings.HasPrefix(v, "~")
+	if invert {
+		v = v[1:]
+	}
+	words, err := splitWords(v, whitespace, 0)
+	if err != nil {
+		return nil, err
+	}
+	list := []boolString{}
+	for _, w := range words {
+		list = append(list, boolString{invert, w})
+	}
+	return one(name, list)
+}
+
+// sendImportCredential (254..257): as, the value verbatim; empty resets.
+func sendImportCredential(name, v string) ([]Property, error) {
+	if v == "" {
+		return one("ImportCredential", []string{})
+	}
+	return one("ImportCredential", []string{v})
+}
+
+// sendImportCredentialRename (258+): GLOB:NAME goes to ImportCredentialEx
+// a(ss); a value without ":" stays ImportCredential as.
+func sendImportCredentialRename(name, v string) ([]Property, error) {
+	if v == "" {
+		return one("ImportCredential", []string{})
+	}
+	c := cursor{s: v}
+	word, ok, err := c.next(":", exDontCoalesce)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, syntaxf("missing credential name")
+	}
+	if c.done {
+		return one("ImportCredential", []string{v})
+	}
+	return one("ImportCredentialEx", []stringPair{{word, c.rest()}})
+}
+
+// sendImportCredentialEx: a(ss) of GLOB and NAME split at the first ":".
+func sendImportCredentialEx(name, v string) ([]Property, error) {
+	if v == "" {
+		return one(name, []stringPair{})
+	}
+	c := cursor{s: v}
+	word, ok, err := c.next(":", exDontCoalesce)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, syntaxf("missing argument to %s=", name)
+	}
+	return one(name, []stringPair{{word, c.rest()}})
+}
+
+// OpenFile= option flags (OPENFILE_*).
+var openFileFlags = map[string]uint64{"read-only": 1, "append": 2, "truncate": 4, "graceful": 8}
+
+// openFile is an (sst) element of OpenFile: path, fd name, flags.
+type openFile struct {
+	Path, FDName string
+	Flags        uint64
+}
+
+// sendOpenFile parses PATH[:FDNAME[:OPTIONS]] (open_file_parse).
+func sendOpenFile(name, v string) ([]Property, error) {
+	c := cursor{s: v}
+	var words []string
+	for i := 0; i < 3; i++ {
+		w, ok, err := c.next(":", exDontCoalesce|exCUnescape)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		words = append(words, w)
+	}
+	if len(words) == 0 {
+		return nil, syntaxf("missing path: use PATH[:FDNAME[:OPTIONS]]")
+	}
+	if !c.done && c.rest() != "" {
+		return nil, syntaxf("too many fields: use PATH[:FDNAME[:OPTIONS]]")
+	}
+	for len(words) < 3 {
+		words = append(words, "")
+	}
+	of := openFile{Path: words[0], FDName: words[1]}
+	if words[2] != "" {
+		for _, o := range strings.Split(words[2], ",") {
+			if o == "" {
+				continue
+			}
+			f, ok := openFileFlags[o]
+			if !ok || of.Flags&f != 0 {
+				return nil, syntaxf("invalid option %q: use read-only, append, truncate, graceful", o)
+			}
+			of.Flags |= f
+		}
+	}
+	if !strings.HasPrefix(of.Path, "/") {
+		return nil, syntaxf("not an absolute path: %q", of.Path)
+	}
+	if of.FDName == "" {
+		of.FDName = path.Base(pathSimplify(of.Path))
+		if of.FDName == "/" {
+			return nil, syntaxf("no file name in %q", of.Path)
+		}
+	}
+	if len(of.FDName) > 255 || strings.IndexFunc(of.FDName, func(r rune) bool { return r < ' ' || r >= 127 || r == ':' }) >= 0 {
+		return nil, syntaxf("invalid file descriptor name %q", of.FDName)
+	}
+	if n := bits.OnesCount64(of.Flags & 7); n > 1 {
+		return nil, syntaxf("read-only, append and truncate exclude each other")
+	}
+	return one(name, []openFile{of})
+}
+
+// NFTSet= sources (NFT_SET_SOURCE_*) and families (NFPROTO_*).
+var (
+	nftSetSources = map[string]int32{"cgroup": 3, "user": 4, "group": 5}
+	nfProtos      = map[string]int32{"inet": 1, "ip": 2, "arp": 3, "netdev": 5, "bridge": 7, "ip6": 10}
+)
+
+// nftSet is an (iiss) element of NFTSet: source, family, table, set.
+type nftSet struct {
+	Source, Family int32
+	Table, Set     string
+}
+
+// sendNFTSet parses SOURCE:FAMILY:TABLE:SET words.
+func sendNFTSet(name, v string) ([]Property, error) {
+	words, err := splitWords(v, whitespace, exUnquote|exRetainEscape)
+	if err != nil {
+		return nil, err
+	}
+	list := []nftSet{}
+	for _, w := range words {
+		parts := strings.Split(w, ":")
+		if len(parts) != 4 {
+			return nil, syntaxf("invalid %q: use SOURCE:FAMILY:TABLE:SET", w)
+		}
+		src, ok := nftSetSources[parts[0]]
+		if !ok {
+			return nil, syntaxf("invalid source %q: use cgroup, user or group", parts[0])
+		}
+		fam, ok := nfProtos[parts[1]]
+		if !ok {
+			return nil, syntaxf("invalid family %q: use inet, ip, ip6, arp, bridge or netdev", parts[1])
+		}
+		if !nftIdentifierValid(parts[2]) || !nftIdentifierValid(parts[3]) {
+			return nil, syntaxf("invalid table or set name in %q", w)
+		}
+		list = append(list, nftSet{src, fam, parts[2], parts[3]})
+	}
+	return one(name, list)
+}
+
+// nftIdentifierValid: a letter, then letters, digits, "/", "\", "_" or
+// "."; at most 255 characters.
+func nftIdentifierValid(s string) bool {
+	if s == "" || len(s) > 255 {
+		return false
+	}
+	for i, r := range s {
+		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if i == 0 && !letter {
+			return false
+		}
+		if !letter && !(r >= '0' && r <= '9') && !strings.ContainsRune("/\\_.", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// quota is the (tus) of StateDirectoryQuota= and friends: absolute size,
+// scale, "yes"/"no" enforce.
+type quota struct {
+	Absolute uint64
+	Scale    uint32
+	Enforce  string
+}
+
+func sendQuotaDirectory(name, v string) ([]Property, error) {
+	q := quota{math.MaxUint64, math.MaxUint32, "no"}
+	if v != "" && v != "off" {
+		if p, err := parsePermyriad(v); err == nil {
+			q.Scale = scaleFromPermyriad(p)
+		} else if s, err := parseSize(v, 1024); err == nil {
+			q.Absolute = s
+		} else {
+			return nil, describe(err, "size or percentage")
+		}
+		q.Enforce = "yes"
+	}
+	return one(name, q)
+}
+
+// sendBoolOrExString (258+): a boolean goes to the plain name as b, any
+// other value to the …Ex name as s (the manager validates it).
+func sendBoolOrExString(name, v string) ([]Property, error) {
+	base := strings.TrimSuffix(name, "Ex")
+	if b, err := parseBool(v); err == nil {
+		return one(base, b)
+	}
+	return one(base+"Ex", v)
+}
+
+// sendProtectHostname (258+): a boolean goes to ProtectHostname b,
+// "MODE[:HOSTNAME]" to ProtectHostnameEx (ss).
+func sendProtectHostname(name, v string) ([]Property, error) {
+	if b, err := parseBool(v); err == nil {
+		return one("ProtectHostname", b)
+	}
+	mode, host, _ := strings.Cut(v, ":")
+	if strings.Contains(v, ":") && host == "" {
+		return nil, syntaxf("missing hostname after ':'")
+	}
+	return one("ProtectHostnameEx", stringPair{mode, host})
+}
+
+// namespaceFlagsAll258 is NAMESPACE_FLAGS_ALL from 258 on: with time.
+const namespaceFlagsAll258 = namespaceFlagsAll | 0x80
+
+// namespaceListHandler (258+) encodes RestrictNamespaces= (retained
+// namespaces: yes means none) and DelegateNamespaces= (delegated
+// namespaces, never user).
+func namespaceListHandler(delegate bool) handler {
+	all := uint64(namespaceFlagsAll258)
+	if delegate {
+		all &^= namespaceFlags["user"]
+	}
+	return func(name, v string) ([]Property, error) {
+		if b, err := parseBool(v); err == nil {
+			if b == delegate {
+				return one(name, all)
+			}
+			return one(name, uint64(0))
+		}
+		invert := strings.HasPrefix(v, "~")
+		words, err := splitWords(strings.TrimPrefix(v, "~"), whitespace, 0)
+		if err != nil {
+			return nil, err
+		}
+		var flags uint64
+		for _, w := range words {
+			f, ok := namespaceFlags[w]
+			if !ok {
+				return nil, syntaxf("invalid namespace %q: use yes, no or names among cgroup, ipc, net, mnt, pid, user, uts, time", w)
+			}
+			flags |= f
+		}
+		if invert {
+			flags = ^flags & all
+		}
+		return one(name, flags)
+	}
+}
