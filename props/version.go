@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 )
 
 // Version is a systemd major version, e.g. Version(257). It selects which
@@ -42,6 +41,26 @@ var ErrNeedsNewer = errors.New("needs a newer systemd")
 // String returns e.g. "systemd 257".
 func (v Version) String() string { return fmt.Sprintf("systemd %d", int(v)) }
 
+// ParseVersion reads the major version from a systemd version string, as
+// the manager's Version property and systemctl --version state it:
+// "252.38-1~deb12u1" and "252" are 252, "262~rc1" is 262. The result may
+// lie outside [OldestVersion]..[NewestVersion]; the error names the input.
+func ParseVersion(s string) (Version, error) {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "v")
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	if n == 0 || n > 6 {
+		return 0, fmt.Errorf("props: systemd version %q: want a number first, like 252.38", s)
+	}
+	v := 0
+	for _, c := range s[:n] {
+		v = v*10 + int(c-'0')
+	}
+	return Version(v), nil
+}
+
 // effective is the version whose tables apply to v: versions newer than
 // the newest known are treated as the newest.
 func (v Version) effective() Version {
@@ -56,19 +75,17 @@ type versionKey struct {
 	t UnitType
 }
 
-var (
-	versionTablesOnce sync.Once
-	versionTables     map[versionKey]map[string]handler
-	// introduced[t][name] is the first version whose systemd-run takes
-	// name for a unit of type t.
-	introduced map[UnitType]map[string]Version
-)
+// versionTables holds each known version's names and handlers, and
+// introduced[t][name] the first version whose systemd-run takes name for a
+// unit of type t. Both are built once, when the package is initialised,
+// and never changed.
+var versionTables, introduced = buildVersionTables()
 
 // buildVersionTables applies addedNames and changedNames on top of the
 // 252 tables, for every known version.
-func buildVersionTables() {
-	versionTables = map[versionKey]map[string]handler{}
-	introduced = map[UnitType]map[string]Version{}
+func buildVersionTables() (map[versionKey]map[string]handler, map[UnitType]map[string]Version) {
+	versionTables := map[versionKey]map[string]handler{}
+	introduced := map[UnitType]map[string]Version{}
 	for _, t := range []UnitType{Service, Timer} {
 		introduced[t] = map[string]Version{}
 		for name := range tables[t] {
@@ -103,10 +120,10 @@ func buildVersionTables() {
 			versionTables[versionKey{v, t}] = m
 		}
 	}
+	return versionTables, introduced
 }
 
 func tableFor(v Version, t UnitType) map[string]handler {
-	versionTablesOnce.Do(buildVersionTables)
 	return versionTables[versionKey{v.effective(), t}]
 }
 
@@ -132,7 +149,6 @@ func NamesFor(v Version, t UnitType) []string {
 // Since returns the first systemd version whose systemd-run accepts name
 // for a unit of type t, and false if no known version does.
 func Since(t UnitType, name string) (Version, bool) {
-	versionTablesOnce.Do(buildVersionTables)
 	v, ok := introduced[t][name]
 	return v, ok
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -321,3 +322,29 @@ func TestIgnored(t *testing.T) {
 }
 
 const V251 = Version(251)
+
+func TestParseVersion(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want Version
+		err  bool
+	}{
+		{"252.38-1~deb12u1", 252, false},
+		{"254.26-1~bpo12+1", 254, false},
+		{"257.13-1", 257, false},
+		{"262~rc1", 262, false},
+		{"262", 262, false},
+		{" 259.1 ", 259, false},
+		{"", 0, true},
+		{"systemd", 0, true},
+		{"-252", 0, true},
+	} {
+		got, err := ParseVersion(tt.in)
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("ParseVersion(%q) = %v, %v; want %v (error %v)", tt.in, got, err, tt.want, tt.err)
+		}
+		if err != nil && !strings.Contains(err.Error(), strconv.Quote(strings.TrimSpace(tt.in))) {
+			t.Errorf("ParseVersion(%q) error %q does not name the input", tt.in, err)
+		}
+	}
+}
