@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/borgrun/borgrun/props"
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
 )
@@ -105,5 +106,20 @@ func (c *Conn) ManagerVersion(ctx context.Context) (string, error) {
 	c.mu.Lock()
 	c.version = v
 	c.mu.Unlock()
+	return v, nil
+}
+
+// Version returns the major version of the systemd this connection talks
+// to (see [Conn.ManagerVersion]), which selects the property language
+// that package props speaks to it.
+func (c *Conn) Version(ctx context.Context) (props.Version, error) {
+	s, err := c.ManagerVersion(ctx)
+	if err != nil {
+		return 0, err
+	}
+	v, err := props.ParseVersion(s)
+	if err != nil {
+		return 0, fmt.Errorf("transient: the manager's version: %w", err)
+	}
 	return v, nil
 }

@@ -147,14 +147,18 @@ func TestBenchReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	v, err := c.Version(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 	for i := range pairs {
 		b := &backup.Job{Name: "lib" + strconv.Itoa(i), Command: []string{"/bin/true"}, Calendars: []string{"daily"}}
-		tp, err := b.Timer()
+		tp, err := b.Timer(v)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sp, err := b.Service("oneshot")
+		sp, err := b.Service(v, "oneshot")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -218,7 +218,9 @@ func (e *env) job(cmd string, j *jobFlags, argv []string) (*backup.Job, *backup.
 		}
 		b.Environment = append(b.Environment, kv)
 	}
-	if _, err := props.ParseAll(props.Service, j.properties); err != nil {
+	// Names and syntax now, for any systemd props knows; whether this
+	// manager's version has them, once connected (checkJob).
+	if _, err := props.ParseAllFor(props.NewestVersion, props.Service, j.properties); err != nil {
 		return nil, nil, usagef("%s: -p: %v", cmd, err)
 	}
 	b.ServiceProperties = j.properties
@@ -288,6 +290,25 @@ func (e *env) hostHardening(h transient.Host, b *backup.Job, j *jobFlags) (*back
 
 // remoteDeriveTimeout bounds reading a host's configuration over ssh.
 const remoteDeriveTimeout = time.Minute
+
+// checkJob checks b for the systemd version of the manager c talks to
+// (and, for schedule, as a schedule) before anything is sent, and returns
+// that version. What that manager's systemd-run would refuse is a usage
+// error: exit status 2, nothing created.
+func (e *env) checkJob(cmd string, c *transient.Conn, b *backup.Job) (props.Version, error) {
+	v, err := c.Version(e.ctx)
+	if err != nil {
+		return 0, err
+	}
+	check := b.Check
+	if cmd == "schedule" {
+		check = b.CheckSchedule
+	}
+	if err := check(v); err != nil {
+		return 0, usagef("%s: %v", cmd, err)
+	}
+	return v, nil
+}
 
 // checkInhibitor drops the systemd-inhibit wrapper, with a notice, when
 // the manager's machine has no logind to take the lock: the wrapper would

@@ -83,12 +83,16 @@ func (e *env) runNow(args []string) (int, error) {
 		return 0, err
 	}
 	defer c.Close()
+	v, err := e.checkJob("now", c, b)
+	if err != nil {
+		return 0, err
+	}
 	e.checkInhibitor(c, b)
 
 	if err := e.notBesideScheduled(c, b, f.waitRunning, f.quiet); err != nil {
 		return 0, err
 	}
-	props, err := b.Service("exec")
+	props, err := b.Service(v, "exec")
 	if err != nil {
 		return 0, err
 	}

@@ -138,7 +138,7 @@ func (e *env) schedule(args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := props.ParseAll(props.Timer, f.timerProperties); err != nil {
+	if _, err := props.ParseAllFor(props.NewestVersion, props.Timer, f.timerProperties); err != nil {
 		return usagef("schedule: --timer-property: %v", err)
 	}
 	for _, a := range f.timerProperties {
@@ -162,7 +162,7 @@ func (e *env) schedule(args []string) error {
 	b.BootDelay = bootDelay
 	b.ACPowerOnly = !f.allowBattery
 	b.TimerProperties = f.timerProperties
-	if err := b.CheckSchedule(); err != nil {
+	if err := b.CheckSchedule(props.NewestVersion); err != nil {
 		return usagef("schedule: %v", err)
 	}
 
@@ -223,6 +223,9 @@ func outcomeWord(o string) string {
 
 // scheduleOn creates b's schedule on the manager c is connected to.
 func (e *env) scheduleOn(c *transient.Conn, b *backup.Job, replace bool, profile string) (*scheduleResult, error) {
+	if _, err := e.checkJob("schedule", c, b); err != nil {
+		return nil, err
+	}
 	e.checkInhibitor(c, b)
 	// Probe only for a pair about to be created: re-running an unchanged
 	// schedule (at every boot, say) costs no probe unit.

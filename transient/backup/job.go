@@ -132,12 +132,13 @@ type invalidError struct{ msg string }
 func (e *invalidError) Error() string { return e.msg }
 func (e *invalidError) Unwrap() error { return ErrInvalid }
 
-// Check reports what makes j unfit to run at all, as an error wrapping
-// [ErrInvalid] that names the bad field or value: an invalid name (see
-// [ValidName]), no command, an unknown priority, an environment entry
-// that is not NAME=VALUE, or an assignment in ServiceProperties,
-// TimerProperties or Hardening that props does not accept.
-func (j *Job) Check() error {
+// Check reports what makes j unfit to run at all on a manager of systemd
+// version v, as an error wrapping [ErrInvalid] that names the bad field or
+// value: an invalid name (see [ValidName]), no command, an unknown
+// priority, an environment entry that is not NAME=VALUE, or an assignment
+// in ServiceProperties, TimerProperties or Hardening that props does not
+// accept for v.
+func (j *Job) Check(v props.Version) error {
 	if err := ValidName(j.Name); err != nil {
 		return &invalidError{err.Error()}
 	}
@@ -154,10 +155,10 @@ func (j *Job) Check() error {
 			return invalidf("environment %q: want NAME=VALUE", kv)
 		}
 	}
-	if _, err := j.Service("exec"); err != nil {
+	if _, err := j.Service(v, "exec"); err != nil {
 		return &invalidError{err.Error()}
 	}
-	if _, err := j.Timer(); err != nil {
+	if _, err := j.Timer(v); err != nil {
 		return &invalidError{err.Error()}
 	}
 	return nil
@@ -169,8 +170,8 @@ func (j *Job) Check() error {
 // two characters into a transient unit's file escaped in a way that its
 // next daemon-reload (apt runs one on upgrades) reads back literally: the
 // schedule would break later, silently.
-func (j *Job) CheckSchedule() error {
-	if err := j.Check(); err != nil {
+func (j *Job) CheckSchedule(v props.Version) error {
+	if err := j.Check(v); err != nil {
 		return err
 	}
 	if len(j.Calendars) == 0 {
@@ -275,17 +276,20 @@ func (b *Job) ServiceAssignments(serviceType string) []string {
 	return append(a, b.ServiceProperties...)
 }
 
-// Timer returns the timer's properties, encoded as systemd-run encodes the
-// same assignments.
-func (b *Job) Timer() ([]transient.Property, error) { return encode(props.Timer, b.TimerAssignments()) }
-
-// Service returns the service's properties; see [Job.ServiceAssignments].
-func (b *Job) Service(serviceType string) ([]transient.Property, error) {
-	return encode(props.Service, b.ServiceAssignments(serviceType))
+// Timer returns the timer's properties for a manager of systemd version v,
+// encoded as that version's systemd-run encodes the same assignments.
+func (b *Job) Timer(v props.Version) ([]transient.Property, error) {
+	return encode(v, props.Timer, b.TimerAssignments())
 }
 
-func encode(t props.UnitType, assignments []string) ([]transient.Property, error) {
-	ps, err := props.ParseAll(t, assignments)
+// Service returns the service's properties for a manager of systemd
+// version v; see [Job.ServiceAssignments].
+func (b *Job) Service(v props.Version, serviceType string) ([]transient.Property, error) {
+	return encode(v, props.Service, b.ServiceAssignments(serviceType))
+}
+
+func encode(v props.Version, t props.UnitType, assignments []string) ([]transient.Property, error) {
+	ps, err := props.ParseAllFor(v, t, assignments)
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,11 @@ func (b *Job) ProbeUnitPrefix() string { return UnitPrefix + b.Name + ":probe-" 
 // nil, nil if it ran. Any other failure of the probe is returned as an
 // error.
 func ProbeSetup(ctx context.Context, c *transient.Conn, b *Job) (*transient.SetupFailure, error) {
-	props, err := b.Probe().Service("exec")
+	v, err := c.Version(ctx)
+	if err != nil {
+		return nil, err
+	}
+	props, err := b.Probe().Service(v, "exec")
 	if err != nil {
 		return nil, err
 	}

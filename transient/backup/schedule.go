@@ -46,21 +46,27 @@ func Scheduled(ctx context.Context, c *transient.Conn, b *Job) (bool, error) {
 // Schedule creates the job's timer and service in one call, idempotently:
 // if an identical pair (same [Job.Fingerprint]) is already scheduled it
 // does nothing and returns Unchanged, so that a boot script can run the same
-// schedule on every boot. A job that [Job.CheckSchedule] refuses is an
-// [ErrInvalid] error, and nothing is sent. A pair with another definition is an
+// schedule on every boot. The units are encoded for the manager's own
+// systemd version ([transient.Conn.Version]); a job that
+// [Job.CheckSchedule] refuses for that version is an [ErrInvalid] error,
+// and nothing is sent. A pair with another definition is an
 // ErrScheduleDiffers error unless replace is set; replacing never kills a
 // run in progress (ErrRunInProgress). Concurrent identical calls end with
 // exactly one pair.
 func Schedule(ctx context.Context, c *transient.Conn, b *Job, replace bool) (Outcome, error) {
-	if err := b.CheckSchedule(); err != nil {
-		return "", err
-	}
-	s := b.scheduled()
-	timerProps, err := s.Timer()
+	v, err := c.Version(ctx)
 	if err != nil {
 		return "", err
 	}
-	serviceProps, err := s.Service("oneshot")
+	if err := b.CheckSchedule(v); err != nil {
+		return "", err
+	}
+	s := b.scheduled()
+	timerProps, err := s.Timer(v)
+	if err != nil {
+		return "", err
+	}
+	serviceProps, err := s.Service(v, "oneshot")
 	if err != nil {
 		return "", err
 	}

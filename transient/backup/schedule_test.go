@@ -67,11 +67,15 @@ func TestStartTimerCreatesPair(t *testing.T) {
 		ACPowerOnly:     true,
 		Inhibitor:       "/usr/bin/systemd-inhibit",
 	}
-	timerProps, err := b.Timer()
+	v, err := c.Version(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	serviceProps, err := b.Service("oneshot")
+	timerProps, err := b.Timer(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serviceProps, err := b.Service(v, "oneshot")
 	if err != nil {
 		t.Fatal(err)
 	}
