@@ -138,3 +138,33 @@ func TestMissingRoot(t *testing.T) {
 		t.Fatal("Root of an unknown suite succeeded")
 	}
 }
+
+// TestSuitesBinds: Options.Binds share a host directory with every suite's
+// root, read-write, at the same path.
+func TestSuitesBinds(t *testing.T) {
+	for _, s := range transienttest.Suites() {
+		t.Run(s.String()+"/"+strconv.Itoa(s.SystemdMajor()), func(t *testing.T) {
+			t.Parallel()
+			transienttest.RequireSuite(t, s)
+			dir := t.TempDir()
+			if err := os.WriteFile(dir+"/in", []byte("from the host\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			sys, err := transienttest.Start(t.Context(), transienttest.Options{Root: s, Binds: []string{dir}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sys.Close()
+			if sys.Suite() != s {
+				t.Errorf("Suite() = %v, want %v", sys.Suite(), s)
+			}
+			if _, err := sys.Output(t.Context(), "systemd-run", "--wait", "--quiet", "--collect",
+				"/bin/sh", "-c", "cp "+dir+"/in "+dir+"/out"); err != nil {
+				t.Fatal(err)
+			}
+			if b, err := os.ReadFile(dir + "/out"); err != nil || string(b) != "from the host\n" {
+				t.Fatalf("file written by a unit through the bind: %q, %v", b, err)
+			}
+		})
+	}
+}
