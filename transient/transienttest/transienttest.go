@@ -414,8 +414,9 @@ func (s *Shared) Get(tb testing.TB) *Systemd {
 
 // GetSuite returns the shared systemd of suite, booted with Options but
 // suite as its root, booting it on first use. Suites with the same root
-// (the host's own suite and [Host]) share one systemd. It skips or fails tb
-// as Get does, and says how to build a root that is missing.
+// (the host's own suite and [Host]) share one systemd, whose
+// [Systemd.Suite] is the one first asked for. It skips or fails tb as Get
+// does, and says how to build a root that is missing.
 func (s *Shared) GetSuite(tb testing.TB, suite Suite) *Systemd {
 	tb.Helper()
 	RequireSuite(tb, suite)
