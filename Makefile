@@ -7,12 +7,13 @@ BIN         := bin/borgrun
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build deps test check bench demo fuzz clean
+.PHONY: help build deps debs roots test check bench demo fuzz clean
 
 # Debian packages the tests use: the manager they boot, its bus, real borg
 # and borgmatic for real backups, sshd and ip for remote repositories and
 # remote managers.
-DEBS := systemd dbus util-linux borgbackup borgmatic openssh-server openssh-client iproute2
+# mmdebstrap builds the Debian roots of other suites that the tests boot too.
+DEBS := systemd dbus util-linux borgbackup borgmatic openssh-server openssh-client iproute2 mmdebstrap
 
 help: ## show this help
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -20,13 +21,18 @@ help: ## show this help
 build: ## build bin/borgrun (static: CGO_ENABLED=0)
 	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/borgrun
 
-deps: ## install the Debian packages the tests use, if any is missing (as root)
+deps: debs roots ## install the Debian packages and build the roots the tests use (as root)
+
+debs: ## install the Debian packages the tests use, if any is missing (as root)
 	@missing=; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 		policy=; if [ ! -e /usr/sbin/policy-rc.d ]; then policy=/usr/sbin/policy-rc.d; \
 			printf '#!/bin/sh\nexit 101\n' >$$policy; chmod +x $$policy; fi; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 		rc=$$?; [ -z "$$policy" ] || rm -f $$policy; exit $$rc; fi
+
+roots: debs ## build the missing Debian roots the tests boot (/var/cache/borgrun/roots; ~40 s)
+	transient/transienttest/mkroot
 
 test: deps ## unit and integration tests (-race), against a throwaway real systemd
 	$(GO) test -race -count=1 -timeout 30m ./...

@@ -29,14 +29,15 @@ type SSHD struct {
 // sshdDir is where StartSSHD puts the server's files inside the sandbox.
 const sshdDir = "/etc/borgrun-test-sshd"
 
-// StartSSHD starts sshd (Debian's openssh-server, /usr/sbin/sshd) in the
-// sandbox on port, with a host key and a client key freshly generated in
-// dir, a host directory the caller owns (t.TempDir(), say). It returns
-// once sshd has told the manager it is ready (Type=notify). The service
-// ends with the sandbox, or earlier by systemctl stop of [SSHD.Unit].
+// StartSSHD starts sshd (Debian's openssh-server, /usr/sbin/sshd of the
+// sandbox's root) in the sandbox on port, with a host key and a client key
+// freshly generated in dir, a host directory the caller owns (t.TempDir(),
+// say). It returns once sshd has told the manager it is ready
+// (Type=notify). The service ends with the sandbox, or earlier by
+// systemctl stop of [SSHD.Unit].
 func (s *Systemd) StartSSHD(ctx context.Context, dir string, port int) (*SSHD, error) {
-	if _, err := os.Stat("/usr/sbin/sshd"); err != nil {
-		return nil, fmt.Errorf("transienttest: sshd: %w (install Debian's openssh-server)", err)
+	if _, err := os.Stat(s.Root() + "/usr/sbin/sshd"); err != nil {
+		return nil, fmt.Errorf("transienttest: sshd: %w (install Debian's openssh-server, or rebuild the suite's root)", err)
 	}
 	d := &SSHD{
 		Unit:         "borgrun-test-sshd-" + strconv.Itoa(port) + ".service",

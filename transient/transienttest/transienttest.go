@@ -1,10 +1,12 @@
 // Package transienttest boots a throwaway, real systemd for tests, in the
 // spirit of net/http/httptest.
 //
-// [Start] runs the machine's own /lib/systemd/systemd as PID 1 of fresh
-// PID, mount, cgroup, UTS, network and IPC namespaces, chrooted into an
-// overlay whose lower layer is the host's root and whose upper layer lives on
-// a tmpfs that exists only inside the new mount namespace. Nothing the
+// [Start] runs /lib/systemd/systemd as PID 1 of fresh PID, mount, cgroup,
+// UTS, network and IPC namespaces, chrooted into an overlay whose lower layer
+// is the host's root, or the root of another Debian suite ([Options.Root],
+// [Suites]), and whose upper layer lives on a tmpfs that exists only inside
+// the new mount namespace. The systemd that runs, and every command run
+// inside, is the one of that root. Nothing the
 // sandboxed systemd or its units write reaches the host: the host sees
 // neither the overlay nor the tmpfs, its /tmp, /run and enabled units are
 // hidden, and every process of the sandbox dies with its PID 1. PID 1 is
@@ -41,6 +43,11 @@ const EnvRequire = "BORGRUN_REQUIRE_SYSTEMD"
 
 // Options configure [Start].
 type Options struct {
+	// Root is the Debian suite whose root the sandbox boots, with that
+	// suite's systemd. The zero value, [Host], boots the host's own root.
+	// Start fails with an error wrapping [ErrNoRoot] if the suite's root
+	// has not been built (make roots).
+	Root Suite
 	// Binds lists absolute host directories that are bind-mounted at the
 	// same path inside the sandbox (read-write). Use it to share a built
 	// binary or test data with commands run inside.
@@ -57,6 +64,7 @@ type Options struct {
 // Systemd is a running throwaway systemd. Its methods are safe for
 // concurrent use.
 type Systemd struct {
+	suite    Suite
 	cmd      *exec.Cmd
 	stateDir string
 	done     chan struct{} // closed when PID 1 has exited
@@ -65,6 +73,9 @@ type Systemd struct {
 	closeOnce sync.Once
 	closeErr  error
 }
+
+// Suite returns the suite the sandbox booted ([Options.Root]).
+func (s *Systemd) Suite() Suite { return s.suite }
 
 // PID returns the host PID of the sandbox's PID 1 (systemd).
 func (s *Systemd) PID() int { return s.cmd.Process.Pid }
@@ -138,14 +149,15 @@ func (s *Systemd) Done() <-chan struct{} { return s.done }
 
 // bootScript runs as PID 1 of the new namespaces. It builds the overlay root
 // on a tmpfs that exists only in the new mount namespace, then execs systemd
-// inside it. Positional parameters: the notify directory, then the binds.
+// inside it. Positional parameters: the overlay's lower directory (a root),
+// the notify directory, then the binds.
 const bootScript = `set -eu
-notify=$1; shift
+lower=$1; notify=$2; shift 2
 mount --make-rprivate /
 stage=/run
 mount -t tmpfs -o mode=0755 borgrun-stage "$stage"
 mkdir "$stage/upper" "$stage/work" "$stage/root"
-mount -t overlay -o "lowerdir=/,upperdir=$stage/upper,workdir=$stage/work" borgrun-root "$stage/root"
+mount -t overlay -o "lowerdir=$lower,upperdir=$stage/upper,workdir=$stage/work" borgrun-root "$stage/root"
 r=$stage/root
 mount -t proc proc "$r/proc"
 # A private /dev, as systemd-nspawn builds one: fresh nodes for the
@@ -203,6 +215,10 @@ func Start(ctx context.Context, opts Options) (*Systemd, error) {
 			return nil, fmt.Errorf("transienttest: bind %q: not an absolute path", b)
 		}
 	}
+	lower, err := opts.Root.Root()
+	if err != nil {
+		return nil, err
+	}
 	timeout := opts.BootTimeout
 	if timeout == 0 {
 		timeout = 30 * time.Second
@@ -220,7 +236,7 @@ func Start(ctx context.Context, opts Options) (*Systemd, error) {
 	}
 	defer notify.Close()
 
-	args := append([]string{"-c", bootScript, "borgrun-boot", stateDir}, opts.Binds...)
+	args := append([]string{"-c", bootScript, "borgrun-boot", lower, stateDir}, opts.Binds...)
 	cmd := exec.Command("/bin/sh", args...)
 	cmd.Env = []string{
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -246,7 +262,7 @@ func Start(ctx context.Context, opts Options) (*Systemd, error) {
 		os.RemoveAll(stateDir)
 		return nil, fmt.Errorf("transienttest: starting sandbox: %w", err)
 	}
-	s := &Systemd{cmd: cmd, stateDir: stateDir, done: make(chan struct{})}
+	s := &Systemd{suite: opts.Root, cmd: cmd, stateDir: stateDir, done: make(chan struct{})}
 	go func() {
 		s.waitErr = cmd.Wait()
 		close(s.done)
@@ -350,8 +366,9 @@ func Require(tb testing.TB) {
 	}
 }
 
-// Shared is one throwaway systemd shared by the tests of a package. It boots
-// lazily, on the first Get, and is powered off by Run when the tests end:
+// Shared is one throwaway systemd shared by the tests of a package, and one
+// per other suite they ask for. Each boots lazily, on its first use, and is
+// powered off by Run when the tests end:
 //
 //	var sandbox transienttest.Shared
 //
@@ -362,36 +379,89 @@ func Require(tb testing.TB) {
 //		...
 //	}
 //
-// The zero value is ready to use; set Options before the first Get.
+//	func TestEverySuite(t *testing.T) {
+//		for _, s := range transienttest.Suites() {
+//			t.Run(s.String(), func(t *testing.T) {
+//				sys := sandbox.GetSuite(t, s)
+//				...
+//			})
+//		}
+//	}
+//
+// The zero value is ready to use; set Options before the first Get. Get and
+// GetSuite are safe for concurrent use.
 type Shared struct {
 	Options Options
 
+	mu    sync.Mutex
+	boots map[string]*sharedBoot // by the root's directory
+}
+
+// sharedBoot is one lazily booted systemd of a Shared.
+type sharedBoot struct {
 	once sync.Once
 	sys  *Systemd
 	err  error
 }
 
-// Get returns the shared systemd, booting it on first use. It skips tb (or
-// fails it, see [Require]) when no systemd can be booted here, and fails tb
-// when booting fails.
+// Get returns the shared systemd of Options.Root, booting it on first use.
+// It skips tb (or fails it, see [RequireSuite]) when that systemd cannot be
+// booted here, and fails tb when booting fails.
 func (s *Shared) Get(tb testing.TB) *Systemd {
 	tb.Helper()
-	Require(tb)
-	s.once.Do(func() {
-		s.sys, s.err = Start(context.Background(), s.Options)
-	})
-	if s.err != nil {
-		tb.Fatal(s.err)
-	}
-	return s.sys
+	return s.GetSuite(tb, s.Options.Root)
 }
 
-// Run runs the tests and powers the shared systemd off if one was booted. It
-// returns m.Run's exit code, or 1 if powering off failed.
+// GetSuite returns the shared systemd of suite, booted with Options but
+// suite as its root, booting it on first use. Suites with the same root
+// (the host's own suite and [Host]) share one systemd, whose
+// [Systemd.Suite] is the one first asked for. It skips or fails tb as Get
+// does, and says how to build a root that is missing.
+func (s *Shared) GetSuite(tb testing.TB, suite Suite) *Systemd {
+	tb.Helper()
+	RequireSuite(tb, suite)
+	root, err := suite.Root()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.mu.Lock()
+	if s.boots == nil {
+		s.boots = make(map[string]*sharedBoot)
+	}
+	b := s.boots[root]
+	if b == nil {
+		b = new(sharedBoot)
+		s.boots[root] = b
+	}
+	s.mu.Unlock()
+	b.once.Do(func() {
+		opts := s.Options
+		opts.Root = suite
+		b.sys, b.err = Start(context.Background(), opts)
+	})
+	if b.err != nil {
+		tb.Fatal(b.err)
+	}
+	return b.sys
+}
+
+// Run runs the tests and powers off every shared systemd that was booted,
+// together. It returns m.Run's exit code, or 1 if powering off failed.
 func (s *Shared) Run(m *testing.M) int {
 	code := m.Run()
-	if s.sys != nil {
-		if err := s.sys.Close(); err != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	errs := make(chan error, len(s.boots))
+	var wg sync.WaitGroup
+	for _, b := range s.boots {
+		if b.sys != nil {
+			wg.Go(func() { errs <- b.sys.Close() })
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			if code == 0 {
 				code = 1
