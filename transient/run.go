@@ -120,7 +120,13 @@ func (c *Conn) Run(ctx context.Context, name string, props []Property) (*Result,
 			Property{Name: "AddRef", Value: dbus.MakeVariant(true)})
 	}
 	jobs := make(chan string, 1)
-	if _, err := cc.sd.StartTransientUnitContext(ctx, name, "fail", props, jobs); err != nil {
+	send, cancel, err := sendContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	_, err = cc.sd.StartTransientUnitContext(send, name, "fail", props, jobs)
+	cancel()
+	if err != nil {
 		return nil, wrap(fmt.Sprintf("starting %q", name), err)
 	}
 	finished := false

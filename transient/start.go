@@ -11,6 +11,30 @@ import (
 	"github.com/godbus/dbus/v5"
 )
 
+// answerTimeout bounds the wait for the manager's answer to a call that
+// changes it, once the call has been sent.
+const answerTimeout = 30 * time.Second
+
+// sendContext returns the context to send a call that changes the manager
+// with. If ctx is already done, the call must not go out: it returns ctx's
+// error. Otherwise the context it returns is not cancelled when ctx is
+// (only after answerTimeout): once such a call is sent, its answer is
+// read, so that the caller knows what the manager did and never abandons a
+// unit it may have created. Call cancel when the answer is in.
+func sendContext(ctx context.Context) (send context.Context, cancel context.CancelFunc, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	send, cancel = context.WithTimeout(context.WithoutCancel(ctx), answerTimeout)
+	return send, cancel, nil
+}
+
+// ErrCreated is wrapped, beside the context's error, by the error of a
+// call whose context ended after the manager had created the unit: the
+// unit exists (and its start job runs on) although the call did not wait
+// for everything it would have.
+var ErrCreated = errors.New("the unit was created")
+
 // AuxUnit is an auxiliary unit created by [Conn.StartTransient] together
 // with the main unit (the service a timer triggers): created, not started.
 type AuxUnit struct {
@@ -44,6 +68,11 @@ func (e *JobError) Error() string {
 // finish and returns a [*JobError] if its result is neither "done" nor
 // "skipped" (for a Type=oneshot service the job ends only when the process
 // has exited). Errors from the call itself are [*ManagerError]s.
+//
+// If ctx is done before the call is sent, nothing is sent. Once it is
+// sent, its answer is waited for whatever ctx does (see [sendContext]);
+// if ctx is done while the start job is waited for, the error wraps both
+// ctx's error and [ErrCreated].
 func (c *Conn) StartTransient(ctx context.Context, name string, props []Property, aux []AuxUnit, wait bool) error {
 	var pcs []sddbus.PropertyCollection
 	for _, a := range aux {
@@ -53,7 +82,13 @@ func (c *Conn) StartTransient(ctx context.Context, name string, props []Property
 	if wait {
 		jobs = make(chan string, 1)
 	}
-	if _, err := c.sd.StartTransientUnitAux(ctx, name, "fail", props, pcs, jobs); err != nil {
+	send, cancel, err := sendContext(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = c.sd.StartTransientUnitAux(send, name, "fail", props, pcs, jobs)
+	cancel()
+	if err != nil {
 		return wrap(fmt.Sprintf("starting %q", name), err)
 	}
 	if !wait {
@@ -71,7 +106,7 @@ func (c *Conn) StartTransient(ctx context.Context, name string, props []Property
 		}
 		return je
 	case <-ctx.Done():
-		return fmt.Errorf("transient: waiting for %s to start: %w", name, ctx.Err())
+		return fmt.Errorf("transient: %s was created; stopped waiting for it to start: %w (%w)", name, ctx.Err(), ErrCreated)
 	}
 }
 

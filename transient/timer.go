@@ -84,11 +84,21 @@ func usecTime(v dbus.Variant) time.Time {
 // Stop stops the named units, waits for their stop jobs, and resets their
 // failed state, so that transient units are unloaded. Units that are not
 // loaded are skipped.
+//
+// If ctx is done before a stop is sent, no further stop is sent; a stop
+// that was sent has its answer waited for (see [sendContext]), and if ctx
+// is done while its job runs, the error says the stop was asked for.
 func (c *Conn) Stop(ctx context.Context, units ...string) error {
 	var errs []error
 	for _, u := range units {
 		jobs := make(chan string, 1)
-		if _, err := c.sd.StopUnitContext(ctx, u, "replace", jobs); err != nil {
+		send, cancel, err := sendContext(ctx)
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		_, err = c.sd.StopUnitContext(send, u, "replace", jobs)
+		cancel()
+		if err != nil {
 			if err = wrap(fmt.Sprintf("stopping %q", u), err); !errors.Is(err, ErrNoSuchUnit) {
 				errs = append(errs, err)
 			}
@@ -97,9 +107,15 @@ func (c *Conn) Stop(ctx context.Context, units ...string) error {
 		select {
 		case <-jobs:
 		case <-ctx.Done():
-			return fmt.Errorf("transient: waiting for %s to stop: %w", u, ctx.Err())
+			return errors.Join(append(errs, fmt.Errorf("transient: %s is stopping; stopped waiting for it: %w", u, ctx.Err()))...)
 		}
-		if err := c.sd.ResetFailedUnitContext(ctx, u); err != nil {
+		send, cancel, err = sendContext(ctx)
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		err = c.sd.ResetFailedUnitContext(send, u)
+		cancel()
+		if err != nil {
 			if err = wrap(fmt.Sprintf("resetting %q", u), err); !errors.Is(err, ErrNoSuchUnit) {
 				errs = append(errs, err)
 			}

@@ -3,7 +3,9 @@ package transient_test
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -111,4 +113,49 @@ func waitActiveState(t *testing.T, c *transient.Conn, unit, state string) error 
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	return c.WaitActiveState(ctx, unit, state)
+}
+
+// TestRunInterruptedLeavesNothing cancels Run at random moments of its
+// first 40 ms, many times: whenever the start call went out, the unit is
+// stopped and waited for, so no unit is ever left behind, and the error
+// says the run was interrupted.
+func TestRunInterruptedLeavesNothing(t *testing.T) {
+	c, sys := dial(t)
+	ps, err := encode(props.Service, "Type=exec", "ExecStart=/bin/sleep 60")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const runs = 40
+	started := 0
+	for i := range runs {
+		unit := "interrupt-" + strconv.Itoa(i) + ".service"
+		ctx, cancel := context.WithCancel(t.Context())
+		// Half the runs are cancelled in their first 2 ms, around the
+		// start call itself.
+		limit := 40 * time.Millisecond
+		if i%2 == 0 {
+			limit = 2 * time.Millisecond
+		}
+		delay := time.Duration(rand.Int64N(int64(limit)))
+		timer := time.AfterFunc(delay, cancel)
+		res, err := c.Run(ctx, unit, ps)
+		timer.Stop()
+		cancel()
+		if err == nil || !errors.Is(err, context.Canceled) && !strings.Contains(err.Error(), "context canceled") {
+			t.Fatalf("run %d (cancelled after %v): Run = %+v, %v; want context.Canceled", i, delay, res, err)
+		}
+		if res != nil {
+			started++
+		}
+		wctx, wcancel := context.WithTimeout(t.Context(), 30*time.Second)
+		err = c.WaitGone(wctx, unit)
+		wcancel()
+		if err != nil {
+			t.Fatalf("run %d (cancelled after %v): %s still loaded: %v", i, delay, unit, err)
+		}
+	}
+	if out, err := sys.Output(t.Context(), "systemctl", "list-units", "--all", "--plain", "--no-legend", "interrupt-*"); err != nil || strings.TrimSpace(out) != "" {
+		t.Fatalf("units left behind: %q, %v", out, err)
+	}
+	t.Logf("%d of %d runs were started before the cancel", started, runs)
 }

@@ -52,7 +52,8 @@ func Scheduled(ctx context.Context, c *transient.Conn, b *Job) (bool, error) {
 // and nothing is sent. A pair with another definition is an
 // ErrScheduleDiffers error unless replace is set; replacing never kills a
 // run in progress (ErrRunInProgress). Concurrent identical calls end with
-// exactly one pair.
+// exactly one pair. If ctx ends once the pair has been created, Schedule
+// returns its outcome with an error wrapping [transient.ErrCreated].
 func Schedule(ctx context.Context, c *transient.Conn, b *Job, replace bool) (Outcome, error) {
 	v, err := c.Version(ctx)
 	if err != nil {
@@ -101,6 +102,10 @@ func Schedule(ctx context.Context, c *transient.Conn, b *Job, replace bool) (Out
 			}
 		}
 		err = c.StartTimer(ctx, b.TimerUnit(), timerProps, b.ServiceUnit(), serviceProps)
+		if errors.Is(err, transient.ErrCreated) {
+			// Interrupted once the pair existed: it is scheduled.
+			return outcome, err
+		}
 		if errors.Is(err, transient.ErrUnitExists) && attempt == 0 {
 			// Someone created it between our look and our start: look
 			// again (an identical pair is then Unchanged).
