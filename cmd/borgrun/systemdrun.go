@@ -477,91 +477,6 @@ func absPath(p string) (string, error) {
 	return "/" + strings.Join(parts, "/"), nil
 }
 
-// unitTypes are the unit type suffixes systemd 252 knows.
-var unitTypes = []string{"service", "mount", "swap", "socket", "target", "device", "automount", "timer", "path", "slice", "scope"}
-
-// unitType returns the type of a unit name ("service" for "x.service"), or
-// "" if its suffix is not a unit type.
-func unitType(name string) string {
-	i := strings.LastIndexByte(name, '.')
-	if i < 0 || !slices.Contains(unitTypes, name[i+1:]) {
-		return ""
-	}
-	return name[i+1:]
-}
-
-const unitNameChars = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ:-_.\\"
-
-// validUnitName is systemd's unit_name_is_valid(name, UNIT_NAME_ANY).
-func validUnitName(n string) bool {
-	if n == "" || len(n) >= 256 {
-		return false
-	}
-	e := strings.LastIndexByte(n, '.')
-	if e <= 0 || unitType(n) == "" {
-		return false
-	}
-	at := -1
-	for i := 0; i < e; i++ {
-		if n[i] == '@' && at < 0 {
-			at = i
-		}
-		if n[i] != '@' && strings.IndexByte(unitNameChars, n[i]) < 0 {
-			return false
-		}
-	}
-	// A plain name, an instance or a template: all are unit names.
-	return at != 0
-}
-
-// mangleUnitName is systemd's unit_name_mangle_with_suffix without globs:
-// a valid unit name is kept, anything else is escaped ('/' becomes '-',
-// other invalid bytes \xNN) and given suffix unless it already has a unit
-// type suffix. notices are the messages systemd-run prints about it.
-func mangleUnitName(name, operation, suffix string) (mangled string, notices []string, err error) {
-	if name == "" {
-		return "", nil, errors.New("empty unit name")
-	}
-	if validUnitName(name) {
-		return name, nil, nil
-	}
-	const globChars = unitNameChars + "@[]!-*?"
-	suggest := " (maybe you should use systemd-escape?)"
-	if strings.ContainsAny(name, "*?[") && !strings.ContainsFunc(name, func(r rune) bool { return !strings.ContainsRune(globChars, r) }) {
-		notices = append(notices, "Glob pattern passed "+operation+", but globs are not supported for this.")
-		suggest = ""
-	}
-	if strings.HasPrefix(name, "/") {
-		return "", nil, fmt.Errorf("%q is a path, not a unit name", name)
-	}
-	var b strings.Builder
-	changed := false
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '/':
-			b.WriteByte('-')
-			changed = true
-		case c != '@' && strings.IndexByte(unitNameChars, c) < 0:
-			fmt.Fprintf(&b, "\\x%02x", c)
-			changed = true
-		default:
-			b.WriteByte(c)
-		}
-	}
-	s := b.String()
-	if changed {
-		notices = append(notices, "Invalid unit name \""+name+"\" escaped as \""+s+"\""+suggest+".")
-	}
-	if unitType(s) == "" {
-		s += suffix
-	}
-	if !validUnitName(s) {
-		return "", nil, fmt.Errorf("%q: not a valid unit name even when escaped", name)
-	}
-	return s, notices, nil
-}
-
 // changeSuffix replaces the unit type suffix of name.
 func changeSuffix(name, suffix string) string {
 	return name[:strings.LastIndexByte(name, '.')] + suffix
@@ -654,11 +569,11 @@ func (e *env) plan(f *runFlags, uniqueName string) (*runPlan, error) {
 	switch {
 	case !f.withTimer && f.unitSet:
 		var n []string
-		p.service, n, err = mangleUnitName(f.unit, "as unit", ".service")
+		p.service, n, err = props.MangleUnitName(f.unit, ".service", "as unit")
 		if err != nil {
 			return nil, usagef("run: --unit: %v", err)
 		}
-		if unitType(p.service) != "service" {
+		if props.UnitNameType(p.service) != "service" {
 			return nil, usagef("run: --unit %q: not a service name", f.unit)
 		}
 		quietNotices(n)
@@ -667,16 +582,16 @@ func (e *env) plan(f *runFlags, uniqueName string) (*runPlan, error) {
 			return nil, err
 		}
 	case f.unitSet:
-		switch unitType(f.unit) {
+		switch props.UnitNameType(f.unit) {
 		case "service":
 			p.service, p.trigger = f.unit, changeSuffix(f.unit, ".timer")
 		case "timer":
 			p.trigger, p.service = f.unit, changeSuffix(f.unit, ".service")
 		default:
 			var n1, n2 []string
-			p.service, n1, err = mangleUnitName(f.unit, "as unit", ".service")
+			p.service, n1, err = props.MangleUnitName(f.unit, ".service", "as unit")
 			if err == nil {
-				p.trigger, n2, err = mangleUnitName(f.unit, "as trigger", ".timer")
+				p.trigger, n2, err = props.MangleUnitName(f.unit, ".timer", "as trigger")
 			}
 			if err != nil {
 				return nil, usagef("run: --unit: %v", err)
@@ -684,7 +599,7 @@ func (e *env) plan(f *runFlags, uniqueName string) (*runPlan, error) {
 			quietNotices(n1)
 			quietNotices(n2)
 		}
-		if unitType(p.service) != "service" || unitType(p.trigger) != "timer" || !validUnitName(p.service) || !validUnitName(p.trigger) {
+		if props.UnitNameType(p.service) != "service" || props.UnitNameType(p.trigger) != "timer" || !props.ValidUnitName(p.service) || !props.ValidUnitName(p.trigger) {
 			return nil, usagef("run: --unit %q: want NAME, NAME.service or NAME.timer with a timer", f.unit)
 		}
 	default:
@@ -727,8 +642,8 @@ func (e *env) plan(f *runFlags, uniqueName string) (*runPlan, error) {
 		ps = append(ps, prop("SendSIGHUP", true))
 	}
 	if f.sliceSet && f.slice != "" {
-		slice, n, err := mangleUnitName(f.slice, "as slice", ".slice")
-		if err != nil || unitType(slice) != "slice" {
+		slice, n, err := props.MangleUnitName(f.slice, ".slice", "as slice")
+		if err != nil || props.UnitNameType(slice) != "slice" {
 			return nil, usagef("run: --slice %q: not a slice name", f.slice)
 		}
 		quietNotices(n)
