@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/borgrun/borgrun/transient"
@@ -49,6 +50,21 @@ const (
 type signalCause struct{ sig os.Signal }
 
 func (s signalCause) Error() string { return "received " + s.sig.String() }
+
+// signalExit reports whether e was stopped by a signal and, if so, the
+// exit status a process that dies of it has: 128+N (130 for a signal
+// that is not a syscall.Signal). This is not the status of the unit,
+// which [transient.Result.ExitStatus] maps as systemd-run does.
+func (e *env) signalExit() (int, bool) {
+	var sc signalCause
+	if !errors.As(context.Cause(e.ctx), &sc) {
+		return 0, false
+	}
+	if s, ok := sc.sig.(syscall.Signal); ok {
+		return 128 + int(s), true
+	}
+	return 130, true
+}
 
 // usageError is bad input: reported on one line, exit status 2.
 type usageError struct{ msg string }

@@ -1,20 +1,17 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/borgrun/borgrun/props"
 	"github.com/borgrun/borgrun/transient"
@@ -864,48 +861,14 @@ func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 	}
 	res, err := c.WaitService(e.ctx, p.service)
 	if err != nil {
-		var sc signalCause
-		if errors.As(context.Cause(e.ctx), &sc) {
+		if code, ok := e.signalExit(); ok {
 			// systemd-run dies of the signal; the unit keeps running.
-			if s, ok := sc.sig.(syscall.Signal); ok {
-				return 128 + int(s), nil
-			}
-			return 130, nil
+			return code, nil
 		}
 		return 0, err
 	}
 	if f.wait && !f.quiet {
-		e.runSummary(res)
+		e.summary(res, false)
 	}
 	return res.ExitStatus(), nil
-}
-
-// runSummary prints what systemd-run 252 --wait prints when a service has
-// ended: the lines whose figures are known.
-func (e *env) runSummary(r *transient.Result) {
-	w := e.stderr
-	if r.Result != "" {
-		fmt.Fprintf(w, "Finished with result: %s\n", r.Result)
-	}
-	switch r.Code {
-	case "":
-	case "exited":
-		fmt.Fprintf(w, "Main processes terminated with: code=exited/status=%d\n", r.Status)
-	default:
-		fmt.Fprintf(w, "Main processes terminated with: code=%s/status=%s\n", r.Code, signalName(r.Status))
-	}
-	if r.Runtime > 0 {
-		fmt.Fprintf(w, "Service runtime: %s\n", formatSpan(r.Runtime, time.Millisecond))
-	}
-	if r.CPU >= 0 {
-		fmt.Fprintf(w, "CPU time consumed: %s\n", formatSpan(r.CPU, time.Millisecond))
-	}
-	for _, l := range []struct {
-		what string
-		n    uint64
-	}{{"IP traffic received", r.IPIngressBytes}, {"IP traffic sent", r.IPEgressBytes}, {"IO bytes read", r.IOReadBytes}, {"IO bytes written", r.IOWriteBytes}} {
-		if l.n != math.MaxUint64 {
-			fmt.Fprintf(w, "%s: %s\n", l.what, formatBytes(l.n))
-		}
-	}
 }
