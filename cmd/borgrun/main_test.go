@@ -282,6 +282,35 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 }
 
+// TestHelpShowsPlainSwitches: a flag that takes no value reads --name in
+// every command's help, not --name[=true|false] or --name value[=true].
+func TestHelpShowsPlainSwitches(t *testing.T) {
+	for _, tt := range []struct {
+		cmd   string
+		plain []string
+	}{
+		{"schedule", []string{"      --daily ", "      --dry-run ", "      --system ", "      --no-persistent "}},
+		{"now", []string{"  -q, --quiet ", "      --detach ", "      --user ", "      --system "}},
+		{"list", []string{"      --json ", "      --system "}},
+		{"remove", []string{"      --system "}},
+		{"export", []string{"      --system "}},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := newBadInputEnv(t, &stdout, &stderr).main([]string{"help", tt.cmd}); code != 0 {
+			t.Fatalf("help %s: exit %d, stderr %q", tt.cmd, code, stderr.String())
+		}
+		out := stdout.String()
+		if strings.Contains(out, "[=") {
+			t.Errorf("help %s shows an optional value:\n%s", tt.cmd, out)
+		}
+		for _, p := range tt.plain {
+			if !strings.Contains(out, "\n"+p) {
+				t.Errorf("help %s lacks a line starting %q:\n%s", tt.cmd, p, out)
+			}
+		}
+	}
+}
+
 // newBadInputEnv returns an in-process borgrun whose manager connection
 // fails the test if it is ever attempted.
 func newBadInputEnv(t *testing.T, stdout, stderr io.Writer) *env {

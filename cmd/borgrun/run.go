@@ -182,6 +182,25 @@ func (e *env) help(args []string) error {
 	return nil
 }
 
+// printHelp prints text and fs's options. A switch (a flag that takes no
+// value: a bool, or --system) is shown as plain --name: pflag 1.1 would
+// print --name[=true|false] (for a bool Value that reports IsBoolFlag) or
+// --name value[=true], so the options are listed from a copy of fs whose
+// switches have a bool Value that does not.
 func (e *env) printHelp(fs *pflag.FlagSet, text string) {
-	fmt.Fprint(e.stdout, text, "\nOptions:\n", fs.FlagUsages())
+	shown := pflag.NewFlagSet(fs.Name(), pflag.ContinueOnError)
+	shown.SortFlags = fs.SortFlags
+	fs.VisitAll(func(f *pflag.Flag) {
+		c := *f
+		if f.NoOptDefVal == "true" {
+			c.Value = switchValue{f.Value}
+		}
+		shown.AddFlag(&c)
+	})
+	fmt.Fprint(e.stdout, text, "\nOptions:\n", shown.FlagUsages())
 }
+
+// switchValue shows a switch in help as a bool flag without a value.
+type switchValue struct{ pflag.Value }
+
+func (switchValue) Type() string { return "bool" }
