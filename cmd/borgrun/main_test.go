@@ -40,6 +40,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// skipUnlessRequired skips t for lack of something the integration tests
+// need (a tool, root), or fails it when transienttest.EnvRequire is set,
+// so that CI cannot silently stop running it.
+func skipUnlessRequired(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv(transienttest.EnvRequire) != "" {
+		t.Fatalf(transienttest.EnvRequire+" is set but "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
 // borgrun runs borgrun with args inside the shared sandbox and returns its
 // stdout, stderr and exit status.
 func borgrun(t *testing.T, args ...string) (stdout, stderr string, code int) {
