@@ -241,20 +241,46 @@ func lookupShort(c byte) *runOption {
 type runFlags struct {
 	unit, description, slice          string
 	unitSet, descriptionSet, sliceSet bool
-	// The assignments of --service-type, --uid, --gid, --nice and
-	// --working-directory/-d; "" when not given.
-	serviceType, execUser, execGroup, nice, workingDir string
-	environment                                        []string // -E, NAME=VALUE; a later NAME replaces
-	properties, timerProperties                        []string
-	withTimer                                          bool
-	remainAfterExit, sendSIGHUP                        bool
-	wait, noBlock, pipe, quiet, collect                bool
-	userManager                                        bool
-	noAskPassword                                      bool
-	hosts                                              []string // -H, in order
-	parallel                                           int
-	cmdline                                            []string
-	warnings                                           []string // printed before anything is sent
+	// exec holds the assignments of --service-type, --uid, --gid,
+	// --nice and --working-directory/-d by property name ("Nice":
+	// "Nice=5"); the last option given wins.
+	exec                                map[string]string
+	environment                         []string // -E, NAME=VALUE; a later NAME replaces
+	properties, timerProperties         []string
+	withTimer                           bool
+	remainAfterExit, sendSIGHUP         bool
+	wait, noBlock, pipe, quiet, collect bool
+	userManager                         bool
+	noAskPassword                       bool
+	hosts                               []string // -H, in order
+	parallel                            int
+	cmdline                             []string
+	warnings                            []string // printed before anything is sent
+}
+
+// execOptions are the properties systemd-run 252 sends for the options
+// that set one, in the order it sends them (after -p's).
+var execOptions = []struct{ option, property string }{
+	{"service-type", "Type"}, {"uid", "User"}, {"gid", "Group"}, {"nice", "Nice"},
+	{"working-directory", "WorkingDirectory"}, {"same-dir", "WorkingDirectory"},
+}
+
+// setExec records option's assignment, property=value, once props has
+// parsed it. An empty value unsets the property (bar Nice=, where it is
+// an error).
+func (f *runFlags) setExec(option, value string) error {
+	i := slices.IndexFunc(execOptions, func(o struct{ option, property string }) bool { return o.option == option })
+	name := execOptions[i].property
+	delete(f.exec, name)
+	if value == "" && name != "Nice" {
+		return nil
+	}
+	a := name + "=" + value
+	if _, err := props.Parse(props.Service, a); err != nil {
+		return err
+	}
+	f.exec[name] = a
+	return nil
 }
 
 // parseRun parses and validates a systemd-run command line as systemd-run
@@ -264,7 +290,7 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 	if err != nil {
 		return nil, usagef("run: %v", err)
 	}
-	f := &runFlags{parallel: defaultParallel}
+	f := &runFlags{parallel: defaultParallel, exec: map[string]string{}}
 	for _, po := range opts {
 		o, arg := po.opt, po.arg
 		if o.unsupported {
@@ -302,22 +328,8 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 		case "remain-after-exit":
 			f.remainAfterExit = true
 		case "service-type", "uid", "gid", "nice":
-			a := ""
-			if arg != "" || o.long == "nice" {
-				a = map[string]string{"service-type": "Type=", "uid": "User=", "gid": "Group=", "nice": "Nice="}[o.long] + arg
-				if _, err := props.Parse(props.Service, a); err != nil {
-					return nil, usagef("run: --%s %q: %v", o.long, arg, err)
-				}
-			}
-			switch o.long {
-			case "service-type":
-				f.serviceType = a
-			case "uid":
-				f.execUser = a
-			case "gid":
-				f.execGroup = a
-			case "nice":
-				f.nice = a
+			if err := f.setExec(o.long, arg); err != nil {
+				return nil, usagef("run: --%s %q: %v", o.long, arg, err)
 			}
 		case "setenv":
 			env, err := props.ParseSetenv(arg, os.LookupEnv)
@@ -380,12 +392,8 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 					path = wd
 				}
 			}
-			f.workingDir = ""
-			if wd := props.ParsePathArgument(path, cwd); wd != "" {
-				f.workingDir = "WorkingDirectory=" + wd
-				if _, err := props.Parse(props.Service, f.workingDir); err != nil {
-					return nil, usagef("run: --%s %q: %v", o.long, arg, err)
-				}
+			if err := f.setExec(o.long, props.ParsePathArgument(path, cwd)); err != nil {
+				return nil, usagef("run: --%s %q: %v", o.long, arg, err)
 			}
 		case "collect":
 			f.collect = true
@@ -592,8 +600,8 @@ func (e *env) plan(f *runFlags, uniqueName string) (*runPlan, error) {
 	if f.remainAfterExit {
 		after = append(after, "RemainAfterExit=yes")
 	}
-	for _, a := range []string{f.serviceType, f.execUser, f.execGroup, f.nice, f.workingDir} {
-		if a != "" {
+	for _, o := range execOptions {
+		if a, ok := f.exec[o.property]; ok && !slices.Contains(after, a) {
 			after = append(after, a)
 		}
 	}
