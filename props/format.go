@@ -3,6 +3,7 @@ package props
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -62,4 +63,97 @@ func FormatTimespan(usec, accuracy uint64) string {
 		t = rest
 	}
 	return b.String()
+}
+
+// FormatNamespaces is the printer beside the RestrictNamespaces= parser:
+// it renders the D-Bus value (the CLONE_NEW* flags of the namespaces still
+// allowed) as an assignment value that [Parse] reads back as flags: "yes"
+// for none, "no" for systemd 252's all (cgroup ipc net mnt pid user uts),
+// otherwise the names in systemd's order (namespace_flags_to_string), time
+// included. Bits that are no namespace flag are dropped.
+func FormatNamespaces(flags uint64) string {
+	var known uint64
+	for _, n := range namespaceFlags {
+		known |= n.flag
+	}
+	switch flags &= known; flags {
+	case 0:
+		return "yes"
+	case namespaceFlagsAll:
+		return "no"
+	}
+	var names []string
+	for _, n := range namespaceFlags {
+		if flags&n.flag != 0 {
+			names = append(names, n.name)
+		}
+	}
+	return strings.Join(names, " ")
+}
+
+// FormatExecCommand is the printer beside the Exec*= parser: it renders
+// one command of an ExecStart=/ExecStartEx= D-Bus value (path, argv and
+// the flags of the a(sasas) form: ignore-failure, privileged, no-setuid,
+// ambient, no-env-expand) as an assignment value that [Parse] reads back
+// as the same command: a prefix per flag ("-", "+", "!", "!!", ":"), "@"
+// and the path when argv[0] is not the path, and every word quoted with
+// [Quote]. The error is an [*Error] for a flag it does not know, flags
+// that no prefixes express together (privileged with no-setuid or
+// ambient, no-setuid with ambient), or an empty argv.
+func FormatExecCommand(path string, argv, flags []string) (string, error) {
+	return formatExec(path, argv, flags, Quote)
+}
+
+// FormatExecUnitFile is [FormatExecCommand] for a line of a unit file, as
+// systemd's config_parse_exec reads it: '%' is doubled in every word (it
+// starts a specifier there) and a word that is exactly ";" is written \;
+// (a bare one separates commands). '$' is left alone: the manager expands
+// $VAR when it runs the command, whether the unit is from a file or
+// transient.
+func FormatExecUnitFile(path string, argv, flags []string) (string, error) {
+	return formatExec(path, argv, flags, func(w string) string {
+		if w == ";" {
+			return `\;`
+		}
+		return strings.ReplaceAll(Quote(w), "%", "%%")
+	})
+}
+
+func formatExec(path string, argv, flags []string, word func(string) string) (string, error) {
+	input := path + " " + strings.Join(argv, " ")
+	fail := func(format string, a ...any) (string, error) {
+		return "", &Error{Input: input, Err: syntaxf(format, a...)}
+	}
+	if len(argv) == 0 {
+		return fail("an empty argv cannot be written as a command line")
+	}
+	var set int
+	for _, f := range flags {
+		i := slices.Index(execFlagNames, f)
+		if i < 0 {
+			return fail("unknown exec flag %q: want %s", f, strings.Join(execFlagNames, ", "))
+		}
+		set |= 1 << i
+	}
+	if set&execPrivileged != 0 && set&(execNoSetuid|execAmbient) != 0 || set&execNoSetuid != 0 && set&execAmbient != 0 {
+		return fail("exec flags %s cannot be combined", strings.Join(flags, ", "))
+	}
+	var b strings.Builder
+	for i, p := range []string{"-", "+", "!", "!!", ":"} {
+		if set&(1<<i) != 0 {
+			b.WriteString(p)
+		}
+	}
+	words := argv
+	if argv[0] != path {
+		b.WriteByte('@')
+		words = append([]string{path}, argv...)
+	}
+	for i, w := range words {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(word(w))
+	}
+	return b.String(), nil
 }

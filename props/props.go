@@ -965,9 +965,26 @@ var (
 		"private-file-backed": 2, "shared-file-backed": 3, "elf-headers": 4, "private-huge": 5,
 		"shared-huge": 6, "private-dax": 7, "shared-dax": 8}
 	mountPropagation = map[string]uint64{"": 0, "shared": 1 << 20, "slave": 1 << 19, "private": 1 << 18}
-	namespaceFlags   = map[string]uint64{"cgroup": 0x02000000, "ipc": 0x08000000, "net": 0x40000000,
-		"mnt": 0x00020000, "pid": 0x20000000, "user": 0x10000000, "uts": 0x04000000, "time": 0x80}
 )
+
+// namespaceFlags is systemd's namespace_info: the CLONE_NEW* flag of each
+// namespace name, in systemd's order.
+var namespaceFlags = []struct {
+	name string
+	flag uint64
+}{
+	{"cgroup", 0x02000000}, {"ipc", 0x08000000}, {"net", 0x40000000}, {"mnt", 0x00020000},
+	{"pid", 0x20000000}, {"user", 0x10000000}, {"uts", 0x04000000}, {"time", 0x80},
+}
+
+func namespaceFlag(name string) (uint64, bool) {
+	for _, n := range namespaceFlags {
+		if n.name == name {
+			return n.flag, true
+		}
+	}
+	return 0, false
+}
 
 // namespaceFlagsAll is NAMESPACE_FLAGS_ALL of systemd 252 (without time).
 const namespaceFlagsAll = 0x7E020000
@@ -1231,7 +1248,7 @@ func executeGroup() map[string]handler {
 		}
 		var flags uint64
 		for _, w := range words {
-			f, ok := namespaceFlags[w]
+			f, ok := namespaceFlag(w)
 			if !ok {
 				return nil, syntaxf("invalid namespace %q: use yes, no or names among cgroup, ipc, net, mnt, pid, user, uts", w)
 			}

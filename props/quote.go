@@ -5,11 +5,18 @@ import (
 	"strings"
 )
 
-// Quote double-quotes s so that systemd's unquoting of a command line
-// (extract_first_word with C escapes, as ExecStart= and Environment= are
-// read) gives back exactly s.
+// Quote double-quotes s so that systemd's word splitting with unquoting
+// and C unescaping (extract_first_word with EXTRACT_UNQUOTE and
+// EXTRACT_CUNESCAPE, as for ExecStart= and Environment=) gives back
+// exactly s, as one word: '"' and '\' are backslash-escaped, newline and
+// tab become \n and \t, other control bytes \xNN; everything else,
+// including bytes that are not UTF-8, is kept. A leading quote also keeps
+// the first word of an ExecStart= value from being read as a prefix
+// ("-", "@", "+", ...). s must not contain a NUL byte, which no systemd
+// string can hold.
 func Quote(s string) string {
 	var b strings.Builder
+	b.Grow(len(s) + 2)
 	b.WriteByte('"')
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
@@ -32,12 +39,62 @@ func Quote(s string) string {
 	return b.String()
 }
 
-// QuoteArgv renders argv as a command line that systemd's unquoting
-// turns back into exactly argv: each word [Quote]d, separated by spaces.
-func QuoteArgv(argv []string) string {
-	q := make([]string, len(argv))
-	for i, a := range argv {
-		q[i] = Quote(a)
+// QuoteArgv renders words as a command line, each word quoted with
+// [Quote] and separated by a space, that systemd's word splitting (and so
+// [Parse] of ExecStart= or Environment=) splits back into words.
+func QuoteArgv(words []string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = Quote(w)
 	}
 	return strings.Join(q, " ")
+}
+
+// ParsePathArgument is systemd's parse_path_argument(path, suppress_root
+// = true) with the working directory given: a relative path is made
+// absolute against cwd, and the result simplified as path_simplify does
+// (repeated slashes and "." components dropped, ".." kept). An empty path
+// and the root directory give "", meaning unset.
+func ParsePathArgument(path, cwd string) string {
+	if path == "" {
+		return ""
+	}
+	if !strings.HasPrefix(path, "/") {
+		path = cwd + "/" + path
+	}
+	if p := pathSimplify(path); p != "/" {
+		return p
+	}
+	return ""
+}
+
+// ParseSetenv parses a systemd-run -E/--setenv argument as systemd's
+// strv_env_replace_strdup_passthrough does and returns the NAME=VALUE
+// entry: NAME=VALUE as given, or a bare NAME whose value lookup supplies
+// (os.LookupEnv for the caller's environment; "NAME=" if it is not set).
+// NAME must be letters, digits and '_', not starting with a digit
+// (env_name_is_valid). The error is an [*Error] wrapping [ErrSyntax].
+func ParseSetenv(arg string, lookup func(string) (string, bool)) (string, error) {
+	name, value, ok := strings.Cut(arg, "=")
+	if !validEnvName(name) {
+		return "", &Error{Input: arg, Err: syntaxf("invalid variable name (want letters, digits and '_', not starting with a digit)")}
+	}
+	if !ok {
+		value, _ = lookup(name)
+	}
+	return name + "=" + value, nil
+}
+
+// validEnvName is systemd's env_name_is_valid.
+func validEnvName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }

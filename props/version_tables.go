@@ -432,7 +432,8 @@ const namespaceFlagsAll258 = namespaceFlagsAll | 0x80
 func namespaceListHandler(delegate bool) handler {
 	all := uint64(namespaceFlagsAll258)
 	if delegate {
-		all &^= namespaceFlags["user"]
+		user, _ := namespaceFlag("user")
+		all &^= user
 	}
 	return func(name, v string) ([]Property, error) {
 		if b, err := parseBool(v); err == nil {
@@ -448,7 +449,7 @@ func namespaceListHandler(delegate bool) handler {
 		}
 		var flags uint64
 		for _, w := range words {
-			f, ok := namespaceFlags[w]
+			f, ok := namespaceFlag(w)
 			if !ok {
 				return nil, syntaxf("invalid namespace %q: use yes, no or names among cgroup, ipc, net, mnt, pid, user, uts, time", w)
 			}

@@ -39,7 +39,7 @@ func TestDryRun(t *testing.T) {
 // --hardening=off it lists none.
 func TestDryRunShowsSandbox(t *testing.T) {
 	if _, err := exec.LookPath("borgmatic"); err != nil {
-		t.Skipf("borgmatic: %v", err)
+		skipUnlessRequired(t, "borgmatic: %v (apt-get install borgmatic)", err)
 	}
 	root, err := user.LookupId("0")
 	if err != nil {
@@ -98,7 +98,7 @@ func TestDryRunShowsSandbox(t *testing.T) {
 func TestDryRunBorgCommand(t *testing.T) {
 	borg, err := exec.LookPath("borg")
 	if err != nil {
-		t.Skipf("borg: %v", err)
+		skipUnlessRequired(t, "borg: %v (apt-get install borgbackup)", err)
 	}
 	var stdout, stderr bytes.Buffer
 	done := make(chan int, 1)

@@ -422,7 +422,7 @@ func TestManagerUnreachable(t *testing.T) {
 		t.Skip("the host runs a system manager")
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("the addresses tried differ when not root")
+		skipUnlessRequired(t, "not root: the addresses tried differ")
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -469,7 +469,7 @@ func TestManagerUnreachable(t *testing.T) {
 // gives one line naming the address, exit 1, in under a second.
 func TestManagerRefuses(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to run as another user")
+		skipUnlessRequired(t, "not root: needs root to run as another user")
 	}
 	exe, err := os.Executable()
 	if err != nil {

@@ -37,10 +37,7 @@ func setupBorgmatic(t *testing.T) {
 	sys := sandbox.Get(t)
 	for _, tool := range []string{"/usr/bin/borgmatic", "/usr/bin/borg"} {
 		if _, err := os.Stat(filepath.Join(sys.Root(), tool)); err != nil {
-			if os.Getenv("BORGRUN_REQUIRE_SYSTEMD") != "" {
-				t.Fatalf("%s: %v (apt-get install borgmatic borgbackup)", tool, err)
-			}
-			t.Skipf("%s: %v", tool, err)
+			skipUnlessRequired(t, "%s: %v (apt-get install borgmatic borgbackup)", tool, err)
 		}
 	}
 	config := `location:

@@ -208,13 +208,10 @@ func (e *env) job(cmd string, j *jobFlags, argv []string) (*backup.Job, *backup.
 	if profile == backup.ProfileOff && len(relax) > 0 {
 		return nil, nil, usagef("%s: --relax has no effect with --hardening=off", cmd)
 	}
-	for _, kv := range j.environment {
-		name, _, hasValue := strings.Cut(kv, "=")
-		if name == "" || strings.ContainsAny(name, " \t\n") {
-			return nil, nil, usagef("%s: --setenv %q: want NAME=VALUE or NAME", cmd, kv)
-		}
-		if !hasValue {
-			kv = name + "=" + os.Getenv(name)
+	for _, arg := range j.environment {
+		kv, err := props.ParseSetenv(arg, os.LookupEnv)
+		if err != nil {
+			return nil, nil, usagef("%s: --setenv %q: %v", cmd, arg, err)
 		}
 		b.Environment = append(b.Environment, kv)
 	}

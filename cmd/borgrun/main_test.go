@@ -40,6 +40,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// skipUnlessRequired skips t for lack of something the integration tests
+// need (a tool, root), or fails it when transienttest.EnvRequire is set,
+// so that CI cannot silently stop running it.
+func skipUnlessRequired(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv(transienttest.EnvRequire) != "" {
+		t.Fatalf(transienttest.EnvRequire+" is set but "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
 // borgrun runs borgrun with args inside the shared sandbox and returns its
 // stdout, stderr and exit status.
 func borgrun(t *testing.T, args ...string) (stdout, stderr string, code int) {
@@ -278,6 +289,35 @@ func TestHelpAndVersion(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		if code := run(t.Context(), args, &stdout, &stderr); code != 0 || stdout.Len() == 0 || stderr.Len() != 0 {
 			t.Errorf("%v: exit %d, stdout %d bytes, stderr %q", args, code, stdout.Len(), stderr.String())
+		}
+	}
+}
+
+// TestHelpShowsPlainSwitches: a flag that takes no value reads --name in
+// every command's help, not --name[=true|false] or --name value[=true].
+func TestHelpShowsPlainSwitches(t *testing.T) {
+	for _, tt := range []struct {
+		cmd   string
+		plain []string
+	}{
+		{"schedule", []string{"      --daily ", "      --dry-run ", "      --system ", "      --no-persistent "}},
+		{"now", []string{"  -q, --quiet ", "      --detach ", "      --user ", "      --system "}},
+		{"list", []string{"      --json ", "      --system "}},
+		{"remove", []string{"      --system "}},
+		{"export", []string{"      --system "}},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := newBadInputEnv(t, &stdout, &stderr).main([]string{"help", tt.cmd}); code != 0 {
+			t.Fatalf("help %s: exit %d, stderr %q", tt.cmd, code, stderr.String())
+		}
+		out := stdout.String()
+		if strings.Contains(out, "[=") {
+			t.Errorf("help %s shows an optional value:\n%s", tt.cmd, out)
+		}
+		for _, p := range tt.plain {
+			if !strings.Contains(out, "\n"+p) {
+				t.Errorf("help %s lacks a line starting %q:\n%s", tt.cmd, p, out)
+			}
 		}
 	}
 }

@@ -1,15 +1,14 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"syscall"
 	"time"
 
+	"github.com/borgrun/borgrun/props"
 	"github.com/borgrun/borgrun/transient"
 	"github.com/borgrun/borgrun/transient/backup"
 	"github.com/godbus/dbus/v5"
@@ -126,14 +125,10 @@ func (e *env) nowResult(b *backup.Job, f *nowFlags, res *transient.Result, err e
 		return 0, err
 	}
 	if !f.quiet {
-		e.summary(res)
+		e.summary(res, true)
 	}
-	var sc signalCause
-	if errors.As(context.Cause(e.ctx), &sc) {
-		if s, ok := sc.sig.(syscall.Signal); ok {
-			return 128 + int(s), nil
-		}
-		return 130, nil
+	if code, ok := e.signalExit(); ok {
+		return code, nil
 	}
 	if !res.Ran {
 		fmt.Fprintf(e.stderr, "borgrun: %s did not run: a condition was not met\n", b.NowUnit())
@@ -178,40 +173,39 @@ func (e *env) notBesideScheduled(c *transient.Conn, b *backup.Job, wait, quiet b
 	return c.WaitIdle(e.ctx, b.ServiceUnit())
 }
 
-// summary prints what systemd-run --wait prints when a service has ended.
-func (e *env) summary(r *transient.Result) {
+// summary prints what systemd-run 252 --wait prints when a service has
+// ended: the result, how the main process ended, and the figures that are
+// known. always is borgrun now's form: the result and runtime lines even
+// when unknown, and the exit line only for a process that exited, was
+// killed or dumped core.
+func (e *env) summary(r *transient.Result, always bool) {
 	w := e.stderr
-	fmt.Fprintf(w, "Finished with result: %s\n", r.Result)
+	if r.Result != "" || always {
+		fmt.Fprintf(w, "Finished with result: %s\n", r.Result)
+	}
 	switch r.Code {
+	case "":
 	case "exited":
 		fmt.Fprintf(w, "Main processes terminated with: code=exited/status=%d\n", r.Status)
-	case "killed", "dumped":
-		fmt.Fprintf(w, "Main processes terminated with: code=%s/status=%s\n", r.Code, signalName(r.Status))
+	default:
+		if !always || r.Code == "killed" || r.Code == "dumped" {
+			fmt.Fprintf(w, "Main processes terminated with: code=%s/status=%s\n", r.Code, props.SignalName(int(r.Status)))
+		}
 	}
-	fmt.Fprintf(w, "Service runtime: %s\n", formatSpan(r.Runtime, time.Millisecond))
+	if r.Runtime > 0 || always {
+		fmt.Fprintf(w, "Service runtime: %s\n", formatSpan(r.Runtime, time.Millisecond))
+	}
 	if r.CPU >= 0 {
 		fmt.Fprintf(w, "CPU time consumed: %s\n", formatSpan(r.CPU, time.Millisecond))
 	}
-	if r.IPIngressBytes != math.MaxUint64 {
-		fmt.Fprintf(w, "IP traffic received: %s\n", formatBytes(r.IPIngressBytes))
+	for _, l := range []struct {
+		what string
+		n    uint64
+	}{{"IP traffic received", r.IPIngressBytes}, {"IP traffic sent", r.IPEgressBytes}, {"IO bytes read", r.IOReadBytes}, {"IO bytes written", r.IOWriteBytes}} {
+		if l.n != math.MaxUint64 {
+			fmt.Fprintf(w, "%s: %s\n", l.what, formatBytes(l.n))
+		}
 	}
-	if r.IPEgressBytes != math.MaxUint64 {
-		fmt.Fprintf(w, "IP traffic sent: %s\n", formatBytes(r.IPEgressBytes))
-	}
-	if r.IOReadBytes != math.MaxUint64 {
-		fmt.Fprintf(w, "IO bytes read: %s\n", formatBytes(r.IOReadBytes))
-	}
-	if r.IOWriteBytes != math.MaxUint64 {
-		fmt.Fprintf(w, "IO bytes written: %s\n", formatBytes(r.IOWriteBytes))
-	}
-}
-
-func signalName(n int32) string {
-	names := map[int32]string{1: "HUP", 2: "INT", 3: "QUIT", 4: "ILL", 6: "ABRT", 9: "KILL", 11: "SEGV", 13: "PIPE", 14: "ALRM", 15: "TERM"}
-	if s, ok := names[n]; ok {
-		return s
-	}
-	return fmt.Sprint(n)
 }
 
 // outputs hands the service our stdout and stderr, as systemd-run --pipe

@@ -39,10 +39,7 @@ func setupSSHRepository(t *testing.T, port int) *sshRepo {
 	setupBorgmatic(t)
 	sys := sandbox.Get(t)
 	if _, err := os.Stat("/usr/sbin/sshd"); err != nil {
-		if os.Getenv("BORGRUN_REQUIRE_SYSTEMD") != "" {
-			t.Fatalf("sshd: %v (apt-get install openssh-server)", err)
-		}
-		t.Skipf("sshd: %v", err)
+		skipUnlessRequired(t, "sshd: %v (apt-get install openssh-server)", err)
 	}
 	d, err := sys.StartSSHD(t.Context(), t.TempDir(), port)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/borgrun/borgrun/transient"
@@ -49,6 +50,21 @@ const (
 type signalCause struct{ sig os.Signal }
 
 func (s signalCause) Error() string { return "received " + s.sig.String() }
+
+// signalExit reports whether e was stopped by a signal and, if so, the
+// exit status a process that dies of it has: 128+N (130 for a signal
+// that is not a syscall.Signal). This is not the status of the unit,
+// which [transient.Result.ExitStatus] maps as systemd-run does.
+func (e *env) signalExit() (int, bool) {
+	var sc signalCause
+	if !errors.As(context.Cause(e.ctx), &sc) {
+		return 0, false
+	}
+	if s, ok := sc.sig.(syscall.Signal); ok {
+		return 128 + int(s), true
+	}
+	return 130, true
+}
 
 // usageError is bad input: reported on one line, exit status 2.
 type usageError struct{ msg string }
@@ -166,6 +182,25 @@ func (e *env) help(args []string) error {
 	return nil
 }
 
+// printHelp prints text and fs's options. A switch (a flag that takes no
+// value: a bool, or --system) is shown as plain --name: pflag 1.1 would
+// print --name[=true|false] (for a bool Value that reports IsBoolFlag) or
+// --name value[=true], so the options are listed from a copy of fs whose
+// switches have a bool Value that does not.
 func (e *env) printHelp(fs *pflag.FlagSet, text string) {
-	fmt.Fprint(e.stdout, text, "\nOptions:\n", fs.FlagUsages())
+	shown := pflag.NewFlagSet(fs.Name(), pflag.ContinueOnError)
+	shown.SortFlags = fs.SortFlags
+	fs.VisitAll(func(f *pflag.Flag) {
+		c := *f
+		if f.NoOptDefVal == "true" {
+			c.Value = switchValue{f.Value}
+		}
+		shown.AddFlag(&c)
+	})
+	fmt.Fprint(e.stdout, text, "\nOptions:\n", shown.FlagUsages())
 }
+
+// switchValue shows a switch in help as a bool flag without a value.
+type switchValue struct{ pflag.Value }
+
+func (switchValue) Type() string { return "bool" }

@@ -1,20 +1,17 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/borgrun/borgrun/props"
 	"github.com/borgrun/borgrun/transient"
@@ -238,25 +235,52 @@ func lookupShort(c byte) *runOption {
 	return nil
 }
 
-// runFlags is a systemd-run command line, parsed.
+// runFlags is a systemd-run command line, parsed. Option values are kept
+// as the property assignments systemd-run sends for them; props parses
+// (and has validated) each.
 type runFlags struct {
-	unit, description, slice            string
-	unitSet, descriptionSet, sliceSet   bool
-	serviceType, uid, gid               string
-	nice                                int32
-	niceSet                             bool
-	workingDir                          string
-	environment                         []string
+	unit, description, slice          string
+	unitSet, descriptionSet, sliceSet bool
+	// exec holds the assignments of --service-type, --uid, --gid,
+	// --nice and --working-directory/-d by property name ("Nice":
+	// "Nice=5"); the last option given wins.
+	exec                                map[string]string
+	environment                         []string // -E, NAME=VALUE; a later NAME replaces
 	properties, timerProperties         []string
 	withTimer                           bool
 	remainAfterExit, sendSIGHUP         bool
 	wait, noBlock, pipe, quiet, collect bool
-	user                                bool
+	userManager                         bool
 	noAskPassword                       bool
 	hosts                               []string // -H, in order
 	parallel                            int
 	cmdline                             []string
 	warnings                            []string // printed before anything is sent
+}
+
+// execOptions are the properties systemd-run 252 sends for the options
+// that set one, in the order it sends them (after -p's).
+var execOptions = []struct{ option, property string }{
+	{"service-type", "Type"}, {"uid", "User"}, {"gid", "Group"}, {"nice", "Nice"},
+	{"working-directory", "WorkingDirectory"}, {"same-dir", "WorkingDirectory"},
+}
+
+// setExec records option's assignment, property=value, once props has
+// parsed it. An empty value unsets the property (bar Nice=, where it is
+// an error).
+func (f *runFlags) setExec(option, value string) error {
+	i := slices.IndexFunc(execOptions, func(o struct{ option, property string }) bool { return o.option == option })
+	name := execOptions[i].property
+	delete(f.exec, name)
+	if value == "" && name != "Nice" {
+		return nil
+	}
+	a := name + "=" + value
+	if _, err := props.Parse(props.Service, a); err != nil {
+		return err
+	}
+	f.exec[name] = a
+	return nil
 }
 
 // parseRun parses and validates a systemd-run command line as systemd-run
@@ -266,7 +290,7 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 	if err != nil {
 		return nil, usagef("run: %v", err)
 	}
-	f := &runFlags{parallel: defaultParallel}
+	f := &runFlags{parallel: defaultParallel, exec: map[string]string{}}
 	for _, po := range opts {
 		o, arg := po.opt, po.arg
 		if o.unsupported {
@@ -290,9 +314,9 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 			}
 			f.parallel = n
 		case "user":
-			f.user = true
+			f.userManager = true
 		case "system":
-			f.user = false
+			f.userManager = false
 		case "unit":
 			f.unit, f.unitSet = arg, true
 		case "description":
@@ -303,22 +327,14 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 			f.sendSIGHUP = true
 		case "remain-after-exit":
 			f.remainAfterExit = true
-		case "service-type":
-			f.serviceType = arg
-		case "uid":
-			f.uid = arg
-		case "gid":
-			f.gid = arg
-		case "nice":
-			n, err := parseNice(arg)
-			if err != nil {
-				return nil, usagef("run: --nice: %q: %v", arg, err)
+		case "service-type", "uid", "gid", "nice":
+			if err := f.setExec(o.long, arg); err != nil {
+				return nil, usagef("run: --%s %q: %v", o.long, arg, err)
 			}
-			f.nice, f.niceSet = n, true
 		case "setenv":
-			env, err := envAssignment(arg)
+			env, err := props.ParseSetenv(arg, os.LookupEnv)
 			if err != nil {
-				return nil, usagef("run: --setenv: %q: %v", arg, err)
+				return nil, usagef("run: --setenv %q: %v", arg, err)
 			}
 			name, _, _ := strings.Cut(env, "=")
 			if i := slices.IndexFunc(f.environment, func(s string) bool { return strings.HasPrefix(s, name+"=") }); i >= 0 {
@@ -364,21 +380,21 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 			f.noBlock = true
 		case "wait":
 			f.wait = true
-		case "working-directory":
-			wd, err := absPath(arg)
-			if err != nil {
-				return nil, usagef("run: --working-directory: %q: %v", arg, err)
+		case "working-directory", "same-dir":
+			path, cwd := arg, ""
+			if o.long == "same-dir" || arg != "" && !strings.HasPrefix(arg, "/") {
+				wd, err := os.Getwd()
+				if err != nil {
+					return nil, usagef("run: --%s: %v", o.long, err)
+				}
+				cwd = wd
+				if o.long == "same-dir" {
+					path = wd
+				}
 			}
-			f.workingDir = wd
-		case "same-dir":
-			wd, err := os.Getwd()
-			if err != nil {
-				return nil, usagef("run: --same-dir: %v", err)
+			if err := f.setExec(o.long, props.ParsePathArgument(path, cwd)); err != nil {
+				return nil, usagef("run: --%s %q: %v", o.long, arg, err)
 			}
-			if wd == "/" {
-				wd = ""
-			}
-			f.workingDir = wd
 		case "collect":
 			f.collect = true
 		}
@@ -406,162 +422,6 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 // errRunHelp ends a run that printed help or the version: exit 0.
 var errRunHelp = errors.New("help printed")
 
-// parseNice parses a nice level as systemd's parse_nice: an integer (C
-// syntax: 010 is octal, 0x10 hex) in -20..19.
-func parseNice(s string) (int32, error) {
-	t := strings.TrimLeft(s, " \t\n\r")
-	u := strings.TrimLeft(t, "+-")
-	if strings.ContainsRune(t, '_') || strings.HasPrefix(u, "0b") || strings.HasPrefix(u, "0B") || strings.HasPrefix(u, "0o") || strings.HasPrefix(u, "0O") {
-		return 0, errors.New("not an integer")
-	}
-	n, err := strconv.ParseInt(t, 0, 32)
-	if err != nil {
-		return 0, errors.New("not an integer")
-	}
-	if n < -20 || n > 19 {
-		return 0, errors.New("out of range -20..19")
-	}
-	return int32(n), nil
-}
-
-// envAssignment checks a --setenv argument as systemd's
-// strv_env_replace_strdup_passthrough does: NAME=VALUE, or a bare NAME
-// whose value is taken from our environment ("NAME=" if unset). NAME is
-// letters, digits and '_', not starting with a digit.
-func envAssignment(s string) (string, error) {
-	name, value, ok := strings.Cut(s, "=")
-	if !validEnvName(name) {
-		return "", errors.New("invalid variable name (want letters, digits and '_', not starting with a digit)")
-	}
-	if !ok {
-		value = os.Getenv(name)
-	}
-	return name + "=" + value, nil
-}
-
-func validEnvName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
-// absPath makes p absolute and simplified as systemd's parse_path_argument
-// does; "" and "/" give "" (not set).
-func absPath(p string) (string, error) {
-	if p == "" {
-		return "", nil
-	}
-	if !strings.HasPrefix(p, "/") {
-		wd, err := os.Getwd()
-		if err != nil {
-			return "", err
-		}
-		p = wd + "/" + p
-	}
-	var parts []string
-	for _, c := range strings.Split(p, "/") {
-		if c != "" && c != "." {
-			parts = append(parts, c)
-		}
-	}
-	if len(parts) == 0 {
-		return "", nil
-	}
-	return "/" + strings.Join(parts, "/"), nil
-}
-
-// unitTypes are the unit type suffixes systemd 252 knows.
-var unitTypes = []string{"service", "mount", "swap", "socket", "target", "device", "automount", "timer", "path", "slice", "scope"}
-
-// unitType returns the type of a unit name ("service" for "x.service"), or
-// "" if its suffix is not a unit type.
-func unitType(name string) string {
-	i := strings.LastIndexByte(name, '.')
-	if i < 0 || !slices.Contains(unitTypes, name[i+1:]) {
-		return ""
-	}
-	return name[i+1:]
-}
-
-const unitNameChars = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ:-_.\\"
-
-// validUnitName is systemd's unit_name_is_valid(name, UNIT_NAME_ANY).
-func validUnitName(n string) bool {
-	if n == "" || len(n) >= 256 {
-		return false
-	}
-	e := strings.LastIndexByte(n, '.')
-	if e <= 0 || unitType(n) == "" {
-		return false
-	}
-	at := -1
-	for i := 0; i < e; i++ {
-		if n[i] == '@' && at < 0 {
-			at = i
-		}
-		if n[i] != '@' && strings.IndexByte(unitNameChars, n[i]) < 0 {
-			return false
-		}
-	}
-	// A plain name, an instance or a template: all are unit names.
-	return at != 0
-}
-
-// mangleUnitName is systemd's unit_name_mangle_with_suffix without globs:
-// a valid unit name is kept, anything else is escaped ('/' becomes '-',
-// other invalid bytes \xNN) and given suffix unless it already has a unit
-// type suffix. notices are the messages systemd-run prints about it.
-func mangleUnitName(name, operation, suffix string) (mangled string, notices []string, err error) {
-	if name == "" {
-		return "", nil, errors.New("empty unit name")
-	}
-	if validUnitName(name) {
-		return name, nil, nil
-	}
-	const globChars = unitNameChars + "@[]!-*?"
-	suggest := " (maybe you should use systemd-escape?)"
-	if strings.ContainsAny(name, "*?[") && !strings.ContainsFunc(name, func(r rune) bool { return !strings.ContainsRune(globChars, r) }) {
-		notices = append(notices, "Glob pattern passed "+operation+", but globs are not supported for this.")
-		suggest = ""
-	}
-	if strings.HasPrefix(name, "/") {
-		return "", nil, fmt.Errorf("%q is a path, not a unit name", name)
-	}
-	var b strings.Builder
-	changed := false
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '/':
-			b.WriteByte('-')
-			changed = true
-		case c != '@' && strings.IndexByte(unitNameChars, c) < 0:
-			fmt.Fprintf(&b, "\\x%02x", c)
-			changed = true
-		default:
-			b.WriteByte(c)
-		}
-	}
-	s := b.String()
-	if changed {
-		notices = append(notices, "Invalid unit name \""+name+"\" escaped as \""+s+"\""+suggest+".")
-	}
-	if unitType(s) == "" {
-		s += suffix
-	}
-	if !validUnitName(s) {
-		return "", nil, fmt.Errorf("%q: not a valid unit name even when escaped", name)
-	}
-	return s, notices, nil
-}
-
 // changeSuffix replaces the unit type suffix of name.
 func changeSuffix(name, suffix string) string {
 	return name[:strings.LastIndexByte(name, '.')] + suffix
@@ -572,7 +432,10 @@ type runPlan struct {
 	f                        *runFlags
 	service, trigger         string // trigger "" for a plain service
 	serviceProps, timerProps []transient.Property
-	notices                  []string // printed (unless quiet) before the call
+	// The service's -E environment (nil if none) and its command, sent
+	// last, after what --pipe adds.
+	environment, execStart []transient.Property
+	notices                []string // printed (unless quiet) before the call
 }
 
 // findExecutable resolves argv[0] as systemd's find_executable: a name
@@ -654,11 +517,11 @@ func (e *env) plan(f *runFlags, uniqueName string) (*runPlan, error) {
 	switch {
 	case !f.withTimer && f.unitSet:
 		var n []string
-		p.service, n, err = mangleUnitName(f.unit, "as unit", ".service")
+		p.service, n, err = props.MangleUnitName(f.unit, ".service", "as unit")
 		if err != nil {
 			return nil, usagef("run: --unit: %v", err)
 		}
-		if unitType(p.service) != "service" {
+		if props.UnitNameType(p.service) != "service" {
 			return nil, usagef("run: --unit %q: not a service name", f.unit)
 		}
 		quietNotices(n)
@@ -667,16 +530,16 @@ func (e *env) plan(f *runFlags, uniqueName string) (*runPlan, error) {
 			return nil, err
 		}
 	case f.unitSet:
-		switch unitType(f.unit) {
+		switch props.UnitNameType(f.unit) {
 		case "service":
 			p.service, p.trigger = f.unit, changeSuffix(f.unit, ".timer")
 		case "timer":
 			p.trigger, p.service = f.unit, changeSuffix(f.unit, ".service")
 		default:
 			var n1, n2 []string
-			p.service, n1, err = mangleUnitName(f.unit, "as unit", ".service")
+			p.service, n1, err = props.MangleUnitName(f.unit, ".service", "as unit")
 			if err == nil {
-				p.trigger, n2, err = mangleUnitName(f.unit, "as trigger", ".timer")
+				p.trigger, n2, err = props.MangleUnitName(f.unit, ".timer", "as trigger")
 			}
 			if err != nil {
 				return nil, usagef("run: --unit: %v", err)
@@ -684,7 +547,7 @@ func (e *env) plan(f *runFlags, uniqueName string) (*runPlan, error) {
 			quietNotices(n1)
 			quietNotices(n2)
 		}
-		if unitType(p.service) != "service" || unitType(p.trigger) != "timer" || !validUnitName(p.service) || !validUnitName(p.trigger) {
+		if props.UnitNameType(p.service) != "service" || props.UnitNameType(p.trigger) != "timer" || !props.ValidUnitName(p.service) || !props.ValidUnitName(p.trigger) {
 			return nil, usagef("run: --unit %q: want NAME, NAME.service or NAME.timer with a timer", f.unit)
 		}
 	default:
@@ -701,74 +564,81 @@ func (e *env) plan(f *runFlags, uniqueName string) (*runPlan, error) {
 			description = f.unit
 		}
 	}
-	common := []transient.Property{prop("Description", description)}
+	// systemd-run's transient_unit_set_properties: what both units get
+	// before their own properties.
+	common := []string{"Description=" + description}
 	if f.collect {
-		common = append(common, prop("CollectMode", "inactive-or-failed"))
+		common = append(common, "CollectMode=inactive-or-failed")
 	}
 
 	if p.trigger != "" {
-		tp, err := props.ParseAll(props.Timer, f.timerProperties)
-		if err != nil {
-			return nil, usagef("run: %v", err)
+		a := append(slices.Clone(common), f.timerProperties...)
+		if p.timerProps, err = encode(props.Timer, append(a, "RemainAfterElapse=no")...); err != nil {
+			return nil, err
 		}
-		p.timerProps = append(slices.Clone(common), convert(tp)...)
-		p.timerProps = append(p.timerProps, prop("RemainAfterElapse", false))
 	}
 	if len(f.cmdline) == 0 {
 		return p, nil
 	}
 
-	sp, err := props.ParseAll(props.Service, f.properties)
-	if err != nil {
-		return nil, usagef("run: %v", err)
-	}
-	ps := append(slices.Clone(common), convert(sp)...)
+	// transient_service_set_properties, in its order: the unit's, -p's,
+	// the kill and cgroup options, AddRef (a D-Bus-only property, which no
+	// assignment stands for), then the service and exec options.
+	before := append(slices.Clone(common), f.properties...)
 	if f.sendSIGHUP {
-		ps = append(ps, prop("SendSIGHUP", true))
+		before = append(before, "SendSIGHUP=yes")
 	}
 	if f.sliceSet && f.slice != "" {
-		slice, n, err := mangleUnitName(f.slice, "as slice", ".slice")
-		if err != nil || unitType(slice) != "slice" {
+		slice, n, err := props.MangleUnitName(f.slice, ".slice", "as slice")
+		if err != nil || props.UnitNameType(slice) != "slice" {
 			return nil, usagef("run: --slice %q: not a slice name", f.slice)
 		}
 		quietNotices(n)
-		ps = append(ps, prop("Slice", slice))
+		before = append(before, "Slice="+slice)
+	}
+	var after []string
+	if f.remainAfterExit {
+		after = append(after, "RemainAfterExit=yes")
+	}
+	for _, o := range execOptions {
+		if a, ok := f.exec[o.property]; ok && !slices.Contains(after, a) {
+			after = append(after, a)
+		}
+	}
+	if p.serviceProps, err = encode(props.Service, before...); err != nil {
+		return nil, err
 	}
 	if (f.wait || f.pipe) && uniqueName != "" {
-		ps = append(ps, prop("AddRef", true))
+		p.serviceProps = append(p.serviceProps, transient.Property{Name: "AddRef", Value: dbus.MakeVariant(true)})
 	}
-	if f.remainAfterExit {
-		ps = append(ps, prop("RemainAfterExit", true))
+	ps, err := encode(props.Service, after...)
+	if err != nil {
+		return nil, err
 	}
-	if f.serviceType != "" {
-		ps = append(ps, prop("Type", f.serviceType))
+	p.serviceProps = append(p.serviceProps, ps...)
+	if len(f.environment) > 0 {
+		if p.environment, err = encode(props.Service, "Environment="+props.QuoteArgv(f.environment)); err != nil {
+			return nil, err
+		}
 	}
-	if f.uid != "" {
-		ps = append(ps, prop("User", f.uid))
+	if p.execStart, err = encode(props.Service, "ExecStart="+props.QuoteArgv(f.cmdline)); err != nil {
+		return nil, err
 	}
-	if f.gid != "" {
-		ps = append(ps, prop("Group", f.gid))
-	}
-	if f.niceSet {
-		ps = append(ps, prop("Nice", f.nice))
-	}
-	if f.workingDir != "" {
-		ps = append(ps, prop("WorkingDirectory", f.workingDir))
-	}
-	p.serviceProps = ps
 	return p, nil
 }
 
-func prop(name string, v any) transient.Property {
-	return transient.Property{Name: name, Value: dbus.MakeVariant(v)}
-}
-
-func convert(ps []props.Property) []transient.Property {
+// encode parses assignments for a unit of type t into the properties
+// StartTransientUnit takes. Errors are usage errors.
+func encode(t props.UnitType, assignments ...string) ([]transient.Property, error) {
+	ps, err := props.ParseAll(t, assignments)
+	if err != nil {
+		return nil, usagef("run: %v", err)
+	}
 	out := make([]transient.Property, len(ps))
 	for i, p := range ps {
 		out[i] = transient.Property(p)
 	}
-	return out
+	return out, nil
 }
 
 // resolveCommand makes argv[0] absolute with our PATH, as systemd-run
@@ -801,7 +671,7 @@ func (e *env) systemdRun(args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	hosts, err := parseHosts("run", f.hosts, f.parallel, f.user)
+	hosts, err := parseHosts("run", f.hosts, f.parallel, f.userManager)
 	if err != nil {
 		return 0, err
 	}
@@ -843,7 +713,7 @@ func (e *env) systemdRun(args []string) (int, error) {
 	switch {
 	case len(hosts) == 1:
 		dial = e.hostDial(hosts[0])
-	case f.user:
+	case f.userManager:
 		dial.Manager = transient.User
 	}
 	dial.Wait = wait
@@ -877,11 +747,8 @@ func (e *env) runOn(c *transient.Conn, f *runFlags) (int, error) {
 func (e *env) startTimer(c *transient.Conn, p *runPlan) (int, error) {
 	var aux []transient.AuxUnit
 	if len(p.f.cmdline) > 0 {
-		ps := p.serviceProps
-		if len(p.f.environment) > 0 {
-			ps = append(ps, prop("Environment", p.f.environment))
-		}
-		aux = []transient.AuxUnit{{Name: p.service, Properties: append(ps, execStart(p.f.cmdline))}}
+		ps := slices.Concat(p.serviceProps, p.environment, p.execStart)
+		aux = []transient.AuxUnit{{Name: p.service, Properties: ps}}
 	}
 	if code, failed := e.startFailed(c.StartTransient(e.ctx, p.trigger, p.timerProps, aux, true), "timer", p.f.quiet); failed {
 		return code, nil
@@ -893,15 +760,6 @@ func (e *env) startTimer(c *transient.Conn, p *runPlan) (int, error) {
 		}
 	}
 	return 0, nil
-}
-
-func execStart(argv []string) transient.Property {
-	type execCommand struct {
-		Path          string
-		Argv          []string
-		IgnoreFailure bool
-	}
-	return prop("ExecStart", []execCommand{{Path: argv[0], Argv: argv}})
 }
 
 // startFailed prints systemd-run's message for a failed start and returns
@@ -981,7 +839,7 @@ func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 			return 0, err
 		}
 		defer out.close()
-		ps = append(ps, prop("StandardInputFileDescriptor", dbus.UnixFD(os.Stdin.Fd())))
+		ps = append(ps, transient.Property{Name: "StandardInputFileDescriptor", Value: dbus.MakeVariant(dbus.UnixFD(os.Stdin.Fd()))})
 		ps = append(ps, out.props...)
 		tty := false
 		for _, fd := range []uintptr{os.Stdin.Fd(), os.Stdout.Fd(), os.Stderr.Fd()} {
@@ -990,13 +848,14 @@ func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 			}
 		}
 		if term, ok := os.LookupEnv("TERM"); ok && tty {
-			ps = append(ps, prop("Environment", []string{"TERM=" + term}))
+			env, err := encode(props.Service, "Environment="+props.Quote("TERM="+term))
+			if err != nil {
+				return 0, err
+			}
+			ps = append(ps, env...)
 		}
 	}
-	if len(f.environment) > 0 {
-		ps = append(ps, prop("Environment", f.environment))
-	}
-	ps = append(ps, execStart(f.cmdline))
+	ps = slices.Concat(ps, p.environment, p.execStart)
 
 	waitJob := !f.noBlock && !f.pipe
 	if code, failed := e.startFailed(c.StartTransient(e.ctx, p.service, ps, nil, waitJob), "service", f.quiet); failed {
@@ -1010,48 +869,14 @@ func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 	}
 	res, err := c.WaitService(e.ctx, p.service)
 	if err != nil {
-		var sc signalCause
-		if errors.As(context.Cause(e.ctx), &sc) {
+		if code, ok := e.signalExit(); ok {
 			// systemd-run dies of the signal; the unit keeps running.
-			if s, ok := sc.sig.(syscall.Signal); ok {
-				return 128 + int(s), nil
-			}
-			return 130, nil
+			return code, nil
 		}
 		return 0, err
 	}
 	if f.wait && !f.quiet {
-		e.runSummary(res)
+		e.summary(res, false)
 	}
 	return res.ExitStatus(), nil
-}
-
-// runSummary prints what systemd-run 252 --wait prints when a service has
-// ended: the lines whose figures are known.
-func (e *env) runSummary(r *transient.Result) {
-	w := e.stderr
-	if r.Result != "" {
-		fmt.Fprintf(w, "Finished with result: %s\n", r.Result)
-	}
-	switch r.Code {
-	case "":
-	case "exited":
-		fmt.Fprintf(w, "Main processes terminated with: code=exited/status=%d\n", r.Status)
-	default:
-		fmt.Fprintf(w, "Main processes terminated with: code=%s/status=%s\n", r.Code, signalName(r.Status))
-	}
-	if r.Runtime > 0 {
-		fmt.Fprintf(w, "Service runtime: %s\n", formatSpan(r.Runtime, time.Millisecond))
-	}
-	if r.CPU >= 0 {
-		fmt.Fprintf(w, "CPU time consumed: %s\n", formatSpan(r.CPU, time.Millisecond))
-	}
-	for _, l := range []struct {
-		what string
-		n    uint64
-	}{{"IP traffic received", r.IPIngressBytes}, {"IP traffic sent", r.IPEgressBytes}, {"IO bytes read", r.IOReadBytes}, {"IO bytes written", r.IOWriteBytes}} {
-		if l.n != math.MaxUint64 {
-			fmt.Fprintf(w, "%s: %s\n", l.what, formatBytes(l.n))
-		}
-	}
 }

@@ -151,8 +151,11 @@ func (j *Job) Check(v props.Version) error {
 		return invalidf("priority %q: want %s, %s or %s", j.Priority, Background, Idle, Normal)
 	}
 	for _, kv := range j.Environment {
-		if name, _, ok := strings.Cut(kv, "="); !ok || name == "" || strings.ContainsAny(name, " \t\n") {
+		if !strings.Contains(kv, "=") {
 			return invalidf("environment %q: want NAME=VALUE", kv)
+		}
+		if _, err := props.ParseSetenv(kv, nil); err != nil {
+			return &invalidError{err.Error()}
 		}
 	}
 	if _, err := j.Service(v, "exec"); err != nil {
