@@ -65,21 +65,30 @@ func FormatTimespan(usec, accuracy uint64) string {
 	return b.String()
 }
 
-// FormatNamespaces is the printer beside the RestrictNamespaces= parser:
-// it renders the D-Bus value (the CLONE_NEW* flags of the namespaces still
-// allowed) as an assignment value that [Parse] reads back as flags: "yes"
-// for none, "no" for systemd 252's all (cgroup ipc net mnt pid user uts),
-// otherwise the names in systemd's order (namespace_flags_to_string), time
-// included. Bits that are no namespace flag are dropped.
-func FormatNamespaces(flags uint64) string {
+// FormatNamespaces is [FormatNamespacesFor] systemd 252.
+func FormatNamespaces(flags uint64) string { return FormatNamespacesFor(OldestVersion, flags) }
+
+// FormatNamespacesFor is the printer beside the RestrictNamespaces= parser
+// of systemd version v: it renders the D-Bus value (the CLONE_NEW* flags
+// of the namespaces still allowed) as an assignment value that v's parser
+// reads back as the same flags: "yes" for none, "no" for all the
+// namespaces v knows (252 to 257: cgroup ipc net mnt pid user uts; from
+// 258 on time too), otherwise the names in systemd's order
+// (namespace_flags_to_string), time included. Bits that are no namespace
+// flag are dropped.
+func FormatNamespacesFor(v Version, flags uint64) string {
 	var known uint64
 	for _, n := range namespaceFlags {
 		known |= n.flag
 	}
+	all := uint64(namespaceFlagsAll)
+	if v.effective() >= V258 {
+		all = namespaceFlagsAll258
+	}
 	switch flags &= known; flags {
 	case 0:
 		return "yes"
-	case namespaceFlagsAll:
+	case all:
 		return "no"
 	}
 	var names []string

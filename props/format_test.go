@@ -170,3 +170,30 @@ func TestFormatExec(t *testing.T) {
 		}
 	}
 }
+
+// TestFormatNamespacesFor: "no" is each version's own "all": from 258 on
+// it includes time, and 252's all then prints as the list without time.
+func TestFormatNamespacesFor(t *testing.T) {
+	for _, tt := range []struct {
+		v     Version
+		flags uint64
+		want  string
+	}{
+		{V252, namespaceFlagsAll, "no"},
+		{V257, namespaceFlagsAll, "no"},
+		{V258, namespaceFlagsAll258, "no"},
+		{V262, namespaceFlagsAll258, "no"},
+		{V262, namespaceFlagsAll, "cgroup ipc net mnt pid user uts"},
+		{V252, namespaceFlagsAll258, "cgroup ipc net mnt pid user uts time"},
+		{V262, 0, "yes"},
+	} {
+		got := FormatNamespacesFor(tt.v, tt.flags)
+		if got != tt.want {
+			t.Errorf("FormatNamespacesFor(%d, %#x) = %q, want %q", tt.v, tt.flags, got, tt.want)
+		}
+		back, err := ParseFor(tt.v, Service, "RestrictNamespaces="+got)
+		if err != nil || len(back) != 1 || back[0].Value.Value() != tt.flags {
+			t.Errorf("ParseFor(%d, RestrictNamespaces=%s) = %v, %v; want %#x", tt.v, got, back, err, tt.flags)
+		}
+	}
+}

@@ -22,16 +22,6 @@ type UnitFile struct {
 // view has two forms of each; the Ex form carries the prefix flags.
 var execProps = []string{"ExecCondition", "ExecStartPre", "ExecStart", "ExecStartPost", "ExecReload", "ExecStop", "ExecStopPost"}
 
-// execFlagPrefix maps the flags of an Exec*Ex entry to their command-line
-// prefixes (systemd.service(5), "Table 1. Special executable prefixes").
-var execFlagPrefix = map[string]string{
-	"ignore-failure": "-",
-	"privileged":     "+",
-	"no-setuid":      "!",
-	"ambient":        "!!",
-	"no-env-expand":  ":",
-}
-
 // UnitFile returns a unit file equivalent to the transient unit called
 // name: loaded from disk in its place, it gives the same unit (the same
 // properties in systemctl show, bar identity, state and timestamps).
@@ -82,11 +72,15 @@ func (c *Conn) UnitFile(ctx context.Context, name string, read func(path string)
 		text = strings.TrimRight(text, "\n") + "\n\n# From the drop-in " + p + "\n" + string(d)
 	}
 	if strings.HasSuffix(name, ".service") {
+		v, err := c.Version(ctx)
+		if err != nil {
+			return nil, err
+		}
 		svc, err := c.Properties(ctx, name, ServiceInterface)
 		if err != nil {
 			return nil, err
 		}
-		if text, err = rewriteService(text, svc); err != nil {
+		if text, err = rewriteService(v, text, svc); err != nil {
 			return nil, fmt.Errorf("transient: exporting %s: %w", name, err)
 		}
 	}
@@ -106,33 +100,34 @@ type execEntry struct {
 // rewriteService replaces, in a service's unit-file text, the lines that
 // systemd 252 writes in a form it does not read back the same (see
 // [Conn.UnitFile]) with lines rendered from the service's D-Bus properties
-// props: each Exec* and Exec*Ex key, and RestrictNamespaces. Each key's
+// svc, as systemd version v reads them back: each Exec* and Exec*Ex key,
+// and RestrictNamespaces. Each key's
 // rendered lines take the place of its first line; its other lines go.
-func rewriteService(text string, props map[string]dbus.Variant) (string, error) {
+func rewriteService(v props.Version, text string, svc map[string]dbus.Variant) (string, error) {
 	rendered := map[string][]string{}
 	for _, p := range execProps {
-		v, ok := props[p+"Ex"]
+		val, ok := svc[p+"Ex"]
 		if !ok {
 			continue
 		}
 		var entries []execEntry
-		if err := v.Store(&entries); err != nil {
+		if err := val.Store(&entries); err != nil {
 			return "", fmt.Errorf("reading %sEx: %w", p, err)
 		}
 		for _, e := range entries {
-			line, err := execLine(p, e)
+			line, err := props.FormatExecUnitFile(e.Path, e.Argv, e.Flags)
 			if err != nil {
-				return "", err
+				return "", fmt.Errorf("%s: %w", p, err)
 			}
-			rendered[p] = append(rendered[p], line)
+			rendered[p] = append(rendered[p], p+"="+line)
 		}
 	}
-	if v, ok := props["RestrictNamespaces"]; ok {
-		flags, ok := v.Value().(uint64)
+	if val, ok := svc["RestrictNamespaces"]; ok {
+		flags, ok := val.Value().(uint64)
 		if !ok {
-			return "", fmt.Errorf("RestrictNamespaces is %s, want a uint64", v.Signature())
+			return "", fmt.Errorf("RestrictNamespaces is %s, want a uint64", val.Signature())
 		}
-		rendered["RestrictNamespaces"] = []string{"RestrictNamespaces=" + namespaceValue(flags)}
+		rendered["RestrictNamespaces"] = []string{"RestrictNamespaces=" + props.FormatNamespacesFor(v, flags)}
 	}
 	var out strings.Builder
 	done := map[string]bool{}
@@ -184,78 +179,4 @@ func rewrittenKey(line string) string {
 		}
 	}
 	return ""
-}
-
-// execLine renders one command as a unit-file line that systemd 252's
-// config_parse_exec reads back as exactly e: prefixes from its flags, '@'
-// when argv[0] is not the path, every word double-quoted with C escapes,
-// '%' doubled (specifiers are expanded when the file is loaded), and a
-// word that is exactly ";" written \; (a bare one separates commands).
-// '$' is left alone: the manager expands $VAR when it runs the command,
-// for a unit from a file as for a transient one.
-func execLine(key string, e execEntry) (string, error) {
-	var b strings.Builder
-	b.WriteString(key + "=")
-	for _, f := range e.Flags {
-		p, ok := execFlagPrefix[f]
-		if !ok {
-			return "", fmt.Errorf("%s %s: unknown flag %q", key, e.Path, f)
-		}
-		b.WriteString(p)
-	}
-	words := e.Argv
-	if len(e.Argv) == 0 || e.Argv[0] != e.Path {
-		b.WriteString("@")
-		words = append([]string{e.Path}, e.Argv...)
-	}
-	for i, w := range words {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(execWord(w))
-	}
-	return b.String(), nil
-}
-
-func execWord(w string) string {
-	if w == ";" {
-		return `\;`
-	}
-	return strings.ReplaceAll(props.Quote(w), "%", "%%")
-}
-
-// Namespace flags (CLONE_NEW*) and the names systemd gives them, in
-// systemd's order.
-var namespaceNames = []struct {
-	flag uint64
-	name string
-}{
-	{0x02000000, "cgroup"},
-	{0x08000000, "ipc"},
-	{0x40000000, "net"},
-	{0x00020000, "mnt"},
-	{0x20000000, "pid"},
-	{0x10000000, "user"},
-	{0x04000000, "uts"},
-}
-
-// namespaceAll is every namespace flag: no restriction.
-const namespaceAll = 0x02000000 | 0x08000000 | 0x40000000 | 0x00020000 | 0x20000000 | 0x10000000 | 0x04000000
-
-// namespaceValue renders RestrictNamespaces' D-Bus value (the namespace
-// types still allowed) as a unit-file value.
-func namespaceValue(flags uint64) string {
-	switch flags & namespaceAll {
-	case 0:
-		return "yes"
-	case namespaceAll:
-		return "no"
-	}
-	var names []string
-	for _, n := range namespaceNames {
-		if flags&n.flag != 0 {
-			names = append(names, n.name)
-		}
-	}
-	return strings.Join(names, " ")
 }

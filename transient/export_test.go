@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/borgrun/borgrun/props"
 	"github.com/godbus/dbus/v5"
 )
 
@@ -21,15 +22,18 @@ func TestExecLine(t *testing.T) {
 		{execEntry{Path: "/bin/busybox", Argv: []string{"sh", "-c", "true"}}, `ExecStart=@"/bin/busybox" "sh" "-c" "true"`},
 	}
 	for _, tt := range tests {
-		got, err := execLine("ExecStart", tt.e)
-		if err != nil || got != tt.want {
-			t.Errorf("execLine(%+v) = %q, %v; want %q", tt.e, got, err, tt.want)
+		line, err := props.FormatExecUnitFile(tt.e.Path, tt.e.Argv, tt.e.Flags)
+		if got := "ExecStart=" + line; err != nil || got != tt.want {
+			t.Errorf("FormatExecUnitFile(%+v) = %q, %v; want %q", tt.e, got, err, tt.want)
 		}
 	}
-	if _, err := execLine("ExecStart", execEntry{Path: "/bin/x", Argv: []string{"/bin/x"}, Flags: []string{"via-ssh"}}); err == nil || !strings.Contains(err.Error(), `"via-ssh"`) {
+	if _, err := props.FormatExecUnitFile("/bin/x", []string{"/bin/x"}, []string{"via-ssh"}); err == nil || !strings.Contains(err.Error(), `"via-ssh"`) {
 		t.Errorf("unknown flag: error %v, want one naming it", err)
 	}
 }
+
+// namespaceAll is systemd 252's every namespace: no restriction.
+const namespaceAll = 0x7E020000
 
 func TestNamespaceValue(t *testing.T) {
 	for flags, want := range map[uint64]string{
@@ -38,8 +42,8 @@ func TestNamespaceValue(t *testing.T) {
 		0x02000000 | 0x08000000:    "cgroup ipc",
 		namespaceAll &^ 0x40000000: "cgroup ipc mnt pid user uts",
 	} {
-		if got := namespaceValue(flags); got != want {
-			t.Errorf("namespaceValue(%#x) = %q, want %q", flags, got, want)
+		if got := props.FormatNamespaces(flags); got != want {
+			t.Errorf("FormatNamespaces(%#x) = %q, want %q", flags, got, want)
 		}
 	}
 }
@@ -78,11 +82,11 @@ func TestRewriteService(t *testing.T) {
 		{"unknown flag",
 			"[Service]\nExecStartEx=\"/bin/true\"\n",
 			map[string]dbus.Variant{"ExecStartEx": execs(execEntry{Path: "/bin/true", Argv: []string{"/bin/true"}, Flags: []string{"new"}})},
-			"", `unknown flag "new"`},
+			"", `unknown exec flag "new"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := rewriteService(tt.text, tt.props)
+			got, err := rewriteService(props.V252, tt.text, tt.props)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("error %v, want one containing %q", err, tt.err)
