@@ -436,6 +436,8 @@ type runPlan struct {
 	// last, after what --pipe adds.
 	environment, execStart []transient.Property
 	notices                []string // printed (unless quiet) before the call
+	warnings               []string // printed before the call, even when quiet
+	v                      props.Version
 }
 
 // findExecutable resolves argv[0] as systemd's find_executable: a name
@@ -487,11 +489,11 @@ func findExecutable(name string) (string, error) {
 	return "", last
 }
 
-// plan builds the units' names and properties from f, as systemd-run 252
-// would send them. uniqueName is the connection's unique name ("" on a
-// private socket). Every error is a usage error.
-func (e *env) plan(f *runFlags, uniqueName string) (*runPlan, error) {
-	p := &runPlan{f: f}
+// plan builds the units' names and properties from f, as systemd-run of
+// version v would send them. uniqueName is the connection's unique name
+// ("" on a private socket). Every error is a usage error.
+func (e *env) plan(f *runFlags, uniqueName string, v props.Version) (*runPlan, error) {
+	p := &runPlan{f: f, v: v}
 	quietNotices := func(n []string) {
 		if !f.quiet {
 			p.notices = append(p.notices, n...)
@@ -573,7 +575,7 @@ func (e *env) plan(f *runFlags, uniqueName string) (*runPlan, error) {
 
 	if p.trigger != "" {
 		a := append(slices.Clone(common), f.timerProperties...)
-		if p.timerProps, err = encode(props.Timer, append(a, "RemainAfterElapse=no")...); err != nil {
+		if p.timerProps, err = p.encode(props.Timer, append(a, "RemainAfterElapse=no")...); err != nil {
 			return nil, err
 		}
 	}
@@ -605,34 +607,42 @@ func (e *env) plan(f *runFlags, uniqueName string) (*runPlan, error) {
 			after = append(after, a)
 		}
 	}
-	if p.serviceProps, err = encode(props.Service, before...); err != nil {
+	if p.serviceProps, err = p.encode(props.Service, before...); err != nil {
 		return nil, err
 	}
 	if (f.wait || f.pipe) && uniqueName != "" {
 		p.serviceProps = append(p.serviceProps, transient.Property{Name: "AddRef", Value: dbus.MakeVariant(true)})
 	}
-	ps, err := encode(props.Service, after...)
+	ps, err := p.encode(props.Service, after...)
 	if err != nil {
 		return nil, err
 	}
 	p.serviceProps = append(p.serviceProps, ps...)
 	if len(f.environment) > 0 {
-		if p.environment, err = encode(props.Service, "Environment="+props.QuoteArgv(f.environment)); err != nil {
+		if p.environment, err = p.encode(props.Service, "Environment="+props.QuoteArgv(f.environment)); err != nil {
 			return nil, err
 		}
 	}
-	if p.execStart, err = encode(props.Service, "ExecStart="+props.QuoteArgv(f.cmdline)); err != nil {
+	if p.execStart, err = p.encode(props.Service, "ExecStart="+props.QuoteArgv(f.cmdline)); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
 // encode parses assignments for a unit of type t into the properties
-// StartTransientUnit takes. Errors are usage errors.
-func encode(t props.UnitType, assignments ...string) ([]transient.Property, error) {
-	ps, err := props.ParseAll(t, assignments)
+// StartTransientUnit takes, as systemd-run of p's version does; it notes
+// the warning that version prints for a setting it ignores. Errors are
+// usage errors.
+func (p *runPlan) encode(t props.UnitType, assignments ...string) ([]transient.Property, error) {
+	ps, err := props.ParseAllFor(p.v, t, assignments)
 	if err != nil {
 		return nil, usagef("run: %v", err)
+	}
+	for _, a := range assignments {
+		name, _, _ := strings.Cut(a, "=")
+		if w, ok := props.Ignored(p.v, t, name); ok {
+			p.warnings = append(p.warnings, w)
+		}
 	}
 	out := make([]transient.Property, len(ps))
 	for i, p := range ps {
@@ -689,11 +699,12 @@ func (e *env) systemdRun(args []string) (int, error) {
 		}
 	}
 	// Validate everything against a stand-in connection name before
-	// connecting, so that bad input never reaches the manager.
-	if _, err := e.plan(f, ":1.0"); err != nil {
+	// connecting, for any version props knows, so that bad input never
+	// reaches the manager; runOn plans again for the manager's version.
+	if _, err := e.plan(f, ":1.0", props.NewestVersion); err != nil {
 		return 0, err
 	}
-	if _, err := e.plan(f, ""); err != nil {
+	if _, err := e.plan(f, "", props.NewestVersion); err != nil {
 		return 0, err
 	}
 
@@ -728,11 +739,15 @@ func (e *env) systemdRun(args []string) (int, error) {
 
 // runOn starts f's units on the manager c is connected to.
 func (e *env) runOn(c *transient.Conn, f *runFlags) (int, error) {
-	p, err := e.plan(f, c.UniqueName())
+	v, err := c.Version(e.ctx)
 	if err != nil {
 		return 0, err
 	}
-	for _, w := range f.warnings {
+	p, err := e.plan(f, c.UniqueName(), v)
+	if err != nil {
+		return 0, err
+	}
+	for _, w := range slices.Concat(f.warnings, p.warnings) {
 		fmt.Fprintln(e.stderr, w)
 	}
 	for _, n := range p.notices {
@@ -848,7 +863,7 @@ func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 			}
 		}
 		if term, ok := os.LookupEnv("TERM"); ok && tty {
-			env, err := encode(props.Service, "Environment="+props.Quote("TERM="+term))
+			env, err := p.encode(props.Service, "Environment="+props.Quote("TERM="+term))
 			if err != nil {
 				return 0, err
 			}

@@ -20,13 +20,18 @@ func TestNewerPropertyOnOlderManager(t *testing.T) {
 			`DeferReactivation= needs systemd 257 or newer; this manager is 252`},
 		{"now -p", []string{"now", "--name", "newer-now", "-p", "RestartMode=direct", "--", "/bin/true"},
 			`RestartMode= needs systemd 254 or newer; this manager is 252`},
+		{"run -p", []string{"run", "--unit", "borgrun-newer-run", "-p", "PrivatePIDs=yes", "/bin/true"},
+			`PrivatePIDs= needs systemd 257 or newer; this manager is 252`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, stderr, code := borgrun(t, tt.args...)
 			if code != 2 || !strings.Contains(stderr, tt.want) || strings.Count(stderr, "\n") != 1 {
 				t.Fatalf("exit %d, stderr %q; want 2 and one line saying %q", code, stderr, tt.want)
 			}
-			name := tt.args[3]
+			name := strings.TrimPrefix(tt.args[2], "borgrun-")
+			if tt.args[0] != "run" {
+				name = tt.args[3]
+			}
 			for _, u := range []string{"borgrun-" + name + ".timer", "borgrun-" + name + ".service", "borgrun-" + name + "-now.service"} {
 				if got := showProps(t, u, "LoadState")["LoadState"]; got != "not-found" {
 					t.Errorf("%s LoadState = %q, want not-found", u, got)
