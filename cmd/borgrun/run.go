@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/borgrun/borgrun/props"
 	"github.com/borgrun/borgrun/transient"
 	"github.com/spf13/pflag"
 )
@@ -124,7 +125,7 @@ func (e *env) main(args []string) int {
 	case "help", "-h", "--help":
 		err = e.help(rest)
 	case "--version", "version":
-		fmt.Fprintln(e.stdout, "borgrun", version)
+		e.printVersion()
 	default:
 		err = usagef("unknown command %q (want schedule, now, list, remove, export, run, help)", cmd)
 	}
@@ -150,6 +151,44 @@ func (e *env) report(err error) int {
 	default:
 		fmt.Fprintln(e.stderr, "borgrun:", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return exitFailure
+	}
+}
+
+// versionDialTimeout bounds --version's question to the manager.
+const versionDialTimeout = 2 * time.Second
+
+// printVersion prints borgrun's version and which systemd it speaks to:
+// the system manager's version (the user manager's for a non-root caller
+// without a system bus is not guessed at), and the property language
+// borgrun speaks to it. A manager that does not answer is said so; that is
+// no error.
+func (e *env) printVersion() {
+	fmt.Fprintln(e.stdout, "borgrun", version)
+	ctx, cancel := context.WithTimeout(e.ctx, versionDialTimeout)
+	defer cancel()
+	d := e.dial
+	d.Timeout = versionDialTimeout
+	c, err := transient.Dial(ctx, d)
+	if err != nil {
+		fmt.Fprintf(e.stdout, "manager: not reachable (%s); borgrun speaks systemd %d to %d\n", strings.ReplaceAll(err.Error(), "\n", "; "), props.OldestVersion, props.NewestVersion)
+		return
+	}
+	defer c.Close()
+	full, err := c.ManagerVersion(ctx)
+	if err != nil {
+		fmt.Fprintf(e.stdout, "manager: version unknown (%v)\n", err)
+		return
+	}
+	v, err := c.Version(ctx)
+	switch {
+	case err != nil:
+		fmt.Fprintf(e.stdout, "manager: systemd %s, a version borgrun cannot read\n", full)
+	case v > props.NewestVersion:
+		fmt.Fprintf(e.stdout, "manager: systemd %d (%s), spoken to as systemd %d, the newest borgrun knows\n", v, full, props.NewestVersion)
+	case v < props.OldestVersion:
+		fmt.Fprintf(e.stdout, "manager: systemd %d (%s), older than systemd %d, the oldest borgrun knows\n", v, full, props.OldestVersion)
+	default:
+		fmt.Fprintf(e.stdout, "manager: systemd %d (%s)\n", v, full)
 	}
 }
 

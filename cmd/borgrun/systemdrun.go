@@ -301,7 +301,7 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 			fmt.Fprint(e.stdout, runHelp)
 			return nil, errRunHelp
 		case "version":
-			fmt.Fprintln(e.stdout, "borgrun", version)
+			e.printVersion()
 			return nil, errRunHelp
 		case "no-ask-password":
 			f.noAskPassword = true

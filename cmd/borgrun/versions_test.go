@@ -40,3 +40,15 @@ func TestNewerPropertyOnOlderManager(t *testing.T) {
 		})
 	}
 }
+
+// TestVersionNamesTheManager: borgrun --version and run --version say
+// which systemd they speak to, as the manager's own systemctl states it.
+func TestVersionNamesTheManager(t *testing.T) {
+	first, _, _ := strings.Cut(systemctl(t, "--version"), "\n") // "systemd 252 (252.38-1~deb12u1)"
+	for _, args := range [][]string{{"--version"}, {"run", "--version"}} {
+		stdout, stderr, code := borgrun(t, args...)
+		if code != 0 || stderr != "" || !strings.Contains(stdout, "manager: "+first+"\n") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want a line %q", args, code, stdout, stderr, "manager: "+first)
+		}
+	}
+}
