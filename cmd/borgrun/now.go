@@ -82,16 +82,7 @@ func (e *env) runNow(args []string) (int, error) {
 		return 0, err
 	}
 	defer c.Close()
-	v, err := e.checkJob("now", c, b)
-	if err != nil {
-		return 0, err
-	}
-	e.checkInhibitor(c, b)
-
-	if err := e.notBesideScheduled(c, b, f.waitRunning, f.quiet); err != nil {
-		return 0, err
-	}
-	props, err := b.Service(v, "exec")
+	props, err := e.nowProps(c, b, f)
 	if err != nil {
 		return 0, err
 	}
@@ -109,6 +100,23 @@ func (e *env) runNow(args []string) (int, error) {
 	res, err := c.Run(e.ctx, b.NowUnit(), props)
 	out.close()
 	return e.nowResult(b, f, res, err)
+}
+
+// nowProps prepares b's run now on the manager c is connected to, here or
+// on a host: it checks b for that manager's version, drops the inhibitor
+// where no logind would take its lock, refuses (or waits, with
+// --wait-running) while the scheduled run of b is in progress, and returns
+// the service's properties.
+func (e *env) nowProps(c *transient.Conn, b *backup.Job, f *nowFlags) ([]transient.Property, error) {
+	v, err := e.checkJob("now", c, b)
+	if err != nil {
+		return nil, err
+	}
+	e.checkInhibitor(c, b)
+	if err := e.notBesideScheduled(c, b, f.waitRunning, f.quiet); err != nil {
+		return nil, err
+	}
+	return b.Service(v, "exec")
 }
 
 // nowResult turns how now's unit ended into borgrun's exit status, as

@@ -68,15 +68,7 @@ func (e *env) nowHosts(b *backup.Job, f *nowFlags) (int, error) {
 // nowOn runs b now on host h, whose manager c is connected to, following
 // its output in h's journal.
 func (e *env) nowOn(c *transient.Conn, h transient.Host, b *backup.Job, f *nowFlags) (int, error) {
-	v, err := e.checkJob("now", c, b)
-	if err != nil {
-		return 0, err
-	}
-	e.checkInhibitor(c, b)
-	if err := e.notBesideScheduled(c, b, f.waitRunning, f.quiet); err != nil {
-		return 0, err
-	}
-	props, err := b.Service(v, "exec")
+	props, err := e.nowProps(c, b, f)
 	if err != nil {
 		return 0, err
 	}
