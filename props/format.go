@@ -73,9 +73,10 @@ func FormatNamespaces(flags uint64) string { return FormatNamespacesFor(OldestVe
 // of the namespaces still allowed) as an assignment value that v's parser
 // reads back as the same flags: "yes" for none, "no" for all the
 // namespaces v knows (252 to 257: cgroup ipc net mnt pid user uts; from
-// 258 on time too), otherwise the names in systemd's order
-// (namespace_flags_to_string), time included. Bits that are no namespace
-// flag are dropped.
+// 258 on time too) and for the manager's default of a unit that restricts
+// nothing (every bit set), otherwise the names in systemd's order
+// (namespace_flags_to_string), time included. Other bits that are no
+// namespace flag are dropped.
 func FormatNamespacesFor(v Version, flags uint64) string {
 	var known uint64
 	for _, n := range namespaceFlags {
@@ -84,6 +85,11 @@ func FormatNamespacesFor(v Version, flags uint64) string {
 	all := uint64(namespaceFlagsAll)
 	if v.effective() >= V258 {
 		all = namespaceFlagsAll258
+	}
+	if flags == math.MaxUint64 {
+		// NAMESPACE_FLAGS_INITIAL: what a unit that restricts nothing
+		// shows.
+		return "no"
 	}
 	switch flags &= known; flags {
 	case 0:

@@ -174,6 +174,14 @@ func TestFormatExec(t *testing.T) {
 // TestFormatNamespacesFor: "no" is each version's own "all": from 258 on
 // it includes time, and 252's all then prints as the list without time.
 func TestFormatNamespacesFor(t *testing.T) {
+	// A manager shows a unit that restricts nothing with every bit set
+	// (NAMESPACE_FLAGS_INITIAL): "no", which reads back as that version's
+	// all.
+	for _, v := range []Version{V252, V257, V258, V262} {
+		if got := FormatNamespacesFor(v, math.MaxUint64); got != "no" {
+			t.Errorf("FormatNamespacesFor(%d, all bits) = %q, want no", v, got)
+		}
+	}
 	for _, tt := range []struct {
 		v     Version
 		flags uint64

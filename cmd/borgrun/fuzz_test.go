@@ -58,7 +58,10 @@ func FuzzCLI(f *testing.F) {
 		msg := stderr.String()
 		switch code {
 		case 0:
-			if dialled.Load() {
+			// --version asks the manager which systemd it is, and
+			// says so when none answers.
+			version := strings.HasPrefix(stdout.String(), "borgrun ") && strings.Contains(stdout.String(), "\nmanager: ")
+			if dialled.Load() && !version {
 				t.Errorf("%q: exit 0 without a manager", args)
 			}
 		case exitFailure:

@@ -133,8 +133,23 @@ func (e *env) main(args []string) int {
 }
 
 // report prints err on one line and returns the exit status it calls for.
+// When borgrun was stopped by a signal, that is 128+N, and the line says
+// what was left done: a call that changes the manager is never abandoned
+// once sent, so the error tells what the manager did.
 func (e *env) report(err error) int {
 	var ue *usageError
+	if code, ok := e.signalExit(); ok && !errors.As(err, &ue) {
+		var sc signalCause
+		errors.As(context.Cause(e.ctx), &sc)
+		switch {
+		case err == nil || errors.Is(err, pflag.ErrHelp):
+		case errors.Is(err, context.Canceled) && !errors.Is(err, transient.ErrCreated) && err.Error() == context.Canceled.Error():
+			fmt.Fprintf(e.stderr, "borgrun: interrupted (%v) before the manager was changed\n", sc.sig)
+		default:
+			fmt.Fprintf(e.stderr, "borgrun: interrupted (%v): %s\n", sc.sig, strings.ReplaceAll(err.Error(), "\n", "; "))
+		}
+		return code
+	}
 	switch {
 	case err == nil, errors.Is(err, pflag.ErrHelp):
 		return 0

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -240,10 +241,17 @@ func (e *env) scheduleOn(c *transient.Conn, b *backup.Job, replace bool, profile
 	if errors.Is(err, backup.ErrScheduleDiffers) {
 		return nil, fmt.Errorf("schedule: %s is already scheduled with a different definition; use --replace to replace it", b.Name)
 	}
+	if errors.Is(err, transient.ErrCreated) {
+		// Interrupted once the pair existed: report it as it stands.
+		return &scheduleResult{Name: b.Name, Timer: b.TimerUnit(), Service: b.ServiceUnit(),
+			Outcome: string(outcome), Calendars: b.Calendars, Command: b.Command}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	st, err := c.Timer(e.ctx, b.TimerUnit())
+	// The pair exists: what the report reads back must not be cut short
+	// by an interruption now.
+	st, err := c.Timer(context.WithoutCancel(e.ctx), b.TimerUnit())
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/borgrun/borgrun/props"
 	"github.com/borgrun/borgrun/transient"
@@ -798,6 +800,24 @@ func (e *env) startFailed(err error, kind string, quiet bool) (int, bool) {
 	return exitFailure, true
 }
 
+// stopInterrupted stops the service that run --wait (or --pipe) started
+// when borgrun is interrupted, and waits (bounded) for it to stop, as now
+// does: where systemd-run dies of the signal and leaves the unit running,
+// nobody waiting for it, borgrun does not abandon what it started. It
+// returns 128+N, or the error if the stop failed.
+func (e *env) stopInterrupted(c *transient.Conn, unit string) (int, error) {
+	code, _ := e.signalExit()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), stopInterruptedTimeout)
+	defer cancel()
+	if err := c.Stop(ctx, unit); err != nil {
+		return 0, fmt.Errorf("run: interrupted, and stopping %s failed: %w", unit, err)
+	}
+	return code, nil
+}
+
+// stopInterruptedTimeout bounds the stop of an interrupted run's unit.
+const stopInterruptedTimeout = time.Minute
+
 // jobFailure is systemd-run's (check_wait_response's) message for a start
 // job that did not succeed.
 func jobFailure(je *transient.JobError) string {
@@ -873,7 +893,12 @@ func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 	ps = slices.Concat(ps, p.environment, p.execStart)
 
 	waitJob := !f.noBlock && !f.pipe
-	if code, failed := e.startFailed(c.StartTransient(e.ctx, p.service, ps, nil, waitJob), "service", f.quiet); failed {
+	err := c.StartTransient(e.ctx, p.service, ps, nil, waitJob)
+	if errors.Is(err, transient.ErrCreated) && (f.wait || f.pipe) {
+		// Interrupted while the start job ran: as below.
+		return e.stopInterrupted(c, p.service)
+	}
+	if code, failed := e.startFailed(err, "service", f.quiet); failed {
 		return code, nil
 	}
 	if !f.quiet {
@@ -884,9 +909,8 @@ func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 	}
 	res, err := c.WaitService(e.ctx, p.service)
 	if err != nil {
-		if code, ok := e.signalExit(); ok {
-			// systemd-run dies of the signal; the unit keeps running.
-			return code, nil
+		if _, ok := e.signalExit(); ok {
+			return e.stopInterrupted(c, p.service)
 		}
 		return 0, err
 	}

@@ -265,13 +265,19 @@ func Remove(ctx context.Context, c *transient.Conn, name string, force bool) err
 const unloadTimeout = 30 * time.Second
 
 // unload stops a job's timer and service and waits (bounded) until the
-// manager has unloaded both.
+// manager has unloaded both. The pair goes as one: if ctx is done before
+// anything is sent, nothing is; once the first stop is sent, both are, and
+// waited for, whatever ctx does (bounded by unloadTimeout), so that an
+// interruption never leaves half a pair.
 func unload(ctx context.Context, c *transient.Conn, b *Job) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unloadTimeout)
+	defer cancel()
 	if err := c.Stop(ctx, b.TimerUnit(), b.ServiceUnit()); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, unloadTimeout)
-	defer cancel()
 	for _, u := range []string{b.TimerUnit(), b.ServiceUnit()} {
 		if err := c.WaitGone(ctx, u); err != nil {
 			return err

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/borgrun/borgrun/transient"
+	"github.com/borgrun/borgrun/transient/backup"
+)
+
+// interrupted runs borgrun in-process against the shared sandbox's
+// manager and, after delay, cancels it as main does when sig arrives.
+func interrupted(t *testing.T, sig syscall.Signal, delay time.Duration, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	sys := sandbox.Get(t)
+	ctx, cancel := context.WithCancelCause(t.Context())
+	defer cancel(nil)
+	var out, errb bytes.Buffer
+	e := &env{ctx: ctx, stdout: &out, stderr: &errb, now: time.Now, lookPath: exec.LookPath,
+		ssh: []string{"/nonexistent/ssh"}, dial: transient.DialOptions{Stream: sys.BusStream}}
+	timer := time.AfterFunc(delay, func() { cancel(signalCause{sig}) })
+	defer timer.Stop()
+	code = e.main(args)
+	return out.String(), errb.String(), code
+}
+
+// loadStates returns the LoadState of each unit, in one systemctl call.
+func loadStates(t *testing.T, units ...string) []string {
+	t.Helper()
+	var states []string
+	for _, block := range strings.Split(systemctl(t, append([]string{"show", "-p", "LoadState", "--"}, units...)...), "\n\n") {
+		states = append(states, strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(block), "LoadState=")))
+	}
+	return states
+}
+
+// waitGone waits (bounded) until the manager has unloaded unit.
+func waitGone(t *testing.T, c *transient.Conn, unit string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := c.WaitGone(ctx, unit); err != nil {
+		t.Fatalf("%s left behind: %v", unit, err)
+	}
+}
+
+// TestInterruptAtAnyMoment sends SIGINT or SIGTERM to schedule, now,
+// run --wait and remove at random moments of their first 100 ms, many
+// times. Each time the exit status is 0 (done before the signal) or
+// 128+N, every line of the report is true, and nothing is left behind:
+// no half pair, no probe, no unit of a run.
+func TestInterruptAtAnyMoment(t *testing.T) {
+	c := dialSandbox(t)
+	const rounds = 12
+	sigs := []syscall.Signal{syscall.SIGINT, syscall.SIGTERM}
+	exits := map[string]map[int]int{}
+	count := func(cmd string, code int) {
+		if exits[cmd] == nil {
+			exits[cmd] = map[int]int{}
+		}
+		exits[cmd][code]++
+	}
+	checkCode := func(t *testing.T, sig syscall.Signal, code int, stderr string) {
+		t.Helper()
+		if code != 0 && code != 128+int(sig) {
+			t.Fatalf("exit %d, want 0 or %d; stderr %q", code, 128+int(sig), stderr)
+		}
+		if strings.Count(stderr, "\n") > 1 {
+			t.Errorf("stderr is more than one line: %q", stderr)
+		}
+	}
+	for i := range rounds {
+		sig := sigs[i%2]
+		delay := func() time.Duration { return time.Duration(rand.Int64N(int64(100 * time.Millisecond))) }
+
+		t.Run("schedule/"+strconv.Itoa(i), func(t *testing.T) {
+			name := "int-s" + strconv.Itoa(i)
+			j := backup.Job{Name: name}
+			t.Cleanup(func() { _ = backup.Remove(context.Background(), c, name, true) })
+			stdout, stderr, code := interrupted(t, sig, delay(), "schedule", "--daily", "--name", name, "--", "/bin/true")
+			count("schedule", code)
+			checkCode(t, sig, code, stderr)
+			states := loadStates(t, j.TimerUnit(), j.ServiceUnit())
+			created := strings.HasPrefix(stdout, "scheduled "+name+":")
+			switch {
+			case states[0] == "loaded" && states[1] == "loaded":
+				if !created {
+					t.Errorf("the pair exists but the report does not say so: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+				}
+			case states[0] == "not-found" && states[1] == "not-found":
+				if created || code == 0 {
+					t.Errorf("no pair, but exit %d, stdout %q", code, stdout)
+				}
+			default:
+				t.Errorf("half a pair: timer %s, service %s (exit %d, stderr %q)", states[0], states[1], code, stderr)
+			}
+			if out := systemctl(t, "list-units", "--all", "--plain", "--no-legend", "borgrun-"+name+":probe-*"); strings.TrimSpace(out) != "" {
+				t.Errorf("probe left behind: %q", out)
+			}
+		})
+
+		t.Run("now/"+strconv.Itoa(i), func(t *testing.T) {
+			name := "int-n" + strconv.Itoa(i)
+			_, stderr, code := interrupted(t, sig, delay(), append(append([]string{"now", "--name", name}, fast...), "--", "/bin/sleep", "30")...)
+			count("now", code)
+			if code != 128+int(sig) {
+				t.Fatalf("exit %d, want %d (the run takes 30 s); stderr %q", code, 128+int(sig), stderr)
+			}
+			waitGone(t, c, "borgrun-"+name+"-now.service")
+		})
+
+		t.Run("run/"+strconv.Itoa(i), func(t *testing.T) {
+			unit := "int-r" + strconv.Itoa(i) + ".service"
+			_, stderr, code := interrupted(t, sig, delay(), "run", "--wait", "--quiet", "--unit", unit, "/bin/sleep", "30")
+			count("run", code)
+			if code != 128+int(sig) {
+				t.Fatalf("exit %d, want %d (the run takes 30 s); stderr %q", code, 128+int(sig), stderr)
+			}
+			waitGone(t, c, unit)
+		})
+
+		t.Run("remove/"+strconv.Itoa(i), func(t *testing.T) {
+			name := "int-m" + strconv.Itoa(i)
+			j := &backup.Job{Name: name, Command: []string{"/bin/true"}, Calendars: []string{"daily"}}
+			if _, err := backup.Schedule(t.Context(), c, j, false); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = backup.Remove(context.Background(), c, name, true) })
+			stdout, stderr, code := interrupted(t, sig, delay(), "remove", name)
+			count("remove", code)
+			checkCode(t, sig, code, stderr)
+			states := loadStates(t, j.TimerUnit(), j.ServiceUnit())
+			removed := strings.Contains(stdout, "removed "+name)
+			switch {
+			case states[0] == "not-found" && states[1] == "not-found":
+				if !removed && !strings.Contains(stderr, "borgrun-"+name) {
+					t.Errorf("the pair is gone but the report does not say so: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+				}
+			case states[0] == "loaded" && states[1] == "loaded":
+				if removed || code == 0 {
+					t.Errorf("the pair is still there, but exit %d, stdout %q", code, stdout)
+				}
+			default:
+				t.Errorf("half a pair: timer %s, service %s (exit %d, stderr %q)", states[0], states[1], code, stderr)
+			}
+		})
+	}
+	t.Logf("exit statuses per command (status: count): %v", exits)
+}
