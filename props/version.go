@@ -204,6 +204,9 @@ func ParseFor(v Version, t UnitType, assignment string) ([]Property, error) {
 			}
 		}
 	}
+	if err == nil {
+		err = checkManager(v, t, props) // the manager's own checks: manager.go
+	}
 	if err != nil {
 		var ve *valueError
 		if !errors.As(err, &ve) {
