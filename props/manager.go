@@ -535,6 +535,20 @@ func init() {
 		return nil
 	}, "Conditions", "Asserts")
 
+	// Properties no manager from 252 to 262 sets on a transient unit.
+	// bus_unit_set_transient_property handles JobTimeoutUSec but does not
+	// return, so it ends in "Cannot set property JobTimeoutUSec, or
+	// unknown property" (the same code in 252.39, 254.26, 257.13, 262).
+	reg(func(v Version, val any) error {
+		return syntaxf("the manager cannot set JobTimeoutSec= on a transient unit (a bug in systemd 252..262): use JobRunningTimeoutSec=")
+	}, "JobTimeoutUSec")
+	// The manager has no StandardInputText property (only
+	// StandardInputData); systemd-run 252..257 sends it anyway and fails,
+	// 262 sends StandardInputData instead.
+	reg(func(v Version, val any) error {
+		return syntaxf("the manager has no StandardInputText property: use StandardInputData= with the text in base64")
+	}, "StandardInputText")
+
 	// Numbers the client takes wider than the manager.
 	reg(func(v Version, val any) error {
 		switch n, _ := val.(int32); n {

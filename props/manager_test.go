@@ -117,6 +117,8 @@ var managerCases = []managerCase{
 	svc("CPUSchedulingPolicy=4"), svc("CPUSchedulingPriority=100"), svc("IOSchedulingClass=4"),
 	svc("OOMScoreAdjust=1001"), svc("MemoryMax=0"), svc("MemoryHigh=0%"), svc("MemoryLimit=0"),
 	svc("TasksMax=0"), svc("TasksMax=100%"),
+	// Properties no manager sets transiently.
+	svc("JobTimeoutSec=5min"), tmr("JobTimeoutSec=1h"), svc("StandardInputText=hello"),
 }
 
 // TestManagerCases checks ParseFor against the table for every known
@@ -236,6 +238,9 @@ var goldenManagerRefuses = map[string]bool{
 	"Triggers=":                              true,
 	"UpheldBy=":                              true,
 	"WantedBy=":                              true,
+	"JobTimeoutSec=5min":                     true,
+	"StandardInputText=":                     true,
+	"StandardInputText=hello\\tworld":        true,
 }
 
 // sandboxVersion returns the version of the sandbox's manager.
@@ -287,10 +292,15 @@ func TestManagerConfirm(t *testing.T) {
 			jobs = append(jobs, job{c: managerCase{g.t, g.in, ""}, extra: extraFor(g)})
 		}
 	}
-	if _, err := sys.Output(ctx, "systemd-run", "--unit="+confirmBlocker, "--service-type=oneshot", "--no-block", "/bin/sleep", "infinity"); err != nil {
-		t.Fatal(err)
+	// extraFor orders conditions after confirmBlocker; TestConfirm may
+	// have left it loaded.
+	if _, err := sys.Output(ctx, "systemctl", "is-active", "--quiet", confirmBlocker); err != nil {
+		_, _ = sys.Output(ctx, "systemctl", "reset-failed", confirmBlocker)
+		if _, err := sys.Output(ctx, "systemd-run", "--unit="+confirmBlocker, "--service-type=oneshot", "--no-block", "/bin/sleep", "infinity"); err != nil {
+			t.Fatal(err)
+		}
+		defer sys.Output(context.Background(), "systemctl", "stop", "--no-block", confirmBlocker)
 	}
-	defer sys.Output(context.Background(), "systemctl", "stop", "--no-block", confirmBlocker)
 
 	var (
 		mu                       sync.Mutex
