@@ -369,3 +369,43 @@ func TestManagerConfirm(t *testing.T) {
 	t.Logf("systemd %d: %d cases: %d refused by the manager, %d by systemd-run client-side, %d accepted; %d property names confirmed",
 		v, len(jobs), byManager, byClient, acc, len(confirmedNames))
 }
+
+// FuzzParseFor checks ParseFor for every known version, seeded with the
+// manager cases and the golden inputs: it never panics, every error is a
+// *props.Error for the assignment wrapping one of the sentinels, and
+// whatever ParseFor(252) accepts Parse accepts with the same properties
+// (the manager's checks only refuse more).
+func FuzzParseFor(f *testing.F) {
+	for _, c := range managerCases {
+		f.Add(int(c.t), c.in)
+	}
+	for _, in := range []string{"WorkingDirectory=-/a/./b", "User=0", "User=4294967294",
+		"Environment=A=1 B=2", "LoadCredential=x", "BusName=:1.42", "Slice=a@b.slice",
+		"Documentation=man:systemd.exec(5)", "StateDirectory=a:b c"} {
+		f.Add(int(props.Service), in)
+	}
+	f.Fuzz(func(t *testing.T, typ int, in string) {
+		ut := props.UnitType(typ & 1)
+		for v := props.OldestVersion; v <= props.NewestVersion; v++ {
+			ps, err := props.ParseFor(v, ut, in)
+			if err != nil {
+				var pe *props.Error
+				if !errors.As(err, &pe) || pe.Input != in {
+					t.Fatalf("ParseFor(%d, %s, %q): error %#v is not a *props.Error for the input", v, ut, in, err)
+				}
+				if !errors.Is(err, props.ErrSyntax) && !errors.Is(err, props.ErrRange) &&
+					!errors.Is(err, props.ErrUnknownProperty) && !errors.Is(err, props.ErrWrongUnitType) &&
+					!errors.Is(err, props.ErrNeedsNewer) {
+					t.Fatalf("ParseFor(%d, %s, %q): error %v wraps no sentinel", v, ut, in, err)
+				}
+				continue
+			}
+			if v == props.V252 {
+				ps0, err := props.Parse(ut, in)
+				if err != nil || fmt.Sprint(ps0) != fmt.Sprint(ps) {
+					t.Fatalf("ParseFor(252, %s, %q) = %v, but Parse = %v, %v", ut, in, ps, ps0, err)
+				}
+			}
+		}
+	})
+}
