@@ -212,7 +212,7 @@ func init() {
 	reg(enumString(managedOOMMode), "ManagedOOMSwap", "ManagedOOMMemoryPressure")
 	reg(enumString(managedOOMPref), "ManagedOOMPreference")
 	reg(enumString(collectMode), "CollectMode")
-	reg(enumString(jobMode), "OnFailureJobMode", "OnSuccessJobMode")
+	reg(enumString(jobMode), "OnFailureJobMode")
 	reg(enumString(emergencyAction), "JobTimeoutAction", "StartLimitAction", "FailureAction", "SuccessAction")
 	reg(enumString(restartMode), "RestartMode")
 	reg(enumString(pressureWatch), "MemoryPressureWatch", "CPUPressureWatch", "IOPressureWatch")
@@ -277,9 +277,10 @@ func init() {
 		}
 		return nil
 	})
+	// (RootHashPath and RootHashSignaturePath too, but props sends them
+	// only for values starting with "/".)
 	reg(absolute, "TTYPath", "RootImage", "RootVerity", "RootDirectory", "NetworkNamespacePath",
-		"IPCNamespacePath", "RootHashPath", "RootHashSignaturePath", "USBFunctionDescriptors",
-		"USBFunctionStrings")
+		"IPCNamespacePath", "USBFunctionDescriptors", "USBFunctionStrings")
 	reg(stringCheck(checkWorkingDirectory), "WorkingDirectory")
 	reg(stringCheck(func(v Version, s string) error {
 		if s == "" {

@@ -117,6 +117,30 @@ var managerCases = []managerCase{
 	svc("CPUSchedulingPolicy=4"), svc("CPUSchedulingPriority=100"), svc("IOSchedulingClass=4"),
 	svc("OOMScoreAdjust=1001"), svc("MemoryMax=0"), svc("MemoryHigh=0%"), svc("MemoryLimit=0"),
 	svc("TasksMax=0"), svc("TasksMax=100%"),
+	// The rest of each family.
+	svc("Before=bad"), svc("BindsTo=bad"), svc("Conflicts=bad"), svc("JoinsNamespaceOf=bad"),
+	svc("OnFailure=bad"), svc("OnSuccess=bad"), svc("PartOf=bad"), svc("PropagatesReloadTo=bad"),
+	svc("PropagatesStopTo=bad"), svc("ReloadPropagatedFrom=bad"), svc("Requisite=bad"),
+	svc("StopPropagatedFrom=bad"), svc("Upholds=bad"), tmr("BoundBy=a.service"),
+	svc("ConflictedBy=a.service"), svc("ConsistsOf=a.service"), svc("InSlice=a.slice"),
+	svc("OnFailureOf=a.service"), svc("OnSuccessOf=a.service"), svc("ReferencedBy=a.service"),
+	svc("References=a.service"), svc("RequisiteOf=a.service"), svc("SliceOf=a.service"),
+	svc("TriggeredBy=a.timer"), svc("Triggers=a.service"), svc("UpheldBy=a.service"),
+	svc("CPUPressureWatch=x"), svc("IOPressureWatch=x"), svc("CacheDirectory=a:/abs"),
+	svc("RuntimeDirectory=a:../b"), svc("StateDirectory=a:/b"), svc("LogsDirectory=/abs"),
+	svc("Delegate=bogus"), svc("ExecStart=foo/bar"), svc("ExecStartEx=foo/bar"),
+	svc("ExecCondition=a/b"), svc("ExecConditionEx=a/b"), svc("ExecStartPost=a/b"),
+	svc("ExecStartPostEx=a/b"), svc("ExecStartPreEx=a/b"), svc("ExecReload=a/b"),
+	svc("ExecReloadEx=a/b"), svc("ExecStop=a/b"), svc("ExecStopEx=a/b"), svc("ExecStopPost=a/b"),
+	svc("ExecStopPostEx=a/b"), svc("ExecReloadPost=a/b"), svc("ExecReloadPostEx=a/b"),
+	svc("ExecPaths=rel"), svc("NoExecPaths=rel"), svc("ExtensionDirectories=rel"),
+	svc("InaccessibleDirectories=rel"), svc("ReadOnlyDirectories=rel"),
+	svc("ReadWriteDirectories=rel"), svc("IOReadIOPSMax=/dev//null 1"),
+	svc("IOWriteBandwidthMax=/dev//null 1"), svc("IOWriteIOPSMax=/dev//null 1"),
+	svc("BlockIOReadBandwidth=/dev//null 1M"), svc("BlockIOWriteBandwidth=/dev//null 1M"),
+	svc("IPCNamespacePath=rel"), svc("RootVerity=rel"), svc("USBFunctionDescriptors=rel"),
+	svc("MemoryHigh=0"), svc("MemoryLimit=0%"), svc("MemoryMax=0%"), svc("RebootArgument=\u00fc"),
+	svc("WantsMountsFor=rel"), tmr("WantsMountsFor=/a/../b"),
 	// Properties no manager sets transiently.
 	svc("JobTimeoutSec=5min"), tmr("JobTimeoutSec=1h"), svc("StandardInputText=hello"),
 }
@@ -306,9 +330,14 @@ func TestManagerConfirm(t *testing.T) {
 		mu                       sync.Mutex
 		byManager, byClient, acc int
 		confirmedNames           = map[string]bool{}
+		confirmedProps           = map[string]bool{}
+		checked                  = map[string]bool{}
 		work                     = make(chan int)
 		wg                       sync.WaitGroup
 	)
+	for _, n := range props.ManagerChecked() {
+		checked[n] = true
+	}
 	for range 8 {
 		wg.Add(1)
 		go func() {
@@ -348,6 +377,12 @@ func TestManagerConfirm(t *testing.T) {
 					byManager++
 					name, _, _ := strings.Cut(j.c.in, "=")
 					confirmedNames[name] = true
+					ps, _ := props.EncodeUnchecked(v, j.c.t, j.c.in)
+					for _, p := range ps {
+						if checked[p.Name] {
+							confirmedProps[p.Name] = true
+						}
+					}
 					t.Logf("%s %q: manager refuses: %s; props: %v", j.c.t, j.c.in, msg, perr)
 				default:
 					byClient++
@@ -366,8 +401,8 @@ func TestManagerConfirm(t *testing.T) {
 	close(work)
 	wg.Wait()
 	_, _ = sys.Output(ctx, "systemctl", "reset-failed")
-	t.Logf("systemd %d: %d cases: %d refused by the manager, %d by systemd-run client-side, %d accepted; %d property names confirmed",
-		v, len(jobs), byManager, byClient, acc, len(confirmedNames))
+	t.Logf("systemd %d: %d cases: %d refused by the manager, %d by systemd-run client-side, %d accepted; refusals confirmed for %d assignment names, %d of the %d checked D-Bus properties",
+		v, len(jobs), byManager, byClient, acc, len(confirmedNames), len(confirmedProps), len(checked))
 }
 
 // FuzzParseFor checks ParseFor for every known version, seeded with the
@@ -408,4 +443,28 @@ func FuzzParseFor(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestManagerCoverage: every D-Bus property the manager checks cover has
+// at least one case in managerCases.
+func TestManagerCoverage(t *testing.T) {
+	covered := map[string]bool{}
+	for _, c := range managerCases {
+		for v := props.OldestVersion; v <= props.NewestVersion; v++ {
+			ps, _ := props.EncodeUnchecked(v, c.t, c.in)
+			for _, p := range ps {
+				covered[p.Name] = true
+			}
+		}
+	}
+	var missing []string
+	for _, n := range props.ManagerChecked() {
+		if !covered[n] {
+			missing = append(missing, n)
+		}
+	}
+	t.Logf("%d D-Bus properties checked, %d covered by cases", len(props.ManagerChecked()), len(props.ManagerChecked())-len(missing))
+	if len(missing) > 0 {
+		t.Errorf("no case for %s", strings.Join(missing, ", "))
+	}
 }
