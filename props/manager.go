@@ -510,6 +510,27 @@ func init() {
 		return nil
 	}, "LoadCredential", "LoadCredentialEncrypted")
 
+	// ImportCredential= (254+) takes a credential name, optionally
+	// ending in "*"; ImportCredentialEx (257+) also an optional new name.
+	reg(stringList(func(v Version, s string) error {
+		if !credentialGlobValid(s) {
+			return syntaxf("invalid credential glob %q: want a credential name, optionally ending in *", s)
+		}
+		return nil
+	}), "ImportCredential")
+	reg(func(v Version, val any) error {
+		list, _ := val.([]stringPair)
+		for _, c := range list {
+			if !credentialGlobValid(c.A) {
+				return syntaxf("invalid credential glob %q: want a credential name, optionally ending in *", c.A)
+			}
+			if c.B != "" && !credentialNameValid(c.B) {
+				return syntaxf("invalid credential name %q: want a file name of printable ASCII without ':' or '/'", c.B)
+			}
+		}
+		return nil
+	}, "ImportCredentialEx")
+
 	// Journal fields.
 	reg(func(v Version, val any) error {
 		list, _ := val.([][]byte)
@@ -738,6 +759,24 @@ func fdnameValid(s string) bool {
 }
 
 func credentialNameValid(s string) bool { return filenameValid(s) && fdnameValid(s) }
+
+// credentialGlobValid is credential_glob_valid: a credential name, "*",
+// or a credential name followed by "*"; no other "*?[]".
+func credentialGlobValid(s string) bool {
+	if s == "" {
+		return false
+	}
+	n := strings.IndexAny(s, "*?[]")
+	switch {
+	case n < 0:
+		return credentialNameValid(s)
+	case s[n:] != "*":
+		return false
+	case n == 0:
+		return true
+	}
+	return credentialNameValid(s[:n])
+}
 
 // envNameValid: letters, digits and '_', not starting with a digit.
 func envNameValid(s string) bool {

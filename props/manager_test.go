@@ -107,7 +107,8 @@ var managerCases = []managerCase{
 	// Credentials.
 	svc("SetCredential=a/b:x"), svc("SetCredentialEncrypted=..:eA=="),
 	svc("LoadCredential=../x:/etc/passwd"), svc("LoadCredential=x:../rel"),
-	svc("LoadCredentialEncrypted=x:/a/../b"),
+	svc("LoadCredentialEncrypted=x:/a/../b"), svc("ImportCredential=a*b"), svc("ImportCredential=a/b*"),
+	svc("ImportCredential=*", "254-"), svc("ImportCredentialEx=a?:b"), svc("ImportCredentialEx=a*:b/c"),
 	// Journal fields.
 	svc("LogExtraFields=lower=x"), svc("LogExtraFields=NOEQUALS"), svc("LogExtraFields=_PROTECTED=x"),
 	// Conditions.
@@ -466,5 +467,23 @@ func TestManagerCoverage(t *testing.T) {
 	t.Logf("%d D-Bus properties checked, %d covered by cases", len(props.ManagerChecked()), len(props.ManagerChecked())-len(missing))
 	if len(missing) > 0 {
 		t.Errorf("no case for %s", strings.Join(missing, ", "))
+	}
+}
+
+// TestImportCredentialVerbatim: systemd-run 254..257 sends
+// ImportCredential=a:b verbatim (258 splits it into ImportCredentialEx),
+// and the 254..257 managers refuse the glob "a:b"; so ParseFor does.
+func TestImportCredentialVerbatim(t *testing.T) {
+	for _, v := range []props.Version{props.V254, props.V257} {
+		ps, err := props.EncodeUnchecked(v, props.Service, "ImportCredential=a:b")
+		if err != nil || len(ps) != 1 || ps[0].Name != "ImportCredential" || fmt.Sprint(ps[0].Value.Value()) != "[a:b]" {
+			t.Errorf("%d: encoded as %v, %v; want ImportCredential [a:b]", v, ps, err)
+		}
+		if _, err := props.ParseFor(v, props.Service, "ImportCredential=a:b"); err == nil {
+			t.Errorf("%d: ParseFor accepts ImportCredential=a:b", v)
+		}
+	}
+	if _, err := props.ParseFor(props.V258, props.Service, "ImportCredential=a:b"); err != nil {
+		t.Errorf("258: %v", err)
 	}
 }
