@@ -843,7 +843,7 @@ func allDigits(s string) bool {
 	return true
 }
 
-// unitNameChars are the characters of a unit name's prefix and instance.
+// unitNameChar: the characters of a unit name's prefix and instance (VALID_CHARS).
 func unitNameChar(c byte) bool {
 	return isDigit(c) || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.IndexByte(":-_.\\", c) >= 0
 }
