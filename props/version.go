@@ -174,7 +174,10 @@ func Ignored(v Version, t UnitType, name string) (warning string, ok bool) {
 // the newest. A name that only a newer version knows fails with an error
 // wrapping [ErrNeedsNewer] that names the version which introduced it.
 // For a name that v's systemd-run accepts but ignores (see [Ignored]),
-// ParseFor returns no properties and no error.
+// ParseFor returns no properties and no error. Unlike [Parse], ParseFor
+// also refuses values that v's manager would refuse at
+// StartTransientUnit (Type=bogus, StateDirectory=/abs, User=a:b, ...),
+// with an error wrapping [ErrSyntax] or [ErrRange].
 func ParseFor(v Version, t UnitType, assignment string) ([]Property, error) {
 	name, value, ok := strings.Cut(assignment, "=")
 	if !ok {
@@ -203,6 +206,9 @@ func ParseFor(v Version, t UnitType, assignment string) ([]Property, error) {
 				break
 			}
 		}
+	}
+	if err == nil {
+		err = checkManager(v, t, props) // the manager's own checks: manager.go
 	}
 	if err != nil {
 		var ve *valueError

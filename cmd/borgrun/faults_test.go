@@ -154,6 +154,15 @@ func badInputCases() []badCase {
 		{schedArgs("-p", "ConditionPathExists=", "-p", "MemoryMax=1%%", "--", tr), `"MemoryMax=1%%"`, false},
 		{schedArgs("-p", "RandomizedDelaySec=5", "--", tr), `use --timer-property`, false},
 		{schedArgs("-p", "OnCalendar=daily", "--", tr), `"OnCalendar=daily"`, false},
+		// Refused by the manager, so refused before anything is sent
+		// (props' manager checks).
+		{schedArgs("-p", "ProtectSystem=extreme", "--", tr), `"ProtectSystem=extreme": want yes, no, full, strict`, true},
+		{schedArgs("-p", "Restart=sometimes", "--", tr), `"Restart=sometimes": want no, on-success`, false},
+		{schedArgs("-p", "StandardOutput=nowhere", "--", tr), `"StandardOutput=nowhere"`, false},
+		{schedArgs("-p", "OOMScoreAdjust=2000", "--", tr), `"OOMScoreAdjust=2000": out of range -1000..1000`, false},
+		{schedArgs("-p", "Type=bogus", "--", tr), `"Type=bogus": want simple`, true},
+		{schedArgs("-p", "RequiresMountsFor=relative", "--", tr), `"RequiresMountsFor=relative"`, false},
+		{nowArgs("-p", "StateDirectory=/abs", "--", tr), `"StateDirectory=/abs"`, true},
 		{nowArgs("-p", "ExecStart=", "-p", "Bogus=1", "--", tr), `"Bogus=1"`, true},
 		{nowArgs("-p", "MemoryHigh=-1", "--", tr), `"MemoryHigh=-1"`, false},
 		{nowArgs("-p", "RandomizedDelaySec=1m", "--", tr), `use --timer-property`, false},
@@ -345,13 +354,11 @@ func TestManagerRejectsPair(t *testing.T) {
 		args []string
 		want string // in the manager's message
 	}{
-		{"svcprop", []string{"-p", "RequiresMountsFor=relative"}, "RequiresMountsFor"},
+		// Values the manager refuses that props does not check (see
+		// props/manager.go); the others now fail as bad input.
+		{"svcprop", []string{"-p", "Personality=bogus"}, "Personality"},
 		{"timerprop", []string{"--timer-property", "OnActiveSec="}, "borgrun-reject-timerprop.timer has a bad unit file setting"},
-		{"protectsystem", []string{"-p", "ProtectSystem=extreme"}, "extreme"},
-		{"restart", []string{"-p", "Restart=sometimes"}, "sometimes"},
-		{"stdout", []string{"-p", "StandardOutput=nowhere"}, "nowhere"},
-		{"oomscore", []string{"-p", "OOMScoreAdjust=2000"}, "OOM score adjust value out of range"},
-		{"svcexec", []string{"-p", "Type=bogus"}, "Type"},
+		{"archs", []string{"-p", "SystemCallArchitectures=bogus"}, "Invalid argument"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -366,9 +373,9 @@ func TestManagerRejectsPair(t *testing.T) {
 		})
 	}
 	t.Run("now", func(t *testing.T) {
-		_, stderr, code := borgrun(t, "now", "--name", "reject-now", "-p", "RequiresMountsFor=relative", "--", "/bin/true")
-		if code != exitFailure || !strings.Contains(stderr, "RequiresMountsFor") {
-			t.Errorf("exit %d, stderr %q: want %d naming RequiresMountsFor", code, stderr, exitFailure)
+		_, stderr, code := borgrun(t, "now", "--name", "reject-now", "-p", "Personality=bogus", "--", "/bin/true")
+		if code != exitFailure || !strings.Contains(stderr, "Personality") {
+			t.Errorf("exit %d, stderr %q: want %d naming Personality", code, stderr, exitFailure)
 		}
 		if ls := showProps(t, "borgrun-reject-now-now.service", "LoadState")["LoadState"]; ls != "not-found" {
 			t.Errorf("borgrun-reject-now-now.service LoadState = %q, want not-found", ls)
@@ -400,9 +407,9 @@ func TestReplaceRejectedKeepsNoHalfPair(t *testing.T) {
 	if _, stderr, code := borgrun(t, "schedule", "--daily", "--name", "rejrepl", "--", "/bin/true"); code != 0 {
 		t.Fatalf("schedule: exit %d: %s", code, stderr)
 	}
-	_, stderr, code := borgrun(t, "schedule", "--weekly", "--replace", "--name", "rejrepl", "-p", "RequiresMountsFor=relative", "--", "/bin/true")
-	if code != exitFailure || !strings.Contains(stderr, "RequiresMountsFor") {
-		t.Fatalf("replace: exit %d, stderr %q: want %d naming RequiresMountsFor", code, stderr, exitFailure)
+	_, stderr, code := borgrun(t, "schedule", "--weekly", "--replace", "--name", "rejrepl", "-p", "Personality=bogus", "--", "/bin/true")
+	if code != exitFailure || !strings.Contains(stderr, "Personality") {
+		t.Fatalf("replace: exit %d, stderr %q: want %d naming Personality", code, stderr, exitFailure)
 	}
 	timer := showProps(t, "borgrun-rejrepl.timer", "LoadState")["LoadState"]
 	service := showProps(t, "borgrun-rejrepl.service", "LoadState")["LoadState"]
