@@ -843,43 +843,16 @@ func allDigits(s string) bool {
 	return true
 }
 
-// unitNameChar: the characters of a unit name's prefix and instance (VALID_CHARS).
-func unitNameChar(c byte) bool {
-	return isDigit(c) || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.IndexByte(":-_.\\", c) >= 0
-}
-
-var unitTypes = map[string]bool{"service": true, "socket": true, "target": true, "device": true,
-	"mount": true, "automount": true, "swap": true, "timer": true, "path": true, "slice": true,
-	"scope": true}
-
 // unitNameValid is unit_name_is_valid with UNIT_NAME_PLAIN, and
 // UNIT_NAME_INSTANCE if instance.
 func unitNameValid(s string, instance bool) bool {
-	if s == "" || len(s) >= 256 {
-		return false
-	}
-	dot := strings.LastIndexByte(s, '.')
-	if dot <= 0 || !unitTypes[s[dot+1:]] {
-		return false
-	}
-	at := -1
-	for i := 0; i < dot; i++ {
-		if s[i] == '@' && at < 0 {
-			at = i
-			continue
-		}
-		if !unitNameChar(s[i]) && s[i] != '@' {
-			return false
-		}
-	}
-	switch {
-	case at == 0:
-		return false
-	case at < 0:
+	switch unitNameFormOf(s) {
+	case plainUnitName:
 		return true
-	default:
-		return instance && dot > at+1
+	case instanceUnitName:
+		return instance
 	}
+	return false
 }
 
 // logNamespaceValid is log_namespace_name_valid.

@@ -25,25 +25,50 @@ func UnitNameType(name string) string {
 // ValidUnitName is systemd's unit_name_is_valid(name, UNIT_NAME_ANY): a
 // plain name, an instance ("a@b.service") or a template ("a@.service"),
 // with a known type suffix, shorter than 256 bytes.
-func ValidUnitName(name string) bool {
+func ValidUnitName(name string) bool { return unitNameFormOf(name) != 0 }
+
+// unitNameForm is what unit_name_is_valid tells a valid unit name to be.
+type unitNameForm int
+
+const (
+	plainUnitName    unitNameForm = iota + 1 // "a.service"
+	instanceUnitName                         // "a@b.service"
+	templateUnitName                         // "a@.service"
+)
+
+// unitNameFormOf classifies name as unit_name_is_valid does; 0 means it
+// is no valid unit name.
+func unitNameFormOf(name string) unitNameForm {
 	if name == "" || len(name) >= 256 {
-		return false
+		return 0
 	}
 	e := strings.LastIndexByte(name, '.')
 	if e <= 0 || UnitNameType(name) == "" {
-		return false
+		return 0
 	}
 	at := -1
 	for i := 0; i < e; i++ {
 		if name[i] == '@' && at < 0 {
 			at = i
 		}
-		if name[i] != '@' && strings.IndexByte(unitNameChars, name[i]) < 0 {
-			return false
+		if name[i] != '@' && !unitNameChar(name[i]) {
+			return 0
 		}
 	}
-	return at != 0
+	switch {
+	case at == 0:
+		return 0
+	case at < 0:
+		return plainUnitName
+	case e == at+1:
+		return templateUnitName
+	}
+	return instanceUnitName
 }
+
+// unitNameChar reports whether c may stand in a unit name's prefix or
+// instance (systemd's VALID_CHARS; '@' only as the separator).
+func unitNameChar(c byte) bool { return strings.IndexByte(unitNameChars, c) >= 0 }
 
 // MangleUnitName is systemd's unit_name_mangle_with_suffix without glob
 // support, as systemd-run 252 uses it: a valid unit name is kept; anything
