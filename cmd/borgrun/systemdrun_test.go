@@ -148,9 +148,13 @@ func runCases() []runCase {
 
 		// Refused by the manager: exit 1 and the same message from both.
 		rcNoShow("-u", "@U@.service", "/bin/true"),
-		rcNoShow("-u", "@U", "-p", "Wants=", "-p", "RequiresMountsFor=relative", "/bin/true"),
-		rcNoShow("-u", "@U", "--service-type=bogus", "/bin/true"),
 		rcNoShow("-u", "@U", "--on-active=", "/bin/true"),
+
+		// Refused by the manager, which borgrun checks before sending
+		// (props validates as the manager does): systemd-run exits 1
+		// with the manager's message; borgrun's is bad input, exit 2.
+		rcInvalid("-u", "@U", "-p", "Wants=", "-p", "RequiresMountsFor=relative", "/bin/true"),
+		rcInvalid("-u", "@U", "--service-type=bogus", "/bin/true"),
 
 		// Invalid input.
 		rcInvalid("--bogus", "/bin/true"),
