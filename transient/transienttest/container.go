@@ -184,12 +184,15 @@ func (c *Container) Reboot(ctx context.Context) error {
 	return c.Boot(ctx)
 }
 
-// Close stops the container and removes its layers. It is safe to call
-// more than once.
+// Close stops the container, if it runs, and removes its layers. It is
+// safe to call more than once.
 func (c *Container) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.BootTimeout+10*time.Second)
 	defer cancel()
-	err := c.Stop(ctx)
+	var err error
+	if _, aerr := c.sys.Output(ctx, "systemctl", "is-active", "--quiet", c.Unit()); aerr == nil {
+		err = c.Stop(ctx)
+	}
 	_, _ = c.sys.Output(ctx, "systemctl", "reset-failed", c.Unit())
 	if out, rerr := c.sys.Output(ctx, "rm", "-rf", "--one-file-system", c.dir); rerr != nil && err == nil {
 		err = fmt.Errorf("%w%s", rerr, out)

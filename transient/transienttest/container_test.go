@@ -70,3 +70,33 @@ func TestContainerBootsAndReboots(t *testing.T) {
 		})
 	}
 }
+
+// TestContainerBootFails: a container that cannot boot (its root has no
+// systemd) makes Boot fail within BootTimeout, saying why, and Close of it
+// succeeds.
+func TestContainerBootFails(t *testing.T) {
+	transienttest.RequireSuite(t, transienttest.Trixie)
+	sys := sandbox.Get(t)
+	c, err := sys.NewContainer(t.Context(), transienttest.ContainerOptions{Name: "tt-broken", Suite: transienttest.Trixie, BootTimeout: 10 * time.Second})
+	if errors.Is(err, transienttest.ErrNoContainers) && os.Getenv(transienttest.EnvRequire) == "" {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An image layer that hides the init: a whiteout (a 0/0 device).
+	for _, p := range []string{"/usr/lib/systemd/systemd", "/sbin/init"} {
+		if _, err := sys.Output(t.Context(), "/bin/sh", "-c", `mkdir -p "$(dirname "$1")" && mknod "$1" c 0 0`, "sh", strings.TrimPrefix(c.ImagePath(p), sys.Root())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	err = c.Boot(t.Context())
+	t.Logf("failed boot after %v: %v", time.Since(start).Round(time.Millisecond), err)
+	if err == nil || !strings.Contains(err.Error(), "/sbin/init) failed: No such file or directory") {
+		t.Fatalf("Boot of a root without systemd: %v, want an error quoting the container's log", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("Close after a failed boot: %v", err)
+	}
+}
