@@ -13,7 +13,8 @@ BIN         := bin/borgrun
 # and borgmatic for real backups, sshd and ip for remote repositories and
 # remote managers.
 # mmdebstrap builds the Debian roots of other suites that the tests boot too.
-DEBS := systemd dbus util-linux borgbackup borgmatic openssh-server openssh-client iproute2 mmdebstrap
+# systemd-container (nspawn, machined) boots containers inside the sandbox.
+DEBS := systemd systemd-container dbus util-linux borgbackup borgmatic openssh-server openssh-client iproute2 mmdebstrap
 
 help: ## show this help
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
