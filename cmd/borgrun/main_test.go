@@ -61,7 +61,13 @@ func borgrun(t *testing.T, args ...string) (stdout, stderr string, code int) {
 // borgrunEnv is borgrun with extra environment variables for borgrun.
 func borgrunEnv(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	sys := sandbox.Get(t)
+	return borgrunIn(t, sandbox.Get(t), env, args...)
+}
+
+// borgrunIn runs borgrun with args and extra environment variables inside
+// the throwaway systemd sys (of any suite).
+func borgrunIn(t *testing.T, sys *transienttest.Systemd, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +106,16 @@ func systemctl(t *testing.T, args ...string) string {
 
 func showProps(t *testing.T, unit string, names ...string) map[string]string {
 	t.Helper()
-	out := systemctl(t, "show", unit, "--property="+strings.Join(names, ","))
+	return showPropsIn(t, sandbox.Get(t), unit, names...)
+}
+
+// showPropsIn is showProps in the throwaway systemd sys.
+func showPropsIn(t *testing.T, sys *transienttest.Systemd, unit string, names ...string) map[string]string {
+	t.Helper()
+	out, err := sys.Output(t.Context(), "systemctl", "show", unit, "--property="+strings.Join(names, ","))
+	if err != nil {
+		t.Fatal(err)
+	}
 	m := map[string]string{}
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		if k, v, ok := strings.Cut(l, "="); ok {

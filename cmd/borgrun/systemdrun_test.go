@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/borgrun/borgrun/transient"
+	"github.com/borgrun/borgrun/transient/transienttest"
 )
 
 // runCase is one systemd-run command line for the differential test. "@U"
@@ -231,9 +234,9 @@ var unordered = map[string]bool{"After": true, "Before": true, "Wants": true, "R
 	"RequiredBy": true, "WantedBy": true, "Triggers": true, "TriggeredBy": true, "ConflictedBy": true}
 
 // showUnit returns systemctl show for unit, normalised.
-func showUnit(t *testing.T, unit, stem string) string {
+func showUnit(t *testing.T, sys *transienttest.Systemd, unit, stem string) string {
 	t.Helper()
-	out, err := sandbox.Get(t).Output(t.Context(), "systemctl", "show", unit)
+	out, err := sys.Output(t.Context(), "systemctl", "show", unit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,16 +263,16 @@ type outcome struct {
 	code           int
 }
 
-func systemdRunIn(t *testing.T, args []string) outcome {
+func systemdRunIn(t *testing.T, sys *transienttest.Systemd, args []string) outcome {
 	t.Helper()
-	cmd := sandbox.Get(t).Command(t.Context(), "systemd-run", args...)
+	cmd := sys.Command(t.Context(), "systemd-run", args...)
 	stdout, stderr, code := runCapture(t, cmd)
 	return outcome{stdout, stderr, code}
 }
 
 // cleanupUnits stops and resets the units of a case, named or auto-named
 // (found in the messages).
-func cleanupUnits(t *testing.T, stem string, messages ...string) {
+func cleanupUnits(t *testing.T, sys *transienttest.Systemd, stem string, messages ...string) {
 	t.Helper()
 	units := []string{stem + ".service", stem + ".timer"}
 	for _, m := range messages {
@@ -279,7 +282,6 @@ func cleanupUnits(t *testing.T, stem string, messages ...string) {
 	}
 	// Escaped forms of the odd names the cases use.
 	units = append(units, stem+`\x20x.service`, stem+`\x20x.timer`, stem+`\x2a.service`, stem+".bar.service")
-	sys := sandbox.Get(t)
 	ctx := context.WithoutCancel(t.Context())
 	sys.Output(ctx, "systemctl", append([]string{"stop"}, units...)...)
 	sys.Output(ctx, "systemctl", append([]string{"reset-failed"}, units...)...)
@@ -295,20 +297,32 @@ func subst(args []string, stem string) []string {
 
 // TestRunDifferential runs each case through systemd-run and borgrun run
 // in the same throwaway systemd and requires the same outcome and, where
-// the units stay loaded, the same units.
+// the units stay loaded, the same units: on every suite, against that
+// suite's own systemd-run and manager.
 func TestRunDifferential(t *testing.T) {
 	cases := runCases()
 	if len(cases) < 100 {
 		t.Fatalf("only %d cases", len(cases))
 	}
+	for _, suite := range transienttest.Suites() {
+		t.Run(fmt.Sprintf("%s/%d", suite, suite.SystemdMajor()), func(t *testing.T) {
+			transienttest.RequireSuite(t, suite)
+			sys := sandbox.GetSuite(t, suite)
+			runDifferential(t, sys, cases)
+		})
+	}
+}
+
+// runDifferential is TestRunDifferential in the throwaway systemd sys.
+func runDifferential(t *testing.T, sys *transienttest.Systemd, cases []runCase) {
 	for i, tc := range cases {
 		t.Run(fmt.Sprintf("%03d %s", i, strings.Join(tc.args, " ")), func(t *testing.T) {
 			t.Parallel()
 			sdStem, brStem := fmt.Sprintf("sdrun%03d", i), fmt.Sprintf("brrun%03d", i)
-			sd := systemdRunIn(t, subst(tc.args, sdStem))
-			stdout, stderr, code := borgrun(t, append([]string{"run"}, subst(tc.args, brStem)...)...)
+			sd := systemdRunIn(t, sys, subst(tc.args, sdStem))
+			stdout, stderr, code := borgrunIn(t, sys, nil, append([]string{"run"}, subst(tc.args, brStem)...)...)
 			br := outcome{stdout, stderr, code}
-			t.Cleanup(func() { cleanupUnits(t, sdStem, sd.stderr); cleanupUnits(t, brStem, br.stderr) })
+			t.Cleanup(func() { cleanupUnits(t, sys, sdStem, sd.stderr); cleanupUnits(t, sys, brStem, br.stderr) })
 
 			if tc.invalid {
 				if sd.code != 1 {
@@ -318,7 +332,7 @@ func TestRunDifferential(t *testing.T) {
 					t.Errorf("borgrun exit %d, stderr %q: want %d and one line \"borgrun: run: ...\"", br.code, br.stderr, exitUsage)
 				}
 				for _, u := range []string{brStem + ".service", brStem + ".timer"} {
-					if ls := showProps(t, u, "LoadState")["LoadState"]; ls != "not-found" {
+					if ls := showPropsIn(t, sys, u, "LoadState")["LoadState"]; ls != "not-found" {
 						t.Errorf("invalid input created %s (LoadState=%s)", u, ls)
 					}
 				}
@@ -340,11 +354,11 @@ func TestRunDifferential(t *testing.T) {
 				// With RemainAfterExit the unit stays active; wait
 				// (signal-driven, bounded) until both commands have
 				// exited, so that the two are compared in one state.
-				waitExited(t, brStem+".service", sdStem+".service")
+				waitExited(t, sys, brStem+".service", sdStem+".service")
 			}
 			for _, unit := range []string{"UNIT.service", "UNIT.timer", `UNIT\x20x.service`, `UNIT\x20x.timer`, `UNIT\x2a.service`, "UNIT.bar.service"} {
-				a := showUnit(t, strings.ReplaceAll(unit, "UNIT", brStem), brStem)
-				b := showUnit(t, strings.ReplaceAll(unit, "UNIT", sdStem), sdStem)
+				a := showUnit(t, sys, strings.ReplaceAll(unit, "UNIT", brStem), brStem)
+				b := showUnit(t, sys, strings.ReplaceAll(unit, "UNIT", sdStem), sdStem)
 				if a != b {
 					t.Errorf("%s differs:\n%s", unit, lineDiff(a, b))
 				}
@@ -449,13 +463,17 @@ func TestGetoptLong(t *testing.T) {
 
 // waitExited waits until each unit that is still running has exited
 // (SubState "exited", as a RemainAfterExit service shows it).
-func waitExited(t *testing.T, units ...string) {
+func waitExited(t *testing.T, sys *transienttest.Systemd, units ...string) {
 	t.Helper()
-	c := dialSandbox(t)
+	c, err := transient.Dial(t.Context(), transient.DialOptions{Stream: sys.BusStream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	for _, u := range units {
-		if showProps(t, u, "SubState")["SubState"] != "running" {
+		if showPropsIn(t, sys, u, "SubState")["SubState"] != "running" {
 			continue // not a started service that remains after exit
 		}
 		if err := c.WaitUnitProperty(ctx, u, "SubState", "exited"); err != nil {
