@@ -367,3 +367,21 @@ func TestPrivatePIDsBreaksHeldLocks(t *testing.T) {
 		t.Errorf("archives: %d, want %d: the job wrote beside the lock's holder", after, before+1)
 	}
 }
+
+// TestFleetVersions: with -H, each host's sandbox is rendered for that
+// host's own systemd: one schedule on a 252 and a 262 machine gives each
+// the protections its version has, and each scheduled service runs there.
+func TestFleetVersions(t *testing.T) {
+	suites := []transienttest.Suite{transienttest.Bookworm, transienttest.Forky}
+	f := newSuiteFleet(t, suites)
+	args := append([]string{"schedule", "--daily", "--name", "fleetv"}, hostArgs(f.addrs...)...)
+	if stdout, stderr, code := f.borgrun(t, append(args, "--", "true")...); code != 0 || stderr != "" {
+		t.Fatalf("schedule -H: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for i, m := range f.machines {
+		checkVersionedProtections(t, m, suites[i].SystemdMajor(), "borgrun-fleetv.service")
+		if _, err := m.Output(t.Context(), "systemctl", "start", "borgrun-fleetv.service"); err != nil {
+			t.Errorf("%s: a run of the scheduled service: %v", suites[i], err)
+		}
+	}
+}
