@@ -1,12 +1,10 @@
 package transient_test
 
 import (
-	"context"
 	"errors"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/borgrun/borgrun/props"
 	"github.com/borgrun/borgrun/transient"
@@ -102,13 +100,4 @@ func TestRunPropagatesExitStatus(t *testing.T) {
 			}
 		})
 	}
-}
-
-// waitActiveState waits, driven by the manager's signals, until unit is in
-// state.
-func waitActiveState(t *testing.T, c *transient.Conn, unit, state string) error {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	return c.WaitActiveState(ctx, unit, state)
 }
