@@ -64,7 +64,10 @@ func TestDryRunShowsSandbox(t *testing.T) {
 				"#   " + home + "/.config/borg/keys      read-only, created before each run: borg keys (read, must exist)" + from + "\n",
 			"#   /var/tmp/borg                writable, created before each run: borg temporary files (temporary_directory)" + from + "\n" +
 				"#   /mnt/backup/repo             writable: local repository /mnt/backup/repo" + from + "\n" +
-				"# network: none (every repository is local and no hook needs it)\n# next runs",
+				"# network: none (every repository is local and no hook needs it)\n" +
+				"# a manager of systemd 257 gets ProtectControlGroupsEx=strict PrivateTmpEx=disconnected instead of PrivateTmp=yes ProtectControlGroups=yes\n" +
+				"# a manager of systemd 258 or newer gets ProtectControlGroups=strict PrivateTmp=disconnected PrivateUsers=full instead of PrivateTmp=yes ProtectControlGroups=yes\n" +
+				"# next runs",
 		}, nil},
 		{"writable", []string{"--hardening=strict", "--writable", "/var/lib/x"}, []string{
 			"# sandbox (--hardening=strict): paths opened up, and why:\n",

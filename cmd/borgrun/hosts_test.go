@@ -38,7 +38,17 @@ type fleet struct {
 
 func newFleet(t *testing.T, n int) *fleet {
 	t.Helper()
+	return newSuiteFleet(t, make([]transienttest.Suite, n))
+}
+
+// newSuiteFleet is newFleet with machine i booting suites[i]'s root.
+func newSuiteFleet(t *testing.T, suites []transienttest.Suite) *fleet {
+	t.Helper()
 	transienttest.Require(t)
+	for _, s := range suites {
+		transienttest.RequireSuite(t, s)
+	}
+	n := len(suites)
 	ctx := t.Context()
 	var tag [4]byte
 	_, _ = rand.Read(tag[:])
@@ -58,7 +68,7 @@ func newFleet(t *testing.T, n int) *fleet {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { f.machines[i], errs[i] = transienttest.Start(ctx, transienttest.Options{}) })
+		wg.Go(func() { f.machines[i], errs[i] = transienttest.Start(ctx, transienttest.Options{Root: suites[i]}) })
 	}
 	wg.Wait()
 	for i, m := range f.machines {

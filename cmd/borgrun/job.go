@@ -234,6 +234,7 @@ func (e *env) job(cmd string, j *jobFlags, argv []string) (*backup.Job, *backup.
 			return nil, nil, usagef("%s: --hardening=%s: %v", cmd, profile, err)
 		}
 		b.Hardening = sb.Assignments()
+		b.Sandbox = sb // rendered for the manager's version by checkJob
 	}
 	if j.passphrase != "" && j.credential != "" {
 		return nil, nil, usagef("%s: --passphrase-file and --passphrase-credential: give one, not both", cmd)
@@ -282,21 +283,25 @@ func (e *env) hostHardening(h transient.Host, b *backup.Job, j *jobFlags) (*back
 		return nil, fmt.Errorf("--hardening=%s: %w", j.remoteProfile, err)
 	}
 	b.Hardening = append(sb.Assignments(), b.Hardening...)
+	b.Sandbox = sb // rendered for the host's systemd version by checkJob
 	return sb, nil
 }
 
 // remoteDeriveTimeout bounds reading a host's configuration over ssh.
 const remoteDeriveTimeout = time.Minute
 
-// checkJob checks b for the systemd version of the manager c talks to
-// (and, for schedule, as a schedule) before anything is sent, and returns
-// that version. What that manager's systemd-run would refuse is a usage
-// error: exit status 2, nothing created.
+// checkJob renders b's sandbox for the systemd version of the manager c
+// talks to (the protections that version has: backup.SandboxOptions.Version)
+// and checks b for that version (and, for schedule, as a schedule) before
+// anything is sent, and returns that version. What that manager's
+// systemd-run would refuse is a usage error: exit status 2, nothing
+// created.
 func (e *env) checkJob(cmd string, c *transient.Conn, b *backup.Job) (props.Version, error) {
 	v, err := c.Version(e.ctx)
 	if err != nil {
 		return 0, err
 	}
+	b.ForVersion(v)
 	check := b.Check
 	if cmd == "schedule" {
 		check = b.CheckSchedule

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -368,5 +369,34 @@ func printSandbox(w io.Writer, sb *backup.Sandbox) {
 		fmt.Fprintln(w, "# network: allowed (a repository is remote, a hook may need it, or the command is not borg or borgmatic)")
 	} else {
 		fmt.Fprintln(w, "# network: none (every repository is local and no hook needs it)")
+	}
+	if sb.Profile == backup.ProfileOff || sb.Version != 0 {
+		return
+	}
+	// Without a manager to ask, the units above are systemd 252's; newer
+	// managers get more.
+	base := sb.Assignments()
+	for _, v := range []props.Version{props.V257, props.V258} {
+		nv := *sb
+		nv.Version = v
+		newer := nv.Assignments()
+		var added, dropped []string
+		for _, a := range newer {
+			if !slices.Contains(base, a) {
+				added = append(added, a)
+			}
+		}
+		for _, a := range base {
+			if !slices.Contains(newer, a) {
+				dropped = append(dropped, a)
+			}
+		}
+		if len(added) > 0 {
+			which := v.String()
+			if v == props.V258 {
+				which += " or newer"
+			}
+			fmt.Fprintf(w, "# a manager of %s gets %s instead of %s\n", which, strings.Join(added, " "), strings.Join(dropped, " "))
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,6 +76,10 @@ type Job struct {
 	// ExecStartPre= lines it needs), applied after the defaults and before
 	// ServiceProperties.
 	Hardening []string
+	// Sandbox, when set, is the derived sandbox whose assignments
+	// ([Sandbox.Assignments]) begin Hardening; [Job.ForVersion] renders
+	// them again for the manager's systemd version.
+	Sandbox *Sandbox
 
 	// ServiceProperties and TimerProperties are extra assignments
 	// (systemd-run's -p and --timer-property), applied after the
@@ -277,6 +282,25 @@ func (b *Job) ServiceAssignments(serviceType string) []string {
 	a = append(a, b.Hardening...)
 	a = append(a, "ExecStart="+props.QuoteArgv(argv))
 	return append(a, b.ServiceProperties...)
+}
+
+// ForVersion renders b's Sandbox, when it has one, for a manager of
+// systemd version v: the sandbox's assignments at the start of Hardening
+// are replaced by the ones for v, which add the protections v has
+// ([SandboxOptions.Version]). b.Sandbox is replaced, not changed, so
+// copies of b are unaffected.
+func (b *Job) ForVersion(v props.Version) {
+	if b.Sandbox == nil || b.Sandbox.Version == v {
+		return
+	}
+	old := b.Sandbox.Assignments()
+	if len(b.Hardening) < len(old) || !slices.Equal(b.Hardening[:len(old)], old) {
+		panic("backup: Job.Hardening does not begin with its Sandbox's assignments")
+	}
+	sb := *b.Sandbox
+	sb.Version = v
+	b.Hardening = append(sb.Assignments(), b.Hardening[len(old):]...)
+	b.Sandbox = &sb
 }
 
 // Timer returns the timer's properties for a manager of systemd version v,

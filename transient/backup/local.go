@@ -65,6 +65,7 @@ func DeriveLocalSandbox(ctx context.Context, o SandboxOptions, userManager bool)
 		o.BorgVersion = toolVersion(ctx, borg)
 	}
 	<-bmDone
+	o.UserManager = o.UserManager || userManager
 	if o.HostID == "" {
 		if id, err := os.ReadFile("/etc/machine-id"); err == nil && len(bytes.TrimSpace(id)) > 0 {
 			host, _ := os.Hostname()

@@ -172,6 +172,54 @@ type Sandbox struct {
 	// prefixes the service may talk to (IPAddressAllow= with
 	// IPAddressDeny=any): strict's pinning of a job's repositories.
 	AllowedAddresses []string
+	// Version is the systemd version of the manager the job runs on
+	// (see [SandboxOptions.Version]); [Sandbox.Assignments] adds the
+	// protections that version has beyond 252's. 0: unknown, 252's only.
+	Version props.Version
+	// UserManager is set when the job runs under a user's own service
+	// manager, which cannot map other users into a user namespace: no
+	// PrivateUsers=.
+	UserManager bool
+}
+
+// versionedProtections are the protections added after systemd 252 that
+// the profiles use where the manager has them, each measured with real
+// borg, borgmatic and ssh backups on systemd 257 and 262 (and
+// systemd-analyze security: only PrivateUsers= changes the score). On 257
+// the non-boolean values travel under the …Ex names: that version's
+// systemd-run (and so props) takes no other spelling, though its manager
+// does.
+//
+// Left out on purpose: PrivatePIDs= (borg's stale-lock detection asks
+// kill(pid, 0) about the holder of a lock with the same host ID; inside a
+// PID namespace a live holder outside it, a borg run by hand or another
+// job, answers ESRCH, and borg would break a lock that is held),
+// ProtectHostname=private (it lets a service with CAP_SYS_ADMIN change
+// the hostname of its own UTS namespace, which ProtectHostname=yes forbids:
+// a loosening), PrivateUsers=identity and self (files of user IDs at or
+// above 65536, or of every other user, become unreadable and are archived
+// as owned by nobody).
+func versionedProtections(v props.Version, userManager bool, relax []Relaxation) []string {
+	var a []string
+	switch {
+	case v >= props.V258:
+		// A cgroup namespace with /sys/fs/cgroup read-only, not just the
+		// latter; a /tmp and /var/tmp of the service's own, not
+		// directories of the host's /tmp.
+		a = append(a, "ProtectControlGroups=strict", "PrivateTmp=disconnected")
+	case v >= props.V257:
+		a = append(a, "ProtectControlGroupsEx=strict", "PrivateTmpEx=disconnected")
+	}
+	if v >= props.V258 && !userManager && !slices.Contains(relax, RelaxSnapshots) {
+		// A user namespace that maps every user ID to itself: every file
+		// stays readable with CAP_DAC_READ_SEARCH, and archived with its
+		// real owner, but the service's capabilities count only inside
+		// its own namespace, not for the kernel's other objects. Not
+		// for snapshot hooks: mounting a block device and device-mapper
+		// need the capabilities outside.
+		a = append(a, "PrivateUsers=full")
+	}
+	return a
 }
 
 // Assignments returns the sandbox as systemd-run style assignments, for
@@ -181,6 +229,13 @@ func (s *Sandbox) Assignments() []string {
 		return nil
 	}
 	a := slices.Clone(baseProfile)
+	if extra := versionedProtections(s.Version, s.UserManager, s.Relax); len(extra) > 0 {
+		// The newer values replace the base's booleans.
+		a = slices.DeleteFunc(a, func(x string) bool {
+			return x == "ProtectControlGroups=yes" || x == "PrivateTmp=yes"
+		})
+		a = append(a, extra...)
+	}
 	if slices.Contains(s.Relax, RelaxSnapshots) {
 		// Snapshot hooks mount (CAP_SYS_ADMIN, @mount) and open block and
 		// control devices; their tools also change priorities and
@@ -301,6 +356,14 @@ type SandboxOptions struct {
 	// allowed beside the repositories' addresses when a name had to be
 	// resolved.
 	Nameservers []string
+	// Version is the systemd version of the manager the job will run on
+	// (transient.Conn.Version); 0 when not known yet, which gives the
+	// settings every supported version (252 on) takes. The sandbox can be
+	// rendered for another version later ([Sandbox.Version]).
+	Version props.Version
+	// UserManager is set when the job runs under a user's own service
+	// manager (see [Sandbox.UserManager]).
+	UserManager bool
 	// Root, if set, is where the files named above are read, an absolute
 	// name standing for the same name below Root's root: a copy of a
 	// remote host's files ([DeriveRemoteSandbox]). Nil means the local
@@ -318,7 +381,7 @@ func DeriveSandbox(o SandboxOptions) (*Sandbox, error) {
 	if o.Root != nil {
 		fsys = rootedFiles{o.Root}
 	}
-	s := &Sandbox{Profile: o.Profile, Name: o.Name, Network: true, Relax: o.Relax}
+	s := &Sandbox{Profile: o.Profile, Name: o.Name, Network: true, Relax: o.Relax, Version: o.Version, UserManager: o.UserManager}
 	if o.Profile == ProfileOff {
 		if len(o.Relax) > 0 {
 			return nil, fmt.Errorf("relaxation %q: nothing to relax with profile %s", o.Relax[0], o.Profile)

@@ -576,3 +576,77 @@ func TestBorgDirs(t *testing.T) {
 		})
 	}
 }
+
+// TestSandboxVersions: the sandbox adds the protections of the manager's
+// systemd version, in a form props accepts for exactly that version (and
+// no older one), and never PrivatePIDs= or ProtectHostname=private; a job
+// renders its sandbox again for the version of the manager it meets.
+func TestSandboxVersions(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		s         Sandbox
+		want, not []string
+	}{
+		{"unknown", Sandbox{Profile: ProfileDefault, Network: true},
+			[]string{"ProtectControlGroups=yes", "PrivateTmp=yes"}, []string{"PrivateUsers", "ProtectControlGroupsEx", "PrivateTmpEx"}},
+		{"256", Sandbox{Profile: ProfileDefault, Network: true, Version: props.V256},
+			[]string{"ProtectControlGroups=yes", "PrivateTmp=yes"}, []string{"PrivateUsers", "ProtectControlGroupsEx", "PrivateTmpEx"}},
+		{"257", Sandbox{Profile: ProfileDefault, Network: true, Version: props.V257},
+			[]string{"ProtectControlGroupsEx=strict", "PrivateTmpEx=disconnected"}, []string{"PrivateUsers", "ProtectControlGroups=", "PrivateTmp="}},
+		{"258", Sandbox{Profile: ProfileStrict, Network: false, Version: props.V258},
+			[]string{"ProtectControlGroups=strict", "PrivateTmp=disconnected", "PrivateUsers=full"}, []string{"ProtectControlGroupsEx", "PrivateTmpEx", "ProtectControlGroups=yes", "PrivateTmp=yes"}},
+		{"262, snapshots", Sandbox{Profile: ProfileDefault, Network: true, Version: props.V262, Relax: []Relaxation{RelaxSnapshots}},
+			[]string{"ProtectControlGroups=strict", "PrivateTmp=disconnected"}, []string{"PrivateUsers"}},
+		{"262, user manager", Sandbox{Profile: ProfileDefault, Network: true, Version: props.V262, UserManager: true},
+			[]string{"ProtectControlGroups=strict"}, []string{"PrivateUsers"}},
+		{"262, off", Sandbox{Profile: ProfileOff, Network: true, Version: props.V262}, nil, []string{"Private", "Protect"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := tt.s.Assignments()
+			v := tt.s.Version
+			if v == 0 {
+				v = props.OldestVersion
+			}
+			if _, err := props.ParseAllFor(v, props.Service, a); err != nil {
+				t.Errorf("assignments do not parse for %s: %v", v, err)
+			}
+			if v == props.V257 || v == props.V258 {
+				if _, err := props.ParseAllFor(v-1, props.Service, a); err == nil {
+					t.Errorf("assignments for %s parse for %s too: nothing newer is used", v, v-1)
+				}
+			}
+			for _, w := range tt.want {
+				if !slices.Contains(a, w) {
+					t.Errorf("assignments lack %q:\n%s", w, strings.Join(a, "\n"))
+				}
+			}
+			for _, n := range append(tt.not, "PrivatePIDs", "ProtectHostname=private") {
+				if slices.ContainsFunc(a, func(s string) bool { return strings.HasPrefix(s, n) }) {
+					t.Errorf("assignments have %q", n)
+				}
+			}
+		})
+	}
+
+	sb := &Sandbox{Profile: ProfileDefault, Network: true, Paths: []SandboxPath{{Path: "/root/.cache/borg", Writable: true, Create: true}}}
+	pass := PassphraseAssignments("/etc/pp")
+	b := &Job{Name: "n", Command: []string{"/usr/bin/borgmatic"}, Sandbox: sb, Hardening: append(sb.Assignments(), pass...)}
+	copied := *b
+	b.ForVersion(props.V258)
+	if !slices.Contains(b.Hardening, "PrivateUsers=full") || !slices.Equal(b.Hardening[len(b.Hardening)-len(pass):], pass) {
+		t.Errorf("after ForVersion(258): Hardening = %q", b.Hardening)
+	}
+	if b.Sandbox.Version != props.V258 || sb.Version != 0 || slices.Contains(copied.Hardening, "PrivateUsers=full") {
+		t.Errorf("ForVersion changed the sandbox or a copy of the job")
+	}
+	if err := b.Check(props.V258); err != nil {
+		t.Errorf("Check(258): %v", err)
+	}
+	b.ForVersion(props.V257)
+	if slices.Contains(b.Hardening, "PrivateUsers=full") || !slices.Contains(b.Hardening, "PrivateTmpEx=disconnected") {
+		t.Errorf("after ForVersion(257): Hardening = %q", b.Hardening)
+	}
+	if err := b.Check(props.V257); err != nil {
+		t.Errorf("Check(257): %v", err)
+	}
+}

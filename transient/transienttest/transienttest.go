@@ -2,7 +2,8 @@
 // spirit of net/http/httptest.
 //
 // [Start] runs /lib/systemd/systemd as PID 1 of fresh PID, mount, cgroup,
-// UTS, network and IPC namespaces, chrooted into an overlay whose lower layer
+// UTS, network and IPC namespaces, with an overlay as its root (pivot_root, so
+// its services can make user namespaces) whose lower layer
 // is the host's root, or the root of another Debian suite ([Options.Root],
 // [Suites]), and whose upper layer lives on a tmpfs that exists only inside
 // the new mount namespace. The systemd that runs, and every command run
@@ -191,9 +192,17 @@ for d in "$notify" "$@"; do
 	mkdir -p "$r$d"
 	mount --bind "$d" "$r$d"
 done
+# The overlay becomes the namespace's root (pivot_root, as systemd-nspawn
+# does), not a chroot: the kernel refuses user namespaces (PrivateUsers=)
+# to a chrooted process. The old root goes; what runs from here on is the
+# sandbox's own.
+cd "$r"
+pivot_root . .
+umount -l .
+cd /
 # Shared propagation inside the sandbox, as systemd sets up on a host: it
 # mounts credential directories from a helper's mount namespace.
-mount --make-rshared "$r"
+mount --make-rshared /
 drop=${BORGRUN_DROP_CAPS:-}
 unset BORGRUN_DROP_CAPS
 if [ -n "$drop" ]; then
@@ -201,7 +210,7 @@ if [ -n "$drop" ]; then
 else
 	set --
 fi
-exec "$@" chroot "$r" /lib/systemd/systemd --system --unit=basic.target --show-status=no
+exec "$@" /lib/systemd/systemd --system --unit=basic.target --show-status=no
 `
 
 // Start boots a throwaway systemd and returns once its manager has finished
