@@ -233,8 +233,7 @@ func (e *env) job(cmd string, j *jobFlags, argv []string) (*backup.Job, *backup.
 		if err != nil {
 			return nil, nil, usagef("%s: --hardening=%s: %v", cmd, profile, err)
 		}
-		b.Hardening = sb.Assignments()
-		b.Sandbox = sb // rendered for the manager's version by checkJob
+		b.Sandbox = sb // rendered for each manager's version when encoded
 	}
 	if j.passphrase != "" && j.credential != "" {
 		return nil, nil, usagef("%s: --passphrase-file and --passphrase-credential: give one, not both", cmd)
@@ -268,9 +267,8 @@ func (e *env) sandbox(profile backup.Profile, relax []backup.Relaxation, b *back
 }
 
 // hostHardening derives b's sandbox for host h from h's own files (see
-// backup.DeriveRemoteSandbox), ahead of the assignments b already has
-// (the passphrase's), as backup does for the local manager, and returns
-// the sandbox (nil without one).
+// backup.DeriveRemoteSandbox), as job does for the local manager, and
+// returns it (nil without one).
 func (e *env) hostHardening(h transient.Host, b *backup.Job, j *jobFlags) (*backup.Sandbox, error) {
 	if j.remoteProfile == "" {
 		return nil, nil
@@ -282,18 +280,17 @@ func (e *env) hostHardening(h transient.Host, b *backup.Job, j *jobFlags) (*back
 	if err != nil {
 		return nil, fmt.Errorf("--hardening=%s: %w", j.remoteProfile, err)
 	}
-	b.Hardening = append(sb.Assignments(), b.Hardening...)
-	b.Sandbox = sb // rendered for the host's systemd version by checkJob
+	b.Sandbox = sb // rendered for the host's systemd version when encoded
 	return sb, nil
 }
 
 // remoteDeriveTimeout bounds reading a host's configuration over ssh.
 const remoteDeriveTimeout = time.Minute
 
-// checkJob renders b's sandbox for the systemd version of the manager c
-// talks to (the protections that version has: backup.SandboxOptions.Version)
-// and checks b for that version (and, for schedule, as a schedule) before
-// anything is sent, and returns that version. What that manager's
+// checkJob checks b for the systemd version of the manager c talks to
+// (with its sandbox as rendered for that version: the protections it has)
+// and, for schedule, as a schedule, before anything is sent, and returns
+// that version. What that manager's
 // systemd-run would refuse is a usage error: exit status 2, nothing
 // created.
 func (e *env) checkJob(cmd string, c *transient.Conn, b *backup.Job) (props.Version, error) {
@@ -301,7 +298,6 @@ func (e *env) checkJob(cmd string, c *transient.Conn, b *backup.Job) (props.Vers
 	if err != nil {
 		return 0, err
 	}
-	b.ForVersion(v)
 	check := b.Check
 	if cmd == "schedule" {
 		check = b.CheckSchedule

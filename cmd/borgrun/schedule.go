@@ -316,7 +316,7 @@ func (e *env) dryRun(b *backup.Job, sb *backup.Sandbox, cals []*props.Calendar, 
 // and --priority normal, no passphrase) is not probed. Nothing is cached:
 // borgrun keeps no state, and the manager's abilities can change.
 func (e *env) probeSetup(c *transient.Conn, b *backup.Job, profile string) error {
-	if len(b.Hardening) == 0 && b.Priority == backup.Normal {
+	if b.Sandbox == nil && len(b.Hardening) == 0 && b.Priority == backup.Normal {
 		return nil
 	}
 	f, err := backup.ProbeSetup(e.ctx, c, b)

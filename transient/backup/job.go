@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,14 +71,15 @@ type Job struct {
 	Inhibitor string
 	// Environment holds NAME=VALUE pairs for the service.
 	Environment []string
-	// Hardening holds the assignments of the sandboxing profile (and any
-	// ExecStartPre= lines it needs), applied after the defaults and before
+	// Sandbox, when set, is the derived sandbox. Its assignments
+	// ([Sandbox.Assignments], with the ExecStartPre= lines it needs) come
+	// after the defaults, rendered for the systemd version the units are
+	// encoded for ([Job.Service]).
+	Sandbox *Sandbox
+	// Hardening holds further assignments of the same kind (the
+	// passphrase's, say), after the sandbox's and before
 	// ServiceProperties.
 	Hardening []string
-	// Sandbox, when set, is the derived sandbox whose assignments
-	// ([Sandbox.Assignments]) begin Hardening; [Job.ForVersion] renders
-	// them again for the manager's systemd version.
-	Sandbox *Sandbox
 
 	// ServiceProperties and TimerProperties are extra assignments
 	// (systemd-run's -p and --timer-property), applied after the
@@ -243,8 +243,15 @@ func (b *Job) TimerAssignments() []string {
 
 // ServiceAssignments returns the settings of a service that runs the job,
 // with the given Type= ("oneshot" for scheduled runs, "exec" for runs that
-// are waited on), as Name=Value assignments.
+// are waited on), as Name=Value assignments; the sandbox's for the version
+// it was derived for ([Sandbox.Version]).
 func (b *Job) ServiceAssignments(serviceType string) []string {
+	return b.serviceAssignments(0, serviceType)
+}
+
+// serviceAssignments is ServiceAssignments with the sandbox rendered for
+// systemd version v (0: the sandbox's own).
+func (b *Job) serviceAssignments(v props.Version, serviceType string) []string {
 	a := []string{"Description=" + b.Description(), "Type=" + serviceType}
 	if b.ACPowerOnly {
 		a = append(a, "ConditionACPower=true")
@@ -279,28 +286,16 @@ func (b *Job) ServiceAssignments(serviceType string) []string {
 			"--what=sleep:shutdown", "--mode=block", "--who=borgrun",
 			"--why=borgrun backup " + b.Name + " is running"}, b.Command...)
 	}
+	if b.Sandbox != nil {
+		sb := *b.Sandbox
+		if v != 0 {
+			sb.Version = v
+		}
+		a = append(a, sb.Assignments()...)
+	}
 	a = append(a, b.Hardening...)
 	a = append(a, "ExecStart="+props.QuoteArgv(argv))
 	return append(a, b.ServiceProperties...)
-}
-
-// ForVersion renders b's Sandbox, when it has one, for a manager of
-// systemd version v: the sandbox's assignments at the start of Hardening
-// are replaced by the ones for v, which add the protections v has
-// ([SandboxOptions.Version]). b.Sandbox is replaced, not changed, so
-// copies of b are unaffected.
-func (b *Job) ForVersion(v props.Version) {
-	if b.Sandbox == nil || b.Sandbox.Version == v {
-		return
-	}
-	old := b.Sandbox.Assignments()
-	if len(b.Hardening) < len(old) || !slices.Equal(b.Hardening[:len(old)], old) {
-		panic("backup: Job.Hardening does not begin with its Sandbox's assignments")
-	}
-	sb := *b.Sandbox
-	sb.Version = v
-	b.Hardening = append(sb.Assignments(), b.Hardening[len(old):]...)
-	b.Sandbox = &sb
 }
 
 // Timer returns the timer's properties for a manager of systemd version v,
@@ -310,9 +305,10 @@ func (b *Job) Timer(v props.Version) ([]transient.Property, error) {
 }
 
 // Service returns the service's properties for a manager of systemd
-// version v; see [Job.ServiceAssignments].
+// version v, with the sandbox rendered for v (the protections v has; see
+// [SandboxOptions.Version]); see [Job.ServiceAssignments].
 func (b *Job) Service(v props.Version, serviceType string) ([]transient.Property, error) {
-	return encode(v, props.Service, b.ServiceAssignments(serviceType))
+	return encode(v, props.Service, b.serviceAssignments(v, serviceType))
 }
 
 func encode(v props.Version, t props.UnitType, assignments []string) ([]transient.Property, error) {
@@ -333,7 +329,10 @@ func encode(v props.Version, t props.UnitType, assignments []string) ([]transien
 // be recognised as a no-op.
 func (b *Job) Fingerprint() string {
 	h := sha256.New()
-	for _, s := range [][]string{b.TimerAssignments(), b.ServiceAssignments("oneshot")} {
+	// The sandbox as for the oldest version: the fingerprint is the
+	// definition's, the same whichever manager runs it, so an upgraded
+	// manager does not turn a re-run into a "different definition".
+	for _, s := range [][]string{b.TimerAssignments(), b.serviceAssignments(props.OldestVersion, "oneshot")} {
 		for _, a := range s {
 			fmt.Fprintf(h, "%d:%s\n", len(a), a)
 		}

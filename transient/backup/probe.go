@@ -16,7 +16,7 @@ import (
 // out. Running it shows whether the manager can apply b's settings here.
 func (b *Job) Probe() *Job {
 	p := &Job{Name: b.Name, Command: []string{"/bin/true"}, Priority: b.Priority,
-		Environment: b.Environment, Hardening: b.Hardening}
+		Environment: b.Environment, Sandbox: b.Sandbox, Hardening: b.Hardening}
 	for _, a := range b.ServiceProperties {
 		name, _, _ := strings.Cut(a, "=")
 		switch {

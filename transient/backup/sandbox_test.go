@@ -2,6 +2,7 @@ package backup
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -630,23 +631,45 @@ func TestSandboxVersions(t *testing.T) {
 
 	sb := &Sandbox{Profile: ProfileDefault, Network: true, Paths: []SandboxPath{{Path: "/root/.cache/borg", Writable: true, Create: true}}}
 	pass := PassphraseAssignments("/etc/pp")
-	b := &Job{Name: "n", Command: []string{"/usr/bin/borgmatic"}, Sandbox: sb, Hardening: append(sb.Assignments(), pass...)}
-	copied := *b
-	b.ForVersion(props.V258)
-	if !slices.Contains(b.Hardening, "PrivateUsers=full") || !slices.Equal(b.Hardening[len(b.Hardening)-len(pass):], pass) {
-		t.Errorf("after ForVersion(258): Hardening = %q", b.Hardening)
+	b := &Job{Name: "n", Command: []string{"/usr/bin/borgmatic"}, Calendars: []string{"daily"}, Sandbox: sb, Hardening: pass}
+	names := func(v props.Version) []string {
+		ps, err := b.Service(v, "oneshot")
+		if err != nil {
+			t.Fatalf("Service(%d): %v", v, err)
+		}
+		var n []string
+		for _, p := range ps {
+			n = append(n, p.Name+"="+fmt.Sprint(p.Value.Value()))
+		}
+		return n
 	}
-	if b.Sandbox.Version != props.V258 || sb.Version != 0 || slices.Contains(copied.Hardening, "PrivateUsers=full") {
-		t.Errorf("ForVersion changed the sandbox or a copy of the job")
+	if n := names(props.V258); !slices.Contains(n, "PrivateUsersEx=full") && !slices.Contains(n, "PrivateUsers=true") {
+		t.Errorf("Service(258) lacks PrivateUsers=full: %q", n)
 	}
-	if err := b.Check(props.V258); err != nil {
-		t.Errorf("Check(258): %v", err)
+	if n := names(props.V257); slices.ContainsFunc(n, func(s string) bool { return strings.HasPrefix(s, "PrivateUsers") }) || !slices.Contains(n, "PrivateTmpEx=disconnected") {
+		t.Errorf("Service(257): %q, want PrivateTmpEx=disconnected and no PrivateUsers", n)
 	}
-	b.ForVersion(props.V257)
-	if slices.Contains(b.Hardening, "PrivateUsers=full") || !slices.Contains(b.Hardening, "PrivateTmpEx=disconnected") {
-		t.Errorf("after ForVersion(257): Hardening = %q", b.Hardening)
+	if n := names(props.V252); slices.Contains(n, "PrivateTmpEx=disconnected") {
+		t.Errorf("Service(252) has 257's PrivateTmpEx: %q", n)
 	}
-	if err := b.Check(props.V257); err != nil {
-		t.Errorf("Check(257): %v", err)
+	if sb.Version != 0 {
+		t.Errorf("rendering for a version changed the sandbox")
+	}
+	for _, v := range []props.Version{props.V252, props.V257, props.V258} {
+		if err := b.CheckSchedule(v); err != nil {
+			t.Errorf("CheckSchedule(%d): %v", v, err)
+		}
+	}
+	// The fingerprint is the definition's, whichever manager runs it.
+	fp := b.Fingerprint()
+	c := *b
+	csb := *sb
+	csb.Version = props.V262
+	c.Sandbox = &csb
+	if c.Fingerprint() != fp {
+		t.Errorf("the fingerprint depends on the sandbox's version")
+	}
+	if !slices.Equal(b.ServiceAssignments("oneshot")[len(b.ServiceAssignments("oneshot"))-len(pass)-1:len(b.ServiceAssignments("oneshot"))-1], pass) {
+		t.Errorf("the passphrase's assignments do not follow the sandbox's")
 	}
 }
