@@ -82,12 +82,12 @@ func (e *env) runNow(args []string) (int, error) {
 		return 0, err
 	}
 	defer c.Close()
-	props, err := e.nowProps(c, b, f)
+	props, hooks, err := e.nowProps(c, b, f)
 	if err != nil {
 		return 0, err
 	}
 	if f.detach {
-		return 0, e.detach(c, b, props, f.quiet, "journalctl -fu "+b.NowUnit())
+		return 0, e.detach(c, b, props, hooks, f.quiet, "journalctl -fu "+b.NowUnit())
 	}
 	out, err := e.outputs(c)
 	if err != nil {
@@ -97,7 +97,7 @@ func (e *env) runNow(args []string) (int, error) {
 	if !f.quiet {
 		fmt.Fprintf(e.stderr, "Running as unit: %s\n", b.NowUnit())
 	}
-	res, err := c.Run(e.ctx, b.NowUnit(), props)
+	res, err := c.RunAux(e.ctx, b.NowUnit(), props, hooks)
 	out.close()
 	return e.nowResult(b, f, res, err)
 }
@@ -106,17 +106,22 @@ func (e *env) runNow(args []string) (int, error) {
 // on a host: it checks b for that manager's version, drops the inhibitor
 // where no logind would take its lock, refuses (or waits, with
 // --wait-running) while the scheduled run of b is in progress, and returns
-// the service's properties.
-func (e *env) nowProps(c *transient.Conn, b *backup.Job, f *nowFlags) ([]transient.Property, error) {
+// the service's properties and its hook units, to create with it.
+func (e *env) nowProps(c *transient.Conn, b *backup.Job, f *nowFlags) ([]transient.Property, []transient.AuxUnit, error) {
 	v, err := e.checkJob("now", c, b)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	e.checkInhibitor(c, b)
 	if err := e.notBesideScheduled(c, b, f.waitRunning, f.quiet); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return b.Service(v, "exec")
+	props, err := b.Service(v, "exec")
+	if err != nil {
+		return nil, nil, err
+	}
+	hooks, err := b.HookUnits(v, b.NowUnit())
+	return props, hooks, err
 }
 
 // nowResult turns how now's unit ended into borgrun's exit status, as
@@ -147,12 +152,12 @@ func (e *env) nowResult(b *backup.Job, f *nowFlags, res *transient.Result, err e
 	return res.ExitStatus(), nil
 }
 
-// detach starts the run and returns once it has started. The unit
-// unloads itself when it ends (CollectMode=inactive-or-failed); its output
-// goes to the journal.
-func (e *env) detach(c *transient.Conn, b *backup.Job, props []transient.Property, quiet bool, follow string) error {
+// detach starts the run, and creates its hook units, and returns once it
+// has started. The units unload themselves when they end
+// (CollectMode=inactive-or-failed); the output goes to the journal.
+func (e *env) detach(c *transient.Conn, b *backup.Job, props []transient.Property, hooks []transient.AuxUnit, quiet bool, follow string) error {
 	props = append(props, transient.Property{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")})
-	err := c.StartTransient(e.ctx, b.NowUnit(), props, nil, true)
+	err := c.StartTransient(e.ctx, b.NowUnit(), props, hooks, true)
 	if errors.Is(err, transient.ErrUnitExists) {
 		return fmt.Errorf("now: %s is already running (another borgrun now --name %s)", b.NowUnit(), b.Name)
 	}

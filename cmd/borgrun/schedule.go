@@ -279,6 +279,9 @@ func (e *env) dryRun(b *backup.Job, sb *backup.Sandbox, cals []*props.Calendar, 
 	timer, service := b.UnitFiles()
 	fmt.Fprintf(e.stdout, "# %s (transient, not created: --dry-run)\n%s\n", b.TimerUnit(), timer)
 	fmt.Fprintf(e.stdout, "# %s\n%s\n", b.ServiceUnit(), service)
+	for _, h := range b.HookUnitFiles(b.ServiceUnit()) {
+		fmt.Fprintf(e.stdout, "# %s\n%s\n", h.Name, h.Text)
+	}
 	if sb != nil {
 		printSandbox(e.stdout, sb)
 	}
