@@ -106,15 +106,6 @@ func TestRunPropagatesExitStatus(t *testing.T) {
 	}
 }
 
-// waitActiveState waits, driven by the manager's signals, until unit is in
-// state.
-func waitActiveState(t *testing.T, c *transient.Conn, unit, state string) error {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	return c.WaitActiveState(ctx, unit, state)
-}
-
 // TestRunInterruptedLeavesNothing cancels Run at random moments of its
 // first 40 ms, many times: whenever the start call went out, the unit is
 // stopped and waited for, so no unit is ever left behind, and the error
