@@ -378,3 +378,21 @@ func TestCredentialPath(t *testing.T) {
 		t.Errorf("after now: the %s hook ran", env["kind"])
 	}
 }
+
+// TestHooksOnSetupFailure: a run whose sandbox the manager cannot set up
+// (here a root directory that does not exist: 226/NAMESPACE) fires the
+// failure hook.
+func TestHooksOnSetupFailure(t *testing.T) {
+	msgs := hookTestScripts(t)
+	_, stderr, code := borgrun(t, "now", "--name", "hksetup", "--inhibit=no", "--quiet", "-p", "RootDirectory=/nonexistent-root",
+		"--on-failure", hookDir+"/hook.sh failure", "--", hookDir+"/run.sh")
+	if code == 0 {
+		t.Fatalf("now under a missing root directory: exit 0, %q", stderr)
+	}
+	env, _ := nextHook(t, msgs)
+	for k, v := range map[string]string{"kind": "failure", "MONITOR_SERVICE_RESULT": "exit-code", "MONITOR_EXIT_STATUS": "226", "BORGRUN_JOB": "hksetup"} {
+		if env[k] != v {
+			t.Errorf("%s=%q, want %q", k, env[k], v)
+		}
+	}
+}
