@@ -193,6 +193,29 @@ func TestHooksStayLoaded(t *testing.T) {
 	}
 }
 
+// TestFingerprintWithoutHooks: a job without hooks keeps the fingerprint
+// it had before hooks existed (so its schedule stays "unchanged" across an
+// upgrade of borgrun); each hook changes it.
+func TestFingerprintWithoutHooks(t *testing.T) {
+	b := &backup.Job{Name: "fp", Command: []string{"/bin/true"}, Calendars: []string{"daily"}, Persistent: true}
+	// The fingerprint of this job before hooks (borgrun 1f75fb8).
+	if got, want := b.Fingerprint(), "b08aed7d2e985c12"; got != want {
+		t.Errorf("Fingerprint() = %s, want %s (as before hooks)", got, want)
+	}
+	seen := map[string]bool{b.Fingerprint(): true}
+	for _, j := range []backup.Job{
+		{OnFailure: []string{"/bin/echo", "x"}}, {OnFailure: []string{"/bin/echo", "y"}}, {OnSuccess: []string{"/bin/echo", "x"}},
+	} {
+		h := *b
+		h.OnFailure, h.OnSuccess = j.OnFailure, j.OnSuccess
+		if fp := h.Fingerprint(); seen[fp] {
+			t.Errorf("hooks %q %q: fingerprint %s not new", j.OnFailure, j.OnSuccess, fp)
+		} else {
+			seen[fp] = true
+		}
+	}
+}
+
 // TestSecretNames: what Job.Check refuses in the environment.
 func TestSecretNames(t *testing.T) {
 	for _, n := range []string{"BORG_PASSPHRASE", "RESTIC_PASSWORD", "AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "TOKEN",
@@ -202,7 +225,8 @@ func TestSecretNames(t *testing.T) {
 		}
 	}
 	for _, n := range []string{"BORG_PASSCOMMAND", "RESTIC_PASSWORD_FILE", "RESTIC_PASSWORD_COMMAND", "BORG_PASSPHRASE_FD",
-		"BORG_REPO", "AWS_ACCESS_KEY_ID", "PATH", "TOKENIZER", "BORG_KEY_FILE", "HOME", "BORGRUN_SCHEDULE"} {
+		"BORG_REPO", "AWS_ACCESS_KEY_ID", "PATH", "TOKENIZER", "BORG_KEY_FILE", "HOME", "BORGRUN_SCHEDULE",
+		"GOOGLE_APPLICATION_CREDENTIALS", "CREDENTIALS_DIRECTORY", "SECRETS_DIR"} {
 		if backup.SecretName(n) {
 			t.Errorf("SecretName(%q) = true, want false", n)
 		}

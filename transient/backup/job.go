@@ -199,17 +199,18 @@ func (b *Job) CredentialsDir(unit string) string {
 // by its name, a secret: a password, passphrase, token, secret or private
 // key (BORG_PASSPHRASE, RESTIC_PASSWORD, AWS_SECRET_ACCESS_KEY,
 // GITHUB_TOKEN, ...). A name that says the value is where to find the
-// secret (ending in _FILE, _FD, _COMMAND, _CMD or _PATH, and
-// BORG_PASSCOMMAND) is not one. The environment of a unit can be read by
+// secret (ending in _FILE, _FD, _COMMAND, _CMD, _PATH, _DIR or
+// _DIRECTORY, and BORG_PASSCOMMAND) is not one; nor is one that names
+// credentials, which are files (GOOGLE_APPLICATION_CREDENTIALS). The environment of a unit can be read by
 // every local user (systemctl show), so [Job.Check] refuses these.
 func SecretName(name string) bool {
 	n := strings.ToUpper(name)
-	for _, safe := range []string{"_FILE", "_FD", "_COMMAND", "_CMD", "_PATH"} {
+	for _, safe := range []string{"_FILE", "_FD", "_COMMAND", "_CMD", "_PATH", "_DIR", "_DIRECTORY"} {
 		if strings.HasSuffix(n, safe) {
 			return false
 		}
 	}
-	for _, word := range []string{"PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "PRIVATE_KEY", "API_KEY", "CREDENTIAL"} {
+	for _, word := range []string{"PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "PRIVATE_KEY", "API_KEY"} {
 		if strings.Contains(n, word) {
 			return true
 		}
@@ -537,8 +538,16 @@ func encode(v props.Version, t props.UnitType, assignments []string) ([]transien
 // be recognised as a no-op.
 func (b *Job) Fingerprint() string {
 	h := sha256.New()
-	for _, s := range [][]string{b.TimerAssignments(), b.ServiceAssignments("oneshot"),
-		b.HookAssignments(HookFailure, b.ServiceUnit()), b.HookAssignments(HookSuccess, b.ServiceUnit())} {
+	parts := [][]string{b.TimerAssignments(), b.ServiceAssignments("oneshot")}
+	for _, k := range Hooks {
+		// Only hooks that exist: a job without hooks keeps the
+		// fingerprint it had before hooks were, so that its schedule is
+		// still "unchanged" after an upgrade of borgrun.
+		if a := b.HookAssignments(k, b.ServiceUnit()); a != nil {
+			parts = append(parts, a)
+		}
+	}
+	for _, s := range parts {
 		for _, a := range s {
 			fmt.Fprintf(h, "%d:%s\n", len(a), a)
 		}
