@@ -201,8 +201,9 @@ func (b *Job) CredentialsDir(unit string) string {
 // GITHUB_TOKEN, ...). A name that says the value is where to find the
 // secret (ending in _FILE, _FD, _COMMAND, _CMD, _PATH, _DIR or
 // _DIRECTORY, and BORG_PASSCOMMAND) is not one; nor is one that names
-// credentials, which are files (GOOGLE_APPLICATION_CREDENTIALS). The environment of a unit can be read by
-// every local user (systemctl show), so [Job.Check] refuses these.
+// credentials, which are files (GOOGLE_APPLICATION_CREDENTIALS). The
+// environment of a unit can be read by every local user (systemctl
+// show), so [Job.Check] refuses these.
 func SecretName(name string) bool {
 	n := strings.ToUpper(name)
 	for _, safe := range []string{"_FILE", "_FD", "_COMMAND", "_CMD", "_PATH", "_DIR", "_DIRECTORY"} {
