@@ -396,3 +396,80 @@ func TestHooksOnSetupFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestHooksAndCredentialUser: under the user manager, the credential's
+// path is $XDG_RUNTIME_DIR/credentials/UNIT (borgrun writes it) and the
+// hooks fire, for a scheduled run and now.
+func TestHooksAndCredentialUser(t *testing.T) {
+	msgs := hookTestScripts(t)
+	sys := sandbox.Get(t)
+	systemctl(t, "start", "user@0.service")
+	env := []string{"XDG_RUNTIME_DIR=/run/user/0"}
+	user := func(args ...string) (string, error) {
+		return sys.Output(t.Context(), "env", append([]string{"XDG_RUNTIME_DIR=/run/user/0", "systemctl", "--user"}, args...)...)
+	}
+	t.Cleanup(func() {
+		sys.Output(context.Background(), "env", "XDG_RUNTIME_DIR=/run/user/0", "systemctl", "--user", "stop",
+			"borgrun-ucred.timer", "borgrun-ucred.service")
+	})
+	flags := []string{"--user", "--name", "ucred", "--hardening=off", "--priority=normal", "--inhibit=no",
+		"--credential", "restic=" + hookDir + "/restic-pw", "-E", "RESTIC_PASSWORD_FILE=%d/restic",
+		"--on-failure", hookDir + "/hook.sh failure", "--on-success", hookDir + "/hook.sh success"}
+	if _, stderr, code := borgrunEnv(t, env, append(append([]string{"schedule", "--daily", "--boot-delay", "0"}, flags...), "--", hookDir+"/readcred.sh")...); code != 0 {
+		t.Fatalf("schedule --user: exit %d, %q", code, stderr)
+	}
+	out, err := user("show", "-p", "Environment", "borgrun-ucred.service")
+	if err != nil || !strings.Contains(out, "RESTIC_PASSWORD_FILE=/run/user/0/credentials/borgrun-ucred.service/restic") {
+		t.Errorf("user service: %q, %v", out, err)
+	}
+	if out, err := user("start", "borgrun-ucred.service"); err != nil {
+		t.Errorf("the user's scheduled run did not read the secret through RESTIC_PASSWORD_FILE: %v %s", err, out)
+	}
+	if env, _ := nextHook(t, msgs); env["kind"] != "success" || env["MONITOR_UNIT"] != "borgrun-ucred.service" {
+		t.Errorf("after the user's scheduled run: %v", env)
+	}
+	_, stderr, code := borgrunEnv(t, env, append(append([]string{"now", "--quiet"}, flags...), "--", hookDir+"/readcred.sh")...)
+	if code != 0 {
+		t.Errorf("now --user did not read the secret: exit %d, %q", code, stderr)
+	}
+	if env, _ := nextHook(t, msgs); env["kind"] != "success" || env["MONITOR_UNIT"] != "borgrun-ucred-now.service" {
+		t.Errorf("after now --user: %v", env)
+	}
+	if _, stderr, code := borgrunEnv(t, env, "remove", "--user", "ucred"); code != 0 {
+		t.Errorf("remove --user: exit %d, %q", code, stderr)
+	}
+	if out, _ := user("show", "-p", "LoadState", "borgrun-ucred@on-failure.service"); out != "LoadState=not-found\n" {
+		t.Errorf("after remove --user, the hook: %q", out)
+	}
+}
+
+// TestNowBesideRunningHook: a now whose earlier run's hook still runs
+// says so (its hook unit exists) instead of blaming another now.
+func TestNowBesideRunningHook(t *testing.T) {
+	hookTestScripts(t)
+	sys := sandbox.Get(t)
+	c := dialSandbox(t)
+	gate := hookDir + "/gate"
+	mkfifo(t, gate)
+	hook := "borgrun-hkbusy-now@on-failure.service"
+	args := []string{"now", "--name", "hkbusy", "--inhibit=no", "--quiet", "--on-failure", "/bin/sh -c 'read x < " + gate + "'", "--", "/bin/false"}
+	if _, stderr, code := borgrun(t, args...); code != 1 {
+		t.Fatalf("first now: exit %d, %q", code, stderr)
+	}
+	t.Cleanup(func() { sys.Output(context.Background(), "systemctl", "stop", hook) })
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := c.WaitActiveState(ctx, hook, "activating"); err != nil {
+		t.Fatalf("the failure hook did not start: %v", err)
+	}
+	_, stderr, code := borgrun(t, args...)
+	if want := "borgrun: now: " + hook + ", the on-failure hook of an earlier borgrun now --name hkbusy, is still running; run again once it is done\n"; code != 1 || stderr != want {
+		t.Errorf("now beside the running hook: exit %d, %q; want 1, %q", code, stderr, want)
+	}
+	if _, err := sys.Output(t.Context(), "sh", "-c", "echo go > "+gate); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitGone(ctx, hook); err != nil {
+		t.Errorf("the hook did not end and unload: %v", err)
+	}
+}

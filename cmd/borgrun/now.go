@@ -99,7 +99,7 @@ func (e *env) runNow(args []string) (int, error) {
 	}
 	res, err := c.RunAux(e.ctx, b.NowUnit(), props, hooks)
 	out.close()
-	return e.nowResult(b, f, res, err)
+	return e.nowResult(c, b, f, res, err)
 }
 
 // nowProps prepares b's run now on the manager c is connected to, here or
@@ -129,9 +129,9 @@ func (e *env) nowProps(c *transient.Conn, b *backup.Job, f *nowFlags) ([]transie
 // was stopped by signal N, else the command's status. It adds a line when
 // the unit did not run (a condition) or probably failed to start because
 // the manager could not apply its settings.
-func (e *env) nowResult(b *backup.Job, f *nowFlags, res *transient.Result, err error) (int, error) {
+func (e *env) nowResult(c *transient.Conn, b *backup.Job, f *nowFlags, res *transient.Result, err error) (int, error) {
 	if errors.Is(err, transient.ErrUnitExists) {
-		return 0, fmt.Errorf("now: %s is already running (another borgrun now --name %s)", b.NowUnit(), b.Name)
+		return 0, e.alreadyRunning(c, b)
 	}
 	var exitErr *transient.ExitError
 	if res == nil || (err != nil && !errors.As(err, &exitErr) && e.ctx.Err() == nil) {
@@ -152,6 +152,21 @@ func (e *env) nowResult(b *backup.Job, f *nowFlags, res *transient.Result, err e
 	return res.ExitStatus(), nil
 }
 
+// alreadyRunning is now's error when the run's unit exists already:
+// another borgrun now of the job runs, or the hook of an earlier run still
+// runs (a running hook keeps the service that names it loaded).
+func (e *env) alreadyRunning(c *transient.Conn, b *backup.Job) error {
+	if running, err := c.Running(e.ctx, b.NowUnit()); err == nil && !running {
+		for _, k := range backup.Hooks {
+			h := backup.HookUnit(b.NowUnit(), k)
+			if running, err := c.Running(e.ctx, h); err == nil && running {
+				return fmt.Errorf("now: %s, the %s hook of an earlier borgrun now --name %s, is still running; run again once it is done", h, k, b.Name)
+			}
+		}
+	}
+	return fmt.Errorf("now: %s is already running (another borgrun now --name %s)", b.NowUnit(), b.Name)
+}
+
 // detach starts the run, and creates its hook units, and returns once it
 // has started. The units unload themselves when they end
 // (CollectMode=inactive-or-failed); the output goes to the journal.
@@ -159,7 +174,7 @@ func (e *env) detach(c *transient.Conn, b *backup.Job, props []transient.Propert
 	props = append(props, transient.Property{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")})
 	err := c.StartTransient(e.ctx, b.NowUnit(), props, hooks, true)
 	if errors.Is(err, transient.ErrUnitExists) {
-		return fmt.Errorf("now: %s is already running (another borgrun now --name %s)", b.NowUnit(), b.Name)
+		return e.alreadyRunning(c, b)
 	}
 	if err != nil {
 		return err

@@ -84,7 +84,7 @@ func (e *env) nowOn(c *transient.Conn, h transient.Host, b *backup.Job, f *nowFl
 	}
 	res, err := c.RunAux(e.ctx, b.NowUnit(), props, hooks)
 	j.finish(res != nil)
-	return e.nowResult(b, f, res, err)
+	return e.nowResult(c, b, f, res, err)
 }
 
 // journalFollower prints a remote unit's journal entries as they come.
