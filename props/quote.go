@@ -50,6 +50,14 @@ func QuoteArgv(words []string) string {
 	return strings.Join(q, " ")
 }
 
+// SplitArgv splits a command line into words as systemd splits the
+// command of ExecStart= (quotes removed, C escapes resolved): the parser
+// beside [QuoteArgv], whose output it splits back into the same words.
+// Prefixes such as "-" or "+" are not interpreted.
+func SplitArgv(s string) ([]string, error) {
+	return splitWords(s, whitespace, exUnquote|exCUnescape)
+}
+
 // ParsePathArgument is systemd's parse_path_argument(path, suppress_root
 // = true) with the working directory given: a relative path is made
 // absolute against cwd, and the result simplified as path_simplify does

@@ -112,3 +112,23 @@ func TestParseSetenv(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitArgvInvertsQuoteArgv(t *testing.T) {
+	for _, argv := range [][]string{
+		{"/usr/bin/curl", "-fsS", "https://hc.example/ping/u/fail"},
+		{"/bin/sh", "-c", "echo 'a b' \"c\"\\\\d"},
+		{"/usr/bin/mail", "-s", "backup failed: x", "root@example.org"},
+	} {
+		got, err := SplitArgv(QuoteArgv(argv))
+		if err != nil || !slices.Equal(got, argv) {
+			t.Errorf("SplitArgv(QuoteArgv(%q)) = %q, %v", argv, got, err)
+		}
+	}
+	got, err := SplitArgv(`/usr/bin/curl -fsS "https://x/y z" 'a\tb'`)
+	if want := []string{"/usr/bin/curl", "-fsS", "https://x/y z", "a\tb"}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("SplitArgv: %q, %v; want %q", got, err, want)
+	}
+	if _, err := SplitArgv(`/bin/echo "unterminated`); err == nil {
+		t.Error("SplitArgv of an unterminated quote: no error")
+	}
+}

@@ -3,6 +3,7 @@ package transient
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 
@@ -127,7 +128,12 @@ func rewriteService(v props.Version, text string, svc map[string]dbus.Variant) (
 		if !ok {
 			return "", fmt.Errorf("RestrictNamespaces is %s, want a uint64", val.Signature())
 		}
-		rendered["RestrictNamespaces"] = []string{"RestrictNamespaces=" + props.FormatNamespacesFor(v, flags)}
+		// All bits set is NAMESPACE_FLAGS_INITIAL: never set, nothing to
+		// render (its known bits would read as every namespace plus time,
+		// which 252 to 257 do not print as "no").
+		if flags != math.MaxUint64 {
+			rendered["RestrictNamespaces"] = []string{"RestrictNamespaces=" + props.FormatNamespacesFor(v, flags)}
+		}
 	}
 	var out strings.Builder
 	done := map[string]bool{}

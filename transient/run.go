@@ -94,6 +94,13 @@ type Property = sddbus.Property
 // unit, waits for it to end (up to stopTimeout) and returns ctx's error
 // joined with the result.
 func (c *Conn) Run(ctx context.Context, name string, props []Property) (*Result, error) {
+	return c.RunAux(ctx, name, props, nil)
+}
+
+// RunAux is [Conn.Run] with auxiliary units created in the same
+// StartTransientUnit call (created, not started), such as the units the
+// service names in OnFailure= or OnSuccess=.
+func (c *Conn) RunAux(ctx context.Context, name string, props []Property, aux []AuxUnit) (*Result, error) {
 	path := unitPath(name)
 	cc := c // the connection in use; a new one after a reconnect
 	w, unwatch, err := cc.watch(ctx, path)
@@ -124,7 +131,11 @@ func (c *Conn) Run(ctx context.Context, name string, props []Property) (*Result,
 	if err != nil {
 		return nil, err
 	}
-	_, err = cc.sd.StartTransientUnitContext(send, name, "fail", props, jobs)
+	if len(aux) == 0 {
+		_, err = cc.sd.StartTransientUnitContext(send, name, "fail", props, jobs)
+	} else {
+		_, err = cc.sd.StartTransientUnitAux(send, name, "fail", props, auxCollections(aux), jobs)
+	}
 	cancel()
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("starting %q", name), err)

@@ -74,10 +74,7 @@ func (e *JobError) Error() string {
 // if ctx is done while the start job is waited for, the error wraps both
 // ctx's error and [ErrCreated].
 func (c *Conn) StartTransient(ctx context.Context, name string, props []Property, aux []AuxUnit, wait bool) error {
-	var pcs []sddbus.PropertyCollection
-	for _, a := range aux {
-		pcs = append(pcs, sddbus.PropertyCollection{Name: a.Name, Properties: a.Properties})
-	}
+	pcs := auxCollections(aux)
 	var jobs chan string
 	if wait {
 		jobs = make(chan string, 1)
@@ -108,6 +105,14 @@ func (c *Conn) StartTransient(ctx context.Context, name string, props []Property
 	case <-ctx.Done():
 		return fmt.Errorf("transient: %s was created; stopped waiting for it to start: %w (%w)", name, ctx.Err(), ErrCreated)
 	}
+}
+
+func auxCollections(aux []AuxUnit) []sddbus.PropertyCollection {
+	var pcs []sddbus.PropertyCollection
+	for _, a := range aux {
+		pcs = append(pcs, sddbus.PropertyCollection{Name: a.Name, Properties: a.Properties})
+	}
+	return pcs
 }
 
 // UniqueName returns the connection's unique name on the bus (":1.42"),

@@ -14,13 +14,15 @@ import (
 // StartTimer creates a timer and the service it triggers in one
 // StartTransientUnit call (the service travels as the call's auxiliary
 // unit, as systemd-run sends it) and waits for the timer's start job. The
-// two names must share their stem (x.timer triggers x.service). Either both
-// units are created or, if the manager refuses, neither is.
-func (c *Conn) StartTimer(ctx context.Context, timer string, timerProps []Property, service string, serviceProps []Property) error {
+// two names must share their stem (x.timer triggers x.service). Units in
+// extra are created (not started) in the same call, such as those the
+// service names in OnFailure=. Either every unit is created or, if the
+// manager refuses, none is.
+func (c *Conn) StartTimer(ctx context.Context, timer string, timerProps []Property, service string, serviceProps []Property, extra ...AuxUnit) error {
 	if stem(timer) != stem(service) || !strings.HasSuffix(timer, ".timer") || !strings.HasSuffix(service, ".service") {
 		return fmt.Errorf("transient: timer %q and service %q must be STEM.timer and STEM.service", timer, service)
 	}
-	return c.StartTransient(ctx, timer, timerProps, []AuxUnit{{Name: service, Properties: serviceProps}}, true)
+	return c.StartTransient(ctx, timer, timerProps, append([]AuxUnit{{Name: service, Properties: serviceProps}}, extra...), true)
 }
 
 func stem(name string) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/borgrun/borgrun/transient"
 	"github.com/borgrun/borgrun/transient/backup"
@@ -112,6 +113,9 @@ func (e *env) export(args []string) error {
 				fmt.Fprintln(e.stdout)
 			}
 			fmt.Fprintf(e.stdout, "# %s\n%s\n# %s\n%s", x.Timer.Source, x.Timer.Text, x.Service.Source, x.Service.Text)
+			for _, h := range x.Hooks {
+				fmt.Fprintf(e.stdout, "\n# %s\n%s", h.Source, h.Text)
+			}
 		}
 		return nil
 	}
@@ -119,18 +123,22 @@ func (e *env) export(args []string) error {
 		if err := writeExport(f.dir, x); err != nil {
 			return fmt.Errorf("export: %s: %w", x.Name, err)
 		}
-		fmt.Fprintf(e.stdout, "exported %s to %s: %s, %s, %s\n", x.Name, f.dir, x.Timer.Name, x.Service.Name,
+		names := []string{x.Timer.Name, x.Service.Name}
+		for _, h := range x.Hooks {
+			names = append(names, h.Name)
+		}
+		fmt.Fprintf(e.stdout, "exported %s to %s: %s, %s\n", x.Name, f.dir, strings.Join(names, ", "),
 			filepath.Join("timers.target.wants", x.Timer.Name))
 	}
 	return nil
 }
 
-// writeExport writes a job's two unit files into dir and enables the timer
+// writeExport writes a job's unit files (timer, service, hooks) into dir and enables the timer
 // there (timers.target.wants/NAME -> ../NAME, the link systemctl enable
 // makes for WantedBy=timers.target). Each file and the link replace any
 // previous one atomically.
 func writeExport(dir string, x *backup.Exported) error {
-	for _, u := range []backup.UnitFile{x.Service, x.Timer} {
+	for _, u := range x.Files() {
 		if err := writeFileAtomic(filepath.Join(dir, u.Name), []byte(u.Text), 0o644); err != nil {
 			return err
 		}

@@ -35,6 +35,9 @@ func FuzzCLI(f *testing.F) {
 		{"now", "--quiet", "--", "/bin/true"},
 		{"run", "--wait", "-p", "Nice=5", "/bin/true"},
 		{"run", "-u", "x", "--on-calendar=daily", "/bin/true"},
+		{"schedule", "--daily", "--dry-run", "--on-failure", "/bin/echo 'a b' \\x", "--on-success", "true", "--", "/bin/true"},
+		{"now", "--on-failure", "\"", "--credential", "a=/etc/hostname", "-E", "A_FILE=%d/a", "--", "/bin/true"},
+		{"schedule", "--daily", "-E", "RESTIC_PASSWORD=x", "-p", "Environment=X_TOKEN=y", "--", "/bin/true"},
 	} {
 		f.Add(strings.Join(args, argSep))
 	}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +33,9 @@ type jobFlags struct {
 	managerFlags
 	properties  []string
 	environment []string
+	onFailure   string
+	onSuccess   string
+	credentials []string
 	hostFlags
 	fs *pflag.FlagSet
 }
@@ -46,6 +50,9 @@ func (j *jobFlags) add(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&j.writable, "writable", nil, "also make this absolute PATH writable under the sandbox, creating it as a directory if missing (repeatable)")
 	fs.StringVar(&j.passphrase, "passphrase-file", "", "give borg the passphrase in this absolute FILE, as a systemd credential (never in the unit, environment or argv)")
 	fs.StringVar(&j.credential, "passphrase-credential", "", "like --passphrase-file, for an absolute FILE made by systemd-creds encrypt --name=borg-passphrase (LoadCredentialEncrypted=)")
+	fs.StringVar(&j.onFailure, "on-failure", "", "run COMMAND (one string, split as systemd splits ExecStart=) when a run fails, in a unit of its own (OnFailure=); it gets MONITOR_SERVICE_RESULT, MONITOR_EXIT_STATUS, MONITOR_INVOCATION_ID, ... and BORGRUN_JOB")
+	fs.StringVar(&j.onSuccess, "on-success", "", "run COMMAND (as --on-failure) when a run succeeds (OnSuccess=)")
+	fs.StringArrayVar(&j.credentials, "credential", nil, "hand the command the absolute FILE as the systemd credential NAME (NAME=FILE, LoadCredential=); -E VAR=%d/NAME gives its path (repeatable)")
 	fs.BoolVar(&j.noNetWait, "no-network-wait", false, "do not order the run after network-online.target")
 	fs.StringArrayVarP(&j.properties, "property", "p", nil, "set a service property NAME=VALUE, as systemd-run -p (repeatable; wins over the defaults)")
 	fs.StringArrayVarP(&j.environment, "setenv", "E", nil, "set an environment variable NAME=VALUE for the command; a bare NAME copies it from here (repeatable)")
@@ -215,12 +222,44 @@ func (e *env) job(cmd string, j *jobFlags, argv []string) (*backup.Job, *backup.
 		}
 		b.Environment = append(b.Environment, kv)
 	}
+	for _, h := range []struct {
+		flag, cmdline string
+		argv          *[]string
+	}{{"on-failure", j.onFailure, &b.OnFailure}, {"on-success", j.onSuccess, &b.OnSuccess}} {
+		if !j.fs.Changed(h.flag) {
+			continue
+		}
+		argv, err := e.hookCommand(remote, h.cmdline)
+		if err != nil {
+			return nil, nil, usagef("%s: --%s %q: %v", cmd, h.flag, h.cmdline, err)
+		}
+		*h.argv = argv
+	}
+	for _, c := range j.credentials {
+		name, file, ok := strings.Cut(c, "=")
+		if !ok || name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/:") {
+			return nil, nil, usagef("%s: --credential %q: want NAME=FILE, NAME without \"/\" or \":\"", cmd, c)
+		}
+		if !filepath.IsAbs(file) {
+			return nil, nil, usagef("%s: --credential %q: FILE must be an absolute path", cmd, c)
+		}
+		if fi, err := os.Stat(file); !remote && (err != nil || !fi.Mode().IsRegular()) {
+			return nil, nil, usagef("%s: --credential %q: FILE must be an existing regular file", cmd, c)
+		}
+		b.Credentials = append(b.Credentials, backup.Credential{Name: name, File: file})
+	}
+	if j.user {
+		b.RuntimeDir = userRuntimeDir()
+	}
 	// Names and syntax now, for any systemd props knows; whether this
 	// manager's version has them, once connected (checkJob).
 	if _, err := props.ParseAllFor(props.NewestVersion, props.Service, j.properties); err != nil {
 		return nil, nil, usagef("%s: -p: %v", cmd, err)
 	}
 	b.ServiceProperties = j.properties
+	if err := b.CheckSecrets(); err != nil {
+		return nil, nil, secretUsage(cmd, err)
+	}
 	var sb *backup.Sandbox
 	switch {
 	case profile == backup.ProfileOff:
@@ -303,9 +342,60 @@ func (e *env) checkJob(cmd string, c *transient.Conn, b *backup.Job) (props.Vers
 		check = b.CheckSchedule
 	}
 	if err := check(v); err != nil {
-		return 0, usagef("%s: %v", cmd, err)
+		return 0, secretUsage(cmd, err)
 	}
 	return v, nil
+}
+
+// secretUsage is the usage error for err, a refusal of the job; for a
+// secret in the environment it says, on one line, the safe way to pass it.
+func secretUsage(cmd string, err error) error {
+	var se *backup.SecretError
+	if !errors.As(err, &se) {
+		return usagef("%s: %v", cmd, err)
+	}
+	how := "--credential NAME=FILE, which the command reads from the file %d/NAME (e.g. -E RESTIC_PASSWORD_FILE=%d/NAME)"
+	if strings.HasPrefix(se.Name, "BORG_") {
+		how = "--passphrase-file FILE (or --passphrase-credential FILE)"
+	}
+	return usagef("%s: environment %s: a secret in a unit's environment can be read by every local user (systemctl show); use %s", cmd, se.Name, how)
+}
+
+// hookCommand splits a hook's command line as systemd splits ExecStart=
+// and makes its program absolute with the caller's PATH, as for the job's
+// command (with -H, a bare name is left to the remote manager).
+func (e *env) hookCommand(remote bool, cmdline string) ([]string, error) {
+	argv, err := props.SplitArgv(cmdline)
+	if err != nil {
+		return nil, err
+	}
+	if len(argv) == 0 {
+		return nil, errors.New("no command")
+	}
+	switch {
+	case remote && strings.Contains(argv[0], "/") && !filepath.IsAbs(argv[0]):
+		return nil, errors.New("with -H, give an absolute path or a bare name the remote manager finds")
+	case remote:
+		return argv, nil
+	}
+	path, err := e.lookPath(argv[0])
+	if err != nil {
+		return nil, fmt.Errorf("command %q not found or not executable", argv[0])
+	}
+	if argv[0], err = filepath.Abs(path); err != nil {
+		return nil, err
+	}
+	return argv, nil
+}
+
+// userRuntimeDir is the calling user's runtime directory, where the user
+// manager makes credentials directories: $XDG_RUNTIME_DIR, or
+// /run/user/UID.
+func userRuntimeDir() string {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
+		return filepath.Clean(d)
+	}
+	return "/run/user/" + strconv.Itoa(os.Getuid())
 }
 
 // checkInhibitor drops the systemd-inhibit wrapper, with a notice, when

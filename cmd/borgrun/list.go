@@ -83,7 +83,7 @@ func (e *env) list(args []string) error {
 	}
 	now := e.now()
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tCALENDAR\tNEXT\tLAST\tRESULT\tSTATE")
+	fmt.Fprintln(tw, "NAME\tCALENDAR\tNEXT\tLAST\tRESULT\tSTATE\tHOOKS")
 	for _, j := range jobs {
 		fmt.Fprintln(tw, jobRow(j, now))
 	}
@@ -99,8 +99,18 @@ func jobRow(j backup.JobStatus, now time.Time) string {
 	case result == "exit-code":
 		result = fmt.Sprintf("exit-code (%d)", j.Status)
 	}
+	hooks := "-"
+	if len(j.Hooks) > 0 {
+		hooks = ""
+		for i, h := range j.Hooks {
+			if i > 0 {
+				hooks += ","
+			}
+			hooks += string(h)
+		}
+	}
 	return strings.Join([]string{j.Name, strings.Join(j.Calendars, "; "),
-		when(j.Next, now), when(j.Last, now), result, j.State}, "\t")
+		when(j.Next, now), when(j.Last, now), result, j.State, hooks}, "\t")
 }
 
 // listHosts lists the jobs of every host: one table with a HOST column
@@ -121,7 +131,7 @@ func (e *env) listHosts(hosts []transient.Host, f *listFlags) error {
 	}
 	now := e.now()
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tNAME\tCALENDAR\tNEXT\tLAST\tRESULT\tSTATE")
+	fmt.Fprintln(tw, "HOST\tNAME\tCALENDAR\tNEXT\tLAST\tRESULT\tSTATE\tHOOKS")
 	runs := e.onHosts(hosts, f.parallel, false, job, func(r *hostRun) {
 		if r.err != nil {
 			fmt.Fprintf(e.stderr, "borgrun: %s: %s\n", r.host, hostError(r.err))

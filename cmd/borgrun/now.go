@@ -82,12 +82,12 @@ func (e *env) runNow(args []string) (int, error) {
 		return 0, err
 	}
 	defer c.Close()
-	props, err := e.nowProps(c, b, f)
+	props, hooks, err := e.nowProps(c, b, f)
 	if err != nil {
 		return 0, err
 	}
 	if f.detach {
-		return 0, e.detach(c, b, props, f.quiet, "journalctl -fu "+b.NowUnit())
+		return 0, e.detach(c, b, props, hooks, f.quiet, "journalctl -fu "+b.NowUnit())
 	}
 	out, err := e.outputs(c)
 	if err != nil {
@@ -97,26 +97,31 @@ func (e *env) runNow(args []string) (int, error) {
 	if !f.quiet {
 		fmt.Fprintf(e.stderr, "Running as unit: %s\n", b.NowUnit())
 	}
-	res, err := c.Run(e.ctx, b.NowUnit(), props)
+	res, err := c.RunAux(e.ctx, b.NowUnit(), props, hooks)
 	out.close()
-	return e.nowResult(b, f, res, err)
+	return e.nowResult(c, b, f, res, err)
 }
 
 // nowProps prepares b's run now on the manager c is connected to, here or
 // on a host: it checks b for that manager's version, drops the inhibitor
 // where no logind would take its lock, refuses (or waits, with
 // --wait-running) while the scheduled run of b is in progress, and returns
-// the service's properties.
-func (e *env) nowProps(c *transient.Conn, b *backup.Job, f *nowFlags) ([]transient.Property, error) {
+// the service's properties and its hook units, to create with it.
+func (e *env) nowProps(c *transient.Conn, b *backup.Job, f *nowFlags) ([]transient.Property, []transient.AuxUnit, error) {
 	v, err := e.checkJob("now", c, b)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	e.checkInhibitor(c, b)
 	if err := e.notBesideScheduled(c, b, f.waitRunning, f.quiet); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return b.Service(v, "exec")
+	props, err := b.Service(v, "exec")
+	if err != nil {
+		return nil, nil, err
+	}
+	hooks, err := b.HookUnits(v, b.NowUnit())
+	return props, hooks, err
 }
 
 // nowResult turns how now's unit ended into borgrun's exit status, as
@@ -124,9 +129,9 @@ func (e *env) nowProps(c *transient.Conn, b *backup.Job, f *nowFlags) ([]transie
 // was stopped by signal N, else the command's status. It adds a line when
 // the unit did not run (a condition) or probably failed to start because
 // the manager could not apply its settings.
-func (e *env) nowResult(b *backup.Job, f *nowFlags, res *transient.Result, err error) (int, error) {
+func (e *env) nowResult(c *transient.Conn, b *backup.Job, f *nowFlags, res *transient.Result, err error) (int, error) {
 	if errors.Is(err, transient.ErrUnitExists) {
-		return 0, fmt.Errorf("now: %s is already running (another borgrun now --name %s)", b.NowUnit(), b.Name)
+		return 0, e.alreadyRunning(c, b)
 	}
 	var exitErr *transient.ExitError
 	if res == nil || (err != nil && !errors.As(err, &exitErr) && e.ctx.Err() == nil) {
@@ -147,14 +152,29 @@ func (e *env) nowResult(b *backup.Job, f *nowFlags, res *transient.Result, err e
 	return res.ExitStatus(), nil
 }
 
-// detach starts the run and returns once it has started. The unit
-// unloads itself when it ends (CollectMode=inactive-or-failed); its output
-// goes to the journal.
-func (e *env) detach(c *transient.Conn, b *backup.Job, props []transient.Property, quiet bool, follow string) error {
+// alreadyRunning is now's error when the run's unit exists already:
+// another borgrun now of the job runs, or the hook of an earlier run still
+// runs (a running hook keeps the service that names it loaded).
+func (e *env) alreadyRunning(c *transient.Conn, b *backup.Job) error {
+	if running, err := c.Running(e.ctx, b.NowUnit()); err == nil && !running {
+		for _, k := range backup.Hooks {
+			h := backup.HookUnit(b.NowUnit(), k)
+			if running, err := c.Running(e.ctx, h); err == nil && running {
+				return fmt.Errorf("now: %s, the %s hook of an earlier borgrun now --name %s, is still running; run again once it is done", h, k, b.Name)
+			}
+		}
+	}
+	return fmt.Errorf("now: %s is already running (another borgrun now --name %s)", b.NowUnit(), b.Name)
+}
+
+// detach starts the run, and creates its hook units, and returns once it
+// has started. The units unload themselves when they end
+// (CollectMode=inactive-or-failed); the output goes to the journal.
+func (e *env) detach(c *transient.Conn, b *backup.Job, props []transient.Property, hooks []transient.AuxUnit, quiet bool, follow string) error {
 	props = append(props, transient.Property{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")})
-	err := c.StartTransient(e.ctx, b.NowUnit(), props, nil, true)
+	err := c.StartTransient(e.ctx, b.NowUnit(), props, hooks, true)
 	if errors.Is(err, transient.ErrUnitExists) {
-		return fmt.Errorf("now: %s is already running (another borgrun now --name %s)", b.NowUnit(), b.Name)
+		return e.alreadyRunning(c, b)
 	}
 	if err != nil {
 		return err

@@ -68,12 +68,12 @@ func (e *env) nowHosts(b *backup.Job, f *nowFlags) (int, error) {
 // nowOn runs b now on host h, whose manager c is connected to, following
 // its output in h's journal.
 func (e *env) nowOn(c *transient.Conn, h transient.Host, b *backup.Job, f *nowFlags) (int, error) {
-	props, err := e.nowProps(c, b, f)
+	props, hooks, err := e.nowProps(c, b, f)
 	if err != nil {
 		return 0, err
 	}
 	if f.detach {
-		return 0, e.detach(c, b, props, f.quiet, "ssh "+h.String()+" journalctl -fu "+b.NowUnit())
+		return 0, e.detach(c, b, props, hooks, f.quiet, "ssh "+h.String()+" journalctl -fu "+b.NowUnit())
 	}
 	j := &journalFollower{e: e, host: h, unit: b.NowUnit()}
 	if err := j.start(); err != nil {
@@ -82,9 +82,9 @@ func (e *env) nowOn(c *transient.Conn, h transient.Host, b *backup.Job, f *nowFl
 	if !f.quiet {
 		fmt.Fprintf(e.stderr, "Running as unit: %s on %s (output from its journal)\n", b.NowUnit(), h)
 	}
-	res, err := c.Run(e.ctx, b.NowUnit(), props)
+	res, err := c.RunAux(e.ctx, b.NowUnit(), props, hooks)
 	j.finish(res != nil)
-	return e.nowResult(b, f, res, err)
+	return e.nowResult(c, b, f, res, err)
 }
 
 // journalFollower prints a remote unit's journal entries as they come.

@@ -31,6 +31,8 @@ func TestDaemonReloadKeepsSchedules(t *testing.T) {
 			"--", "/usr/bin/borgmatic", "-c", bmConfig}, false},
 		{"opt-outs", append(append([]string{"--on-calendar", "Mon..Fri 12:30", "--no-persistent", "--randomized-delay", "0",
 			"--allow-battery"}, fast...), "--", "/bin/true"), false},
+		{"hooks", []string{"--daily", "--on-failure", "/bin/echo 'failed: x'", "--on-success", "/usr/bin/true",
+			"--credential", "pw=" + bmPassFile, "-E", "PW_FILE=%d/pw", "--", "/bin/true"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,9 +42,16 @@ func TestDaemonReloadKeepsSchedules(t *testing.T) {
 			if _, stderr, code := borgrun(t, args...); code != 0 {
 				t.Fatalf("schedule: exit %d: %s", code, stderr)
 			}
-			before := map[string]map[string]string{timer: showAll(t, timer), service: showAll(t, service)}
+			units := []string{timer, service}
+			if tt.name == "hooks" {
+				units = append(units, "borgrun-reload-hooks@on-failure.service", "borgrun-reload-hooks@on-success.service")
+			}
+			before := map[string]map[string]string{}
+			for _, u := range units {
+				before[u] = showAll(t, u)
+			}
 			systemctl(t, "daemon-reload")
-			for _, u := range []string{timer, service} {
+			for _, u := range units {
 				compareLoaded(t, u, before[u], showAll(t, u), nil)
 			}
 			// The same schedule is still recognised as unchanged.

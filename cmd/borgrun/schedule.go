@@ -36,6 +36,13 @@ command is resolved by the host's manager, and the hardening is derived
 from the host's own borgmatic configuration. A host that fails is named
 on stderr and the exit status is 1; the others are scheduled.
 
+--on-failure COMMAND and --on-success COMMAND run COMMAND (one string,
+split as systemd splits ExecStart=) after a run that failed or succeeded,
+in borgrun-NAME@on-failure.service / @on-success.service, created in the
+same call; the hook gets MONITOR_SERVICE_RESULT, MONITOR_EXIT_STATUS,
+MONITOR_INVOCATION_ID, ... and BORGRUN_JOB. Secrets do not go in -E:
+use --passphrase-file, or --credential NAME=FILE with -E VAR=%d/NAME.
+
 Before creating anything, schedule runs /bin/true once under the job's
 sandbox and priority settings (borgrun-NAME:probe-*.service) and refuses, with
 the option to use, if this service manager cannot apply them (some
@@ -46,6 +53,7 @@ Examples:
   borgrun schedule --weekly --name offsite -- /usr/bin/borgmatic -c /etc/borgmatic/offsite.yaml
   borgrun schedule --on-calendar 'Mon..Fri 12:30' --randomized-delay 0 -- /usr/local/bin/backup.sh
   borgrun schedule --daily --dry-run
+  borgrun schedule --daily --on-success 'curl -fsS -m 10 https://hc-ping.com/UUID' --on-failure 'curl -fsS -m 10 https://hc-ping.com/UUID/fail'
   borgrun schedule --daily -H root@db1 -H root@web1 -H root@backup.example.org:2222
 `
 
@@ -288,6 +296,9 @@ func (e *env) dryRun(b *backup.Job, sb *backup.Sandbox, cals []*props.Calendar, 
 	timer, service := b.UnitFiles()
 	fmt.Fprintf(e.stdout, "# %s (transient, not created: --dry-run)\n%s\n", b.TimerUnit(), timer)
 	fmt.Fprintf(e.stdout, "# %s\n%s\n", b.ServiceUnit(), service)
+	for _, h := range b.HookUnitFiles(b.ServiceUnit()) {
+		fmt.Fprintf(e.stdout, "# %s\n%s\n", h.Name, h.Text)
+	}
 	if sb != nil {
 		printSandbox(e.stdout, sb)
 	}

@@ -30,10 +30,18 @@ type UnitFile struct {
 	Text   string // the file's content
 }
 
-// Exported is a scheduled job's timer and service as unit files.
+// Exported is a scheduled job's timer and service as unit files, and
+// the units of its hooks, which the service names in OnFailure= or
+// OnSuccess= (none if it has none).
 type Exported struct {
 	Name           string
 	Timer, Service UnitFile
+	Hooks          []UnitFile
+}
+
+// Files returns every file of x: the service, its hooks, the timer.
+func (x *Exported) Files() []UnitFile {
+	return append(append([]UnitFile{x.Service}, x.Hooks...), x.Timer)
 }
 
 // Export returns unit files equivalent to the job's transient timer and
@@ -75,11 +83,30 @@ func Export(ctx context.Context, c *transient.Conn, name string, opts ExportOpti
 		return nil, fmt.Errorf("backup: %s: %w (no %s in its environment)", b.ServiceUnit(), ErrNotOurs, FingerprintVar)
 	}
 	timerText := timer.Text + "\n[Install]\nWantedBy=timers.target\n"
-	return &Exported{
+	x := &Exported{
 		Name:    name,
 		Timer:   UnitFile{Name: b.TimerUnit(), Source: timer.Source, Text: exportHeader(b.TimerUnit(), timer.Source, name, opts) + timerText},
 		Service: UnitFile{Name: b.ServiceUnit(), Source: service.Source, Text: exportHeader(b.ServiceUnit(), service.Source, name, opts) + service.Text},
-	}, nil
+	}
+	unit, err := c.Properties(ctx, b.ServiceUnit(), transient.UnitInterface)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range Hooks {
+		hook := HookUnit(b.ServiceUnit(), k)
+		if deps, _ := unit[dependencyOf(k)].Value().([]string); !slices.Contains(deps, hook) {
+			continue
+		}
+		f, err := c.UnitFile(ctx, hook, opts.ReadFile)
+		if errors.Is(err, transient.ErrNotTransient) {
+			err = fmt.Errorf("backup: job %q: %w (%w)", name, ErrNotOurs, err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		x.Hooks = append(x.Hooks, UnitFile{Name: hook, Source: f.Source, Text: exportHeader(hook, f.Source, name, opts) + f.Text})
+	}
+	return x, nil
 }
 
 // exportHeader is the comment that starts an exported unit file: what it

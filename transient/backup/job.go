@@ -81,11 +81,186 @@ type Job struct {
 	// ServiceProperties.
 	Hardening []string
 
+	// OnFailure and OnSuccess are commands (argv; [0] an absolute path or
+	// a name the manager finds in its search path) run when a run of the
+	// job fails (non-zero exit, killed, timed out, or a setup or
+	// ExecStartPre= step failed) or succeeds. Each runs in a unit of its
+	// own, [HookUnit], which the service names in OnFailure= or OnSuccess=
+	// and which is created with it in one call; the manager passes it
+	// MONITOR_SERVICE_RESULT, MONITOR_EXIT_CODE, MONITOR_EXIT_STATUS,
+	// MONITOR_INVOCATION_ID and MONITOR_UNIT, and borgrun BORGRUN_JOB.
+	// No sandbox: a hook needs the network and the journal.
+	OnFailure []string
+	OnSuccess []string
+
+	// Credentials are files the manager hands the command at every start
+	// as systemd credentials (LoadCredential=NAME:FILE), in the directory
+	// [Job.CredentialsDir]; an Environment value that starts with "%d/"
+	// names a file there (see [Job.ServiceAssignments]).
+	Credentials []Credential
+	// RuntimeDir is the manager's runtime directory, under which it makes
+	// each service's credentials directory: "" for the system manager
+	// (/run), the user's $XDG_RUNTIME_DIR for a user manager.
+	RuntimeDir string
+
 	// ServiceProperties and TimerProperties are extra assignments
 	// (systemd-run's -p and --timer-property), applied after the
 	// defaults, so they win.
 	ServiceProperties []string
 	TimerProperties   []string
+}
+
+// Credential is a file handed to the command as a systemd credential.
+type Credential struct {
+	Name string // the credential's name: its file name in the credentials directory
+	File string // absolute path of the file the manager reads at each start
+}
+
+// Hook is a kind of hook: when it runs.
+type Hook string
+
+const (
+	HookFailure Hook = "on-failure" // after a run that failed
+	HookSuccess Hook = "on-success" // after a run that succeeded
+)
+
+// Hooks are the kinds of hook, in the order their units are created.
+var Hooks = []Hook{HookFailure, HookSuccess}
+
+// HookUnit returns the name of the unit that runs the hook of kind for
+// service (the job's scheduled service or its now service):
+// STEM@on-failure.service or STEM@on-success.service. A job name holds no
+// "@", so no job's units can have such a name.
+func HookUnit(service string, kind Hook) string {
+	return strings.TrimSuffix(service, ".service") + "@" + string(kind) + ".service"
+}
+
+// hook returns the command of the hook of kind (nil if none).
+func (b *Job) hook(kind Hook) []string {
+	if kind == HookSuccess {
+		return b.OnSuccess
+	}
+	return b.OnFailure
+}
+
+// HookTimeout bounds a hook's run: a hung notification must not stay
+// running (and so swallow the next run's hook) for ever.
+const HookTimeout = 10 * time.Minute
+
+// HookAssignments returns the settings of the unit that runs the hook of
+// kind for service, as Name=Value assignments (nil if b has no such
+// hook). The unit is a plain oneshot service without a sandbox, as the
+// hook needs the network (a ping, mail) and the journal (the failed run's
+// lines: journalctl _SYSTEMD_INVOCATION_ID=$MONITOR_INVOCATION_ID). It
+// is collected when it is no longer running and the service that names it
+// is gone, even if it failed.
+func (b *Job) HookAssignments(kind Hook, service string) []string {
+	cmd := b.hook(kind)
+	if len(cmd) == 0 {
+		return nil
+	}
+	return []string{
+		"Description=borgrun backup " + b.Name + ": " + string(kind) + " hook of " + service + ": " + strings.Join(cmd, " "),
+		"Type=oneshot",
+		"CollectMode=inactive-or-failed",
+		"TimeoutStartSec=" + spanValue(HookTimeout),
+		"Environment=" + props.Quote("BORGRUN_JOB="+b.Name),
+		"ExecStart=" + props.QuoteArgv(cmd),
+	}
+}
+
+// HookUnits returns b's hook units for service, encoded for a manager of
+// systemd version v, as auxiliary units to create with the service.
+func (b *Job) HookUnits(v props.Version, service string) ([]transient.AuxUnit, error) {
+	var aux []transient.AuxUnit
+	for _, k := range Hooks {
+		a := b.HookAssignments(k, service)
+		if a == nil {
+			continue
+		}
+		ps, err := encode(v, props.Service, a)
+		if err != nil {
+			return nil, fmt.Errorf("%s hook: %w", k, err)
+		}
+		aux = append(aux, transient.AuxUnit{Name: HookUnit(service, k), Properties: ps})
+	}
+	return aux, nil
+}
+
+// CredentialsDir returns the directory in which the manager puts the
+// credentials of unit: /run/credentials/UNIT for the system manager,
+// $XDG_RUNTIME_DIR/credentials/UNIT for a user manager. (The manager
+// does not expand the specifier %d in units made over D-Bus, so borgrun
+// writes the path itself.)
+func (b *Job) CredentialsDir(unit string) string {
+	root := b.RuntimeDir
+	if root == "" {
+		root = "/run"
+	}
+	return root + "/credentials/" + unit
+}
+
+// SecretName reports whether an environment variable called name holds,
+// by its name, a secret: a password, passphrase, token, secret or private
+// key (BORG_PASSPHRASE, RESTIC_PASSWORD, AWS_SECRET_ACCESS_KEY,
+// GITHUB_TOKEN, ...). A name that says the value is where to find the
+// secret (ending in _FILE, _FD, _COMMAND, _CMD, _PATH, _DIR or
+// _DIRECTORY, and BORG_PASSCOMMAND) is not one; nor is one that names
+// credentials, which are files (GOOGLE_APPLICATION_CREDENTIALS). The
+// environment of a unit can be read by every local user (systemctl
+// show), so [Job.Check] refuses these.
+func SecretName(name string) bool {
+	n := strings.ToUpper(name)
+	for _, safe := range []string{"_FILE", "_FD", "_COMMAND", "_CMD", "_PATH", "_DIR", "_DIRECTORY"} {
+		if strings.HasSuffix(n, safe) {
+			return false
+		}
+	}
+	for _, word := range []string{"PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "PRIVATE_KEY", "API_KEY"} {
+		if strings.Contains(n, word) {
+			return true
+		}
+	}
+	return n == "TOKEN" || strings.HasSuffix(n, "_TOKEN") || strings.Contains(n, "_TOKEN_")
+}
+
+// SecretError is the error of [Job.Check] for an environment variable
+// whose name says it holds a secret ([SecretName]). It wraps [ErrInvalid].
+type SecretError struct {
+	Name string // the variable's name
+}
+
+func (e *SecretError) Error() string {
+	return fmt.Sprintf("environment %s: a secret in a unit's environment can be read by every local user (systemctl show); hand it over as a credential file (LoadCredential=) that the command reads", e.Name)
+}
+
+func (e *SecretError) Unwrap() error { return ErrInvalid }
+
+// CheckSecrets returns a [*SecretError] for the first environment
+// variable of j, in Environment or in an Environment= of
+// ServiceProperties, whose name says it holds a secret ([SecretName]).
+// [Job.Check] includes it.
+func (j *Job) CheckSecrets() error {
+	env := j.Environment
+	for _, a := range j.ServiceProperties {
+		if !strings.HasPrefix(a, "Environment=") {
+			continue
+		}
+		ps, err := props.Parse(props.Service, a)
+		if err != nil {
+			continue // Check reports it
+		}
+		for _, p := range ps {
+			vs, _ := p.Value.Value().([]string)
+			env = append(env[:len(env):len(env)], vs...)
+		}
+	}
+	for _, kv := range env {
+		if name, _, _ := strings.Cut(kv, "="); SecretName(name) {
+			return &SecretError{Name: name}
+		}
+	}
+	return nil
 }
 
 // UnitPrefix starts the name of every unit borgrun creates.
@@ -140,9 +315,12 @@ func (e *invalidError) Unwrap() error { return ErrInvalid }
 // Check reports what makes j unfit to run at all on a manager of systemd
 // version v, as an error wrapping [ErrInvalid] that names the bad field or
 // value: an invalid name (see [ValidName]), no command, an unknown
-// priority, an environment entry that is not NAME=VALUE, or an assignment
-// in ServiceProperties, TimerProperties or Hardening that props does not
-// accept for v.
+// priority, an environment entry that is not NAME=VALUE, an environment
+// variable (in Environment or an Environment= of ServiceProperties) whose
+// name says it holds a secret (a [*SecretError]), a credential without a
+// valid name or absolute file, a hook command that is empty, or an
+// assignment in ServiceProperties, TimerProperties or Hardening that props
+// does not accept for v.
 func (j *Job) Check(v props.Version) error {
 	if err := ValidName(j.Name); err != nil {
 		return &invalidError{err.Error()}
@@ -163,7 +341,26 @@ func (j *Job) Check(v props.Version) error {
 			return &invalidError{err.Error()}
 		}
 	}
+	for _, c := range j.Credentials {
+		if c.Name == "" || c.Name == "." || c.Name == ".." || strings.ContainsAny(c.Name, "/:") {
+			return invalidf("credential %q: want a name without \"/\" or \":\"", c.Name)
+		}
+		if !filepath.IsAbs(c.File) {
+			return invalidf("credential %s: file %q: must be an absolute path", c.Name, c.File)
+		}
+	}
+	for _, k := range Hooks {
+		if cmd := j.hook(k); cmd != nil && (len(cmd) == 0 || cmd[0] == "") {
+			return invalidf("%s hook: no command", k)
+		}
+	}
 	if _, err := j.Service(v, "exec"); err != nil {
+		return &invalidError{err.Error()}
+	}
+	if err := j.CheckSecrets(); err != nil {
+		return err
+	}
+	if _, err := j.HookUnits(v, j.ServiceUnit()); err != nil {
 		return &invalidError{err.Error()}
 	}
 	if _, err := j.Timer(v); err != nil {
@@ -193,6 +390,13 @@ func (j *Job) CheckSchedule(v props.Version) error {
 	for _, a := range j.Command[1:] {
 		if strings.ContainsAny(a, "$;") {
 			return invalidf("argument %q: a scheduled command cannot hold \"$\" or \";\" (systemd 252 garbles them on its next daemon-reload); put the command in a script", a)
+		}
+	}
+	for _, k := range Hooks {
+		for _, a := range j.hook(k) {
+			if strings.ContainsAny(a, "$;") {
+				return invalidf("%s hook: argument %q: a scheduled hook cannot hold \"$\" or \";\" (systemd 252 garbles them on its next daemon-reload); put the hook in a script", k, a)
+			}
 		}
 	}
 	return nil
@@ -241,10 +445,23 @@ func (b *Job) TimerAssignments() []string {
 	return append(a, b.TimerProperties...)
 }
 
+// unitFor returns the service unit of the given Type=: the scheduled one
+// for "oneshot", the now one otherwise.
+func (b *Job) unitFor(serviceType string) string {
+	if serviceType == "oneshot" {
+		return b.ServiceUnit()
+	}
+	return b.NowUnit()
+}
+
 // ServiceAssignments returns the settings of a service that runs the job,
-// with the given Type= ("oneshot" for scheduled runs, "exec" for runs that
-// are waited on), as Name=Value assignments; the sandbox's for the version
-// it was derived for ([Sandbox.Version]).
+// with the given Type= ("oneshot" for scheduled runs, [Job.ServiceUnit];
+// "exec" for runs that are waited on, [Job.NowUnit]), as Name=Value
+// assignments; the sandbox's for the version it was derived for
+// ([Sandbox.Version]). The service names its hook units ([HookUnit]) in
+// OnFailure= and OnSuccess=. An Environment value that starts with "%d/"
+// has its "%d" replaced by the service's [Job.CredentialsDir], which the
+// manager would not do.
 func (b *Job) ServiceAssignments(serviceType string) []string {
 	return b.serviceAssignments(0, serviceType)
 }
@@ -252,7 +469,14 @@ func (b *Job) ServiceAssignments(serviceType string) []string {
 // serviceAssignments is ServiceAssignments with the sandbox rendered for
 // systemd version v (0: the sandbox's own).
 func (b *Job) serviceAssignments(v props.Version, serviceType string) []string {
+	unit := b.unitFor(serviceType)
 	a := []string{"Description=" + b.Description(), "Type=" + serviceType}
+	if len(b.OnFailure) > 0 {
+		a = append(a, "OnFailure="+HookUnit(unit, HookFailure))
+	}
+	if len(b.OnSuccess) > 0 {
+		a = append(a, "OnSuccess="+HookUnit(unit, HookSuccess))
+	}
 	if b.ACPowerOnly {
 		a = append(a, "ConditionACPower=true")
 	}
@@ -268,7 +492,13 @@ func (b *Job) serviceAssignments(v props.Version, serviceType string) []string {
 	// Every line of a backup's log matters; the journal shows the tool's
 	// name, not systemd-inhibit's.
 	a = append(a, "LogRateLimitIntervalSec=0", "SyslogIdentifier="+filepath.Base(b.Command[0]))
+	for _, c := range b.Credentials {
+		a = append(a, "LoadCredential="+c.Name+":"+c.File)
+	}
 	for _, e := range b.Environment {
+		if name, val, _ := strings.Cut(e, "="); strings.HasPrefix(val, "%d/") {
+			e = name + "=" + b.CredentialsDir(unit) + val[2:]
+		}
 		a = append(a, "Environment="+props.Quote(e))
 	}
 	if b.BootDelay > 0 {
@@ -332,7 +562,16 @@ func (b *Job) Fingerprint() string {
 	// The sandbox as for the oldest version: the fingerprint is the
 	// definition's, the same whichever manager runs it, so an upgraded
 	// manager does not turn a re-run into a "different definition".
-	for _, s := range [][]string{b.TimerAssignments(), b.serviceAssignments(props.OldestVersion, "oneshot")} {
+	parts := [][]string{b.TimerAssignments(), b.serviceAssignments(props.OldestVersion, "oneshot")}
+	for _, k := range Hooks {
+		// Only hooks that exist: a job without hooks keeps the
+		// fingerprint it had before hooks were, so that its schedule is
+		// still "unchanged" after an upgrade of borgrun.
+		if a := b.HookAssignments(k, b.ServiceUnit()); a != nil {
+			parts = append(parts, a)
+		}
+	}
+	for _, s := range parts {
 		for _, a := range s {
 			fmt.Fprintf(h, "%d:%s\n", len(a), a)
 		}
@@ -357,6 +596,18 @@ func (b *Job) scheduled() *Job {
 func (b *Job) UnitFiles() (timer, service string) {
 	s := b.scheduled()
 	return iniText("Timer", s.TimerAssignments()), iniText("Service", s.ServiceAssignments("oneshot"))
+}
+
+// HookUnitFiles renders the hook units of service as unit-file text (what
+// --dry-run prints), in the order of [Hooks]; none if b has no hooks.
+func (b *Job) HookUnitFiles(service string) []UnitFile {
+	var files []UnitFile
+	for _, k := range Hooks {
+		if a := b.HookAssignments(k, service); a != nil {
+			files = append(files, UnitFile{Name: HookUnit(service, k), Text: iniText("Service", a)})
+		}
+	}
+	return files
 }
 
 // unitSection lists the assignment names that belong in [Unit].

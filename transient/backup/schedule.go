@@ -71,6 +71,10 @@ func Schedule(ctx context.Context, c *transient.Conn, b *Job, replace bool) (Out
 	if err != nil {
 		return "", err
 	}
+	hooks, err := s.HookUnits(v, b.ServiceUnit())
+	if err != nil {
+		return "", err
+	}
 	fp := b.Fingerprint()
 	outcome := Created
 	for attempt := 0; ; attempt++ {
@@ -101,7 +105,7 @@ func Schedule(ctx context.Context, c *transient.Conn, b *Job, replace bool) (Out
 				outcome = Replaced
 			}
 		}
-		err = c.StartTimer(ctx, b.TimerUnit(), timerProps, b.ServiceUnit(), serviceProps)
+		err = c.StartTimer(ctx, b.TimerUnit(), timerProps, b.ServiceUnit(), serviceProps, hooks...)
 		if errors.Is(err, transient.ErrCreated) {
 			// Interrupted once the pair existed: it is scheduled.
 			return outcome, err
@@ -125,7 +129,7 @@ func Schedule(ctx context.Context, c *transient.Conn, b *Job, replace bool) (Out
 
 // current describes what is loaded under a job's names.
 type current struct {
-	loaded         bool   // the timer or the service is loaded
+	loaded         bool   // the timer, the service or a hook unit is loaded
 	which          string // the first loaded unit
 	ours           bool   // both are transient and carry a fingerprint
 	fingerprint    string
@@ -134,13 +138,16 @@ type current struct {
 }
 
 func lookup(ctx context.Context, c *transient.Conn, b *Job) (*current, error) {
-	// One call sees both units at one instant. (Two calls could straddle
-	// a concurrent creation of the pair and see half of it.)
-	sts, err := c.Units(ctx, b.TimerUnit(), b.ServiceUnit())
+	// One call sees all units at one instant. (Two calls could straddle
+	// a concurrent creation of the pair and see half of it.) The hook
+	// units of any kind are looked at, whether b has hooks or not: one
+	// left loaded (still running) would make the creation fail.
+	sts, err := c.Units(ctx, jobUnits(b)...)
 	if err != nil {
 		return nil, err
 	}
 	cur := &current{ours: true}
+	pair := false // the timer or the service is loaded
 	for _, st := range sts {
 		if st.LoadState == "not-found" || st.LoadState == "" {
 			continue
@@ -156,9 +163,13 @@ func lookup(ctx context.Context, c *transient.Conn, b *Job) (*current, error) {
 			cur.ours = false
 		}
 		if st.Name == b.TimerUnit() {
-			cur.timerLoaded = true
+			cur.timerLoaded, pair = true, true
 			continue
 		}
+		if st.Name != b.ServiceUnit() {
+			continue // a hook unit
+		}
+		pair = true
 		cur.serviceRunning = transient.IsRunning(st.ActiveState)
 		svc, err := c.Properties(ctx, st.Name, transient.ServiceInterface)
 		if err != nil {
@@ -171,7 +182,7 @@ func lookup(ctx context.Context, c *transient.Conn, b *Job) (*current, error) {
 			}
 		}
 	}
-	if cur.loaded && cur.fingerprint == "" {
+	if pair && cur.fingerprint == "" {
 		cur.ours = false
 	}
 	return cur, nil
@@ -192,6 +203,9 @@ type JobStatus struct {
 	// State is "running" while the service runs, else the timer's
 	// ActiveState ("active" = waiting for the next run).
 	State string `json:"state"`
+	// Hooks are the kinds of hook the job has ("on-failure",
+	// "on-success"): the service names a unit in OnFailure= or OnSuccess=.
+	Hooks []Hook `json:"hooks,omitempty"`
 }
 
 // List returns every job borgrun scheduled on the manager (every loaded
@@ -223,6 +237,11 @@ func List(ctx context.Context, c *transient.Conn) ([]JobStatus, error) {
 		if transient.IsRunning(unit["ActiveState"].Value()) {
 			j.State = "running"
 		}
+		for _, k := range Hooks {
+			if deps, _ := unit[dependencyOf(k)].Value().([]string); len(deps) > 0 {
+				j.Hooks = append(j.Hooks, k)
+			}
+		}
 		if ls, _ := unit["LoadState"].Value().(string); ls == "loaded" {
 			svc, err := c.Properties(ctx, j.Service, transient.ServiceInterface)
 			if err != nil {
@@ -237,6 +256,15 @@ func List(ctx context.Context, c *transient.Conn) ([]JobStatus, error) {
 	}
 	slices.SortFunc(jobs, func(a, b JobStatus) int { return strings.Compare(a.Name, b.Name) })
 	return jobs, nil
+}
+
+// dependencyOf returns the unit property that names the units of a hook
+// of kind: OnFailure or OnSuccess.
+func dependencyOf(kind Hook) string {
+	if kind == HookSuccess {
+		return "OnSuccess"
+	}
+	return "OnFailure"
 }
 
 // Remove stops and unloads a job's timer and service and resets their
@@ -264,21 +292,31 @@ func Remove(ctx context.Context, c *transient.Conn, name string, force bool) err
 // unloadTimeout bounds the wait for a stopped pair to be unloaded.
 const unloadTimeout = 30 * time.Second
 
-// unload stops a job's timer and service and waits (bounded) until the
-// manager has unloaded both. The pair goes as one: if ctx is done before
-// anything is sent, nothing is; once the first stop is sent, both are, and
-// waited for, whatever ctx does (bounded by unloadTimeout), so that an
-// interruption never leaves half a pair.
+// jobUnits returns the names of every unit a scheduled job may have: its
+// timer, its service and their hook units.
+func jobUnits(b *Job) []string {
+	units := []string{b.TimerUnit(), b.ServiceUnit()}
+	for _, k := range Hooks {
+		units = append(units, HookUnit(b.ServiceUnit(), k))
+	}
+	return units
+}
+
+// unload stops a job's timer, service and hook units and waits (bounded)
+// until the manager has unloaded them all. They go as one: if ctx is done
+// before anything is sent, nothing is; once the first stop is sent, all
+// are, and waited for, whatever ctx does (bounded by unloadTimeout), so
+// that an interruption never leaves part of a job.
 func unload(ctx context.Context, c *transient.Conn, b *Job) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unloadTimeout)
 	defer cancel()
-	if err := c.Stop(ctx, b.TimerUnit(), b.ServiceUnit()); err != nil {
+	if err := c.Stop(ctx, jobUnits(b)...); err != nil {
 		return err
 	}
-	for _, u := range []string{b.TimerUnit(), b.ServiceUnit()} {
+	for _, u := range jobUnits(b) {
 		if err := c.WaitGone(ctx, u); err != nil {
 			return err
 		}
