@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-		"testing"
+	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
