@@ -50,12 +50,21 @@ var confirmSamples = concatSamples(
 		"ProtectHostnameEx=private:borg", "ProtectHostnameEx=yes", "ProtectHostnameEx=private",
 	),
 	tmr("RandomizedOffsetSec=1h", "RandomizedOffsetSec=0", "RandomizedOffsetSec=x"), // 258
-	both( // 258, 260, 261 conditions
+	svc( // 258, 260, 261 conditions
 		"ConditionVersion=systemd >= 250", "AssertVersion=systemd >= 250", "ConditionVersion=",
 		"ConditionKernelModuleLoaded=!fuse", "AssertKernelModuleLoaded=!fuse",
 		"ConditionPathIsSocket=|/run/x", "AssertPathIsSocket=!/run/x",
 		"ConditionFraction=50%", "AssertFraction=50%",
 		"ConditionMachineTag=backup", "AssertMachineTag=!backup",
+	),
+	// For a timer, conditions that hold wherever the test runs: a timer
+	// whose condition fails is unloaded at once, perhaps before it is
+	// compared (see extraFor).
+	tmr("ConditionVersion=systemd >= 250", "AssertVersion=systemd >= 250", "ConditionVersion=",
+		"ConditionKernelModuleLoaded=!borgrun_no_such_module", "AssertKernelModuleLoaded=!borgrun_no_such_module",
+		"ConditionPathIsSocket=!/run/borgrun-no-such-socket", "AssertPathIsSocket=!/run/borgrun-no-such-socket",
+		"ConditionFraction=100%", "AssertFraction=100%",
+		"ConditionMachineTag=!borgrun-no-such-tag", "AssertMachineTag=!borgrun-no-such-tag",
 	),
 	svc( // 259..262
 		"UserNamespacePath=/proc/1/ns/user", "ExecReloadPost=/bin/true", "ExecReloadPostEx=:/bin/true",
