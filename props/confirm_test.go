@@ -371,7 +371,7 @@ func confirmSuite(t *testing.T, sys *transienttest.Systemd, v props.Version) {
 	}
 	t.Logf("%s: %d cases: %d matched systemd-run (%d more where both only warn and send nothing), "+
 		"%d valid for props but rejected by the manager on both sides, %d invalid rejected by both, "+
-		"%d names of newer versions rejected by both, %d mismatches",
+		"%d unknown names (a newer version's, the other unit type's, or none's) rejected by both, %d mismatches",
 		v, len(cases), st.matched, st.ignored, st.bothRejected, st.invalid, st.newerRejected, st.mismatched)
 }
 
@@ -403,7 +403,7 @@ const (
 	confirmIgnored                               // both accept, warn and send nothing
 	confirmBothRejected                          // valid for both clients, rejected by the manager
 	confirmInvalid                               // rejected by both clients
-	confirmNewer                                 // a name of a newer version, unknown to both
+	confirmNewer                                 // a name unknown to both (a newer version's, or none's)
 )
 
 // confirmOne runs one case against the systemd-run and manager of
