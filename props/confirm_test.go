@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -103,14 +102,14 @@ func mustProp(name string, v any) props.Property {
 
 // startB starts unit name (without suffix) through D-Bus with the given
 // properties, assembled exactly as systemd-run 252 assembles them.
-func startB(conn *dbus.Conn, t props.UnitType, name string, ps []props.Property) error {
+func startB(ctx context.Context, conn *dbus.Conn, t props.UnitType, name string, ps []props.Property) error {
 	desc := mustProp("Description", description)
 	exec := mustProp("ExecStart", []execStart{{sleepArgv[0], sleepArgv, false}})
 	obj := conn.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1")
 	const method = "org.freedesktop.systemd1.Manager.StartTransientUnit"
 	if t == props.Service {
 		all := append(append([]props.Property{desc}, ps...), exec)
-		return obj.Call(method, 0, name+".service", "fail", all, []auxUnit{}).Err
+		return obj.CallWithContext(ctx, method, 0, name+".service", "fail", all, []auxUnit{}).Err
 	}
 	onActive, err := props.Parse(props.Timer, "OnActiveSec=1h")
 	if err != nil {
@@ -120,7 +119,7 @@ func startB(conn *dbus.Conn, t props.UnitType, name string, ps []props.Property)
 	all = append(all, ps...)
 	all = append(all, mustProp("RemainAfterElapse", false))
 	aux := []auxUnit{{name + ".service", []props.Property{desc, exec}}}
-	return obj.Call(method, 0, name+".timer", "fail", all, aux).Err
+	return obj.CallWithContext(ctx, method, 0, name+".timer", "fail", all, aux).Err
 }
 
 // volatile are `systemctl show` keys that differ between two identical
@@ -137,6 +136,10 @@ var volatile = map[string]bool{
 	"EffectiveCPUs": true, "EffectiveMemoryNodes": true, "StatusText": true, "UID": true, "GID": true,
 	"ReloadResult": true, "CleanResult": true, "ExecMainStartTimestamp": true,
 	"Job": true, "ControlGroup": true, "WatchdogUSec": true,
+	// Read from the cgroup once it exists (262): 0 or unset (UINT64_MAX).
+	"OOMKills": true, "ManagedOOMKills": true,
+	// Whether the running unit's namespace takes live mounts (257).
+	"CanLiveMount": true,
 }
 
 // unordered are keys whose space-separated values come in hash order.
@@ -172,6 +175,9 @@ func parseShow(out string, names ...string) []map[string]string {
 			}
 			for _, n := range names {
 				v = strings.ReplaceAll(v, n, "UNIT")
+				// As part of a unit name (run-credentials-NAME.mount),
+				// escaped, and quoted by systemctl show.
+				v = strings.ReplaceAll(v, strings.ReplaceAll(n, "-", `\\x2d`), "UNIT")
 			}
 			if unordered[k] {
 				f := strings.Fields(v)
@@ -218,7 +224,10 @@ func extraFor(c confirmCase) []string {
 	case c.t == props.Service && (strings.HasPrefix(name, "Condition") || strings.HasPrefix(name, "Assert")):
 		// A unit whose condition fails never starts and is unloaded at
 		// once, possibly before it is compared: its start job waits
-		// behind the blocker instead, keeping it loaded.
+		// behind the blocker instead, keeping it loaded. (Not for a
+		// timer: systemd-run --no-block of a timer whose start job
+		// waits does not return, on 252 and 254 at least. The timer
+		// samples' conditions hold instead.)
 		return []string{"After=" + confirmBlocker}
 	}
 	return nil
@@ -228,14 +237,40 @@ func extraFor(c confirmCase) []string {
 // that start jobs ordered after it wait.
 const confirmBlocker = "borgrun-cf-blocker.service"
 
-// TestConfirm is the differential test against systemd-run 252: for every
-// golden case it creates unit A with systemd-run and unit B from Parse's
-// output over D-Bus, and requires `systemctl show` to agree (after
-// normalising names, PIDs and times); for invalid cases it requires
-// systemd-run to fail too.
+// TestConfirm is the differential test against systemd-run, on every
+// suite's root with that root's own systemd-run and props.ParseFor of its
+// version: for every case it creates unit A with systemd-run and unit B
+// from ParseFor's output over D-Bus, and requires `systemctl show` to
+// agree (after normalising names, PIDs and times); for invalid cases it
+// requires systemd-run to fail too. The cases are the golden (252) inputs,
+// samples of every name added after 252 and of every changed encoding
+// (confirmSamples); each suite must exercise every name of its NamesFor.
 func TestConfirm(t *testing.T) {
-	sys := sandbox.Get(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	for _, s := range transienttest.Suites() {
+		t.Run(s.String()+"/"+strconv.Itoa(s.SystemdMajor()), func(t *testing.T) {
+			t.Parallel()
+			sys := sandbox.GetSuite(t, s)
+			confirmSuite(t, sys, props.Version(s.SystemdMajor()))
+		})
+	}
+}
+
+// confirmSlots bounds the cases in flight over all suites: each runs a
+// handful of processes, and the suites' subtests run in parallel.
+var confirmSlots = make(chan struct{}, 16)
+
+// confirmStats counts one suite's outcomes.
+type confirmStats struct {
+	mu                                 sync.Mutex
+	matched, bothRejected, invalid     int
+	newerRejected, mismatched, ignored int
+	exercised, matchedNames            map[props.UnitType]map[string]bool
+}
+
+// confirmSuite runs the differential test against the systemd-run of sys,
+// whose version is v.
+func confirmSuite(t *testing.T, sys *transienttest.Systemd, v props.Version) {
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
 
 	// The manager refuses direct connections from outside its PID
@@ -255,21 +290,26 @@ func TestConfirm(t *testing.T) {
 	if err := conn.Hello(); err != nil {
 		t.Fatal(err)
 	}
-
-	if _, err := sys.Output(ctx, "systemd-run", "--unit="+confirmBlocker, "--service-type=oneshot", "--no-block", "/bin/sleep", "infinity"); err != nil {
+	var full string
+	if err := conn.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").
+		StoreProperty("org.freedesktop.systemd1.Manager.Version", &full); err != nil {
 		t.Fatal(err)
 	}
-	defer sys.Output(context.Background(), "systemctl", "stop", "--no-block", confirmBlocker)
+	if got, err := props.ParseVersion(full); err != nil || got != v {
+		t.Fatalf("the manager is %q (%v), want systemd %d", full, err, int(v))
+	}
 
-	cases := readGoldenInputs(t)
-	// Calibration: two identical systemd-run units must compare equal.
-	cases = append([]confirmCase{{props.Service, "Description=" + description}}, cases...)
+	if _, err := boundedOutput(ctx, sys, "systemd-run", "--unit="+confirmBlocker, "--service-type=oneshot", "--no-block", "/bin/sleep", "infinity"); err != nil {
+		t.Fatal(err)
+	}
+	defer boundedOutput(context.Background(), sys, "systemctl", "stop", "--no-block", confirmBlocker)
 
-	var (
-		mu                                     sync.Mutex
-		matched, bothRejected, rejectedInvalid atomic.Int64
-		covered                                = map[props.UnitType]map[string]bool{props.Service: {}, props.Timer: {}}
-	)
+	cases := confirmCasesFor(t, v)
+
+	st := &confirmStats{
+		exercised:    map[props.UnitType]map[string]bool{props.Service: {}, props.Timer: {}},
+		matchedNames: map[props.UnitType]map[string]bool{props.Service: {}, props.Timer: {}},
+	}
 	type job struct {
 		i int
 		c confirmCase
@@ -281,23 +321,30 @@ func TestConfirm(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				ok, both, inval, err := confirmOne(ctx, t, sys, conn, j.i, j.c)
-				if err != nil {
-					t.Errorf("%s %q: %v", j.c.t, j.c.in, err)
-					continue
-				}
+				confirmSlots <- struct{}{}
+				r, err := confirmOne(ctx, t, sys, conn, v, j.i, j.c)
+				<-confirmSlots
 				name, _, _ := strings.Cut(j.c.in, "=")
-				mu.Lock()
-				covered[j.c.t][name] = true
-				mu.Unlock()
+				st.mu.Lock()
+				st.exercised[j.c.t][name] = true
 				switch {
-				case ok:
-					matched.Add(1)
-				case both:
-					bothRejected.Add(1)
-				case inval:
-					rejectedInvalid.Add(1)
+				case err != nil:
+					st.mismatched++
+					t.Errorf("%s %s %q: %v", v, j.c.t, j.c.in, err)
+				case r == confirmMatched:
+					st.matched++
+					st.matchedNames[j.c.t][name] = true
+				case r == confirmIgnored:
+					st.ignored++
+					st.matchedNames[j.c.t][name] = true
+				case r == confirmBothRejected:
+					st.bothRejected++
+				case r == confirmInvalid:
+					st.invalid++
+				case r == confirmNewer:
+					st.newerRejected++
 				}
+				st.mu.Unlock()
 			}
 		}()
 	}
@@ -306,28 +353,72 @@ func TestConfirm(t *testing.T) {
 	}
 	close(jobs)
 	wg.Wait()
-	_, _ = sys.Output(ctx, "systemctl", "reset-failed")
+	_, _ = boundedOutput(ctx, sys, "systemctl", "reset-failed")
 
 	for _, typ := range []props.UnitType{props.Service, props.Timer} {
-		for _, n := range props.Names(typ) {
-			if !covered[typ][n] {
-				t.Errorf("%s name %s was not confirmed", typ, n)
+		names := props.NamesFor(v, typ)
+		matchedNames := 0
+		for _, n := range names {
+			if !st.exercised[typ][n] {
+				t.Errorf("%s %s name %s was not confirmed", v, typ, n)
+			}
+			if st.matchedNames[typ][n] {
+				matchedNames++
 			}
 		}
+		t.Logf("%s %s: %d names known, %d exercised, %d matched systemd-run with at least one value",
+			v, typ, len(names), countIn(st.exercised[typ], names), matchedNames)
 	}
-	t.Logf("%d cases: %d matched systemd-run, %d valid for props but rejected by the manager on both sides, %d invalid rejected by both",
-		len(cases), matched.Load(), bothRejected.Load(), rejectedInvalid.Load())
+	t.Logf("%s: %d cases: %d matched systemd-run (%d more where both only warn and send nothing), "+
+		"%d valid for props but rejected by the manager on both sides, %d invalid rejected by both, "+
+		"%d unknown names (a newer version's, the other unit type's, or none's) rejected by both, %d mismatches",
+		v, len(cases), st.matched, st.ignored, st.bothRejected, st.invalid, st.newerRejected, st.mismatched)
 }
 
-// confirmOne runs one case. It reports whether the units matched, whether
-// both sides were rejected by the manager, or whether an invalid case was
-// rejected by systemd-run; err describes a disagreement.
-func confirmOne(ctx context.Context, t *testing.T, sys *transienttest.Systemd, conn *dbus.Conn, i int, c confirmCase) (matched, bothRejected, invalidRejected bool, err error) {
+func countIn(set map[string]bool, names []string) int {
+	n := 0
+	for _, x := range names {
+		if set[x] {
+			n++
+		}
+	}
+	return n
+}
+
+// confirmCasesFor returns the cases for version v: a calibration case,
+// the golden inputs (including their unknown names and invalid values), and every sample of confirmSamples (those of names
+// v does not know yet must be rejected by both sides).
+func confirmCasesFor(t *testing.T, v props.Version) []confirmCase {
+	// Calibration: two identical systemd-run units must compare equal.
+	cases := []confirmCase{{props.Service, "Description=" + description}}
+	cases = append(cases, readGoldenInputs(t)...)
+	return append(cases, confirmSamples...)
+}
+
+// confirmResult is how one case ended, when both sides agreed.
+type confirmResult int
+
+const (
+	confirmMatched      confirmResult = iota + 1 // both units compare equal
+	confirmIgnored                               // both accept, warn and send nothing
+	confirmBothRejected                          // valid for both clients, rejected by the manager
+	confirmInvalid                               // rejected by both clients
+	confirmNewer                                 // a name unknown to both (a newer version's, or none's)
+)
+
+// confirmOne runs one case against the systemd-run and manager of
+// version v. It reports how both sides agreed; err describes a
+// disagreement.
+func confirmOne(ctx context.Context, t *testing.T, sys *transienttest.Systemd, conn *dbus.Conn, v props.Version, i int, c confirmCase) (r confirmResult, err error) {
+	ctx, cancel := context.WithTimeout(ctx, confirmCaseTimeout)
+	defer cancel()
 	nameA := fmt.Sprintf("borgrun-cf-a%d", i)
 	nameB := fmt.Sprintf("borgrun-cf-b%d", i)
 	suffix := ".service"
 	flag := "-p"
-	args := []string{"--unit=" + nameA}
+	// The description is explicit: systemd-run 257 and newer prefix the
+	// command line it derives one from with "[systemd-run] ".
+	args := []string{"--unit=" + nameA, "--description=" + description}
 	if c.t == props.Timer {
 		suffix, flag = ".timer", "--timer-property"
 		args = append(args, "--on-active=1h")
@@ -339,65 +430,113 @@ func confirmOne(ctx context.Context, t *testing.T, sys *transienttest.Systemd, c
 	args = append(args, flag, c.in, "--no-block")
 	args = append(args, sleepArgv...)
 
-	ours, perr := props.ParseAll(c.t, append(extra, c.in))
+	ours, perr := props.ParseAllFor(v, c.t, append(extra, c.in))
 	var stderr bytes.Buffer
 	cmd := sys.Command(ctx, "systemd-run", args...)
 	cmd.Stderr = &stderr
+	cmd.WaitDelay = confirmWaitDelay
 	runErr := cmd.Run()
+	if ctx.Err() != nil {
+		return 0, fmt.Errorf("systemd-run did not return within %v: %v, stderr %q", confirmCaseTimeout, runErr, stderr.String())
+	}
 	defer func() {
-		_, _ = sys.Output(ctx, "systemctl", "stop", "--no-block",
+		_, _ = boundedOutput(context.Background(), sys, "systemctl", "stop", "--no-block",
 			nameA+".service", nameB+".service", nameA+".timer", nameB+".timer")
 	}()
+	msg := strings.TrimSpace(stderr.String())
+	name, _, _ := strings.Cut(c.in, "=")
 
 	if perr != nil {
 		var pe *props.Error
 		if !errors.As(perr, &pe) {
-			return false, false, false, fmt.Errorf("Parse error %T is not *props.Error", perr)
+			return 0, fmt.Errorf("ParseFor error %T is not *props.Error", perr)
 		}
 		if runErr == nil {
-			return false, false, false, fmt.Errorf("props rejects (%v) but systemd-run accepts", perr)
+			return 0, fmt.Errorf("props rejects (%v) but systemd-run accepts", perr)
 		}
-		return false, false, true, nil
+		if errors.Is(perr, props.ErrNeedsNewer) || errors.Is(perr, props.ErrWrongUnitType) || errors.Is(perr, props.ErrUnknownProperty) {
+			if !strings.Contains(msg, "Unknown assignment") {
+				return 0, fmt.Errorf("props does not know the name (%v) but systemd-run does: %s", perr, msg)
+			}
+			return confirmNewer, nil
+		}
+		if strings.Contains(msg, "Unknown assignment") {
+			return 0, fmt.Errorf("props knows the name (%v) but systemd-run does not: %s", perr, msg)
+		}
+		return confirmInvalid, nil
 	}
-	name, _, _ := strings.Cut(c.in, "=")
+	warning, ignored := props.Ignored(v, c.t, name)
+	if ignored && runErr == nil && !strings.Contains(msg, warning) {
+		return 0, fmt.Errorf("props ignores the name (warning %q) but systemd-run does not say so: %q", warning, msg)
+	}
+	if !ignored && strings.Contains(msg, "ignoring") {
+		return 0, fmt.Errorf("systemd-run ignores it (%s) but props does not", msg)
+	}
 	var showA string
 	if exclusive[name] && runErr == nil {
-		if showA, err = sys.Output(ctx, "systemctl", "show", nameA+suffix); err != nil {
-			return false, false, false, err
+		if showA, err = boundedOutput(ctx, sys, "systemctl", "show", nameA+suffix); err != nil {
+			return 0, err
 		}
-		if _, err = sys.Output(ctx, "systemctl", "stop", nameA+suffix); err != nil {
-			return false, false, false, err
+		if _, err = boundedOutput(ctx, sys, "systemctl", "stop", nameA+suffix); err != nil {
+			return 0, err
 		}
 	}
-	bErr := startB(conn, c.t, nameB, ours)
+	bErr := startB(ctx, conn, c.t, nameB, ours)
 	switch {
 	case runErr != nil && bErr != nil:
-		if !strings.Contains(stderr.String(), "Failed to start transient") {
-			return false, false, false, fmt.Errorf("systemd-run rejects client-side (%s) but props accepts", strings.TrimSpace(stderr.String()))
+		if !strings.Contains(msg, "Failed to start transient") {
+			return 0, fmt.Errorf("systemd-run rejects client-side (%s) but props accepts", msg)
 		}
-		t.Logf("%s %q: rejected by the manager on both sides: %s", c.t, c.in, strings.TrimSpace(stderr.String()))
-		return false, true, false, nil
+		t.Logf("%s %s %q: rejected by the manager on both sides: %s", v, c.t, c.in, msg)
+		return confirmBothRejected, nil
 	case runErr != nil:
-		return false, false, false, fmt.Errorf("systemd-run fails (%s) but the manager accepts props' output", strings.TrimSpace(stderr.String()))
+		return 0, fmt.Errorf("systemd-run fails (%s) but the manager accepts props' output %v", msg, ours)
 	case bErr != nil:
-		return false, false, false, fmt.Errorf("systemd-run succeeds but the manager rejects props' output: %v", bErr)
+		return 0, fmt.Errorf("systemd-run succeeds but the manager rejects props' output %v: %v", ours, bErr)
 	}
 	var out string
 	if showA != "" {
-		out, err = sys.Output(ctx, "systemctl", "show", nameB+suffix)
+		out, err = boundedOutput(ctx, sys, "systemctl", "show", nameB+suffix)
 		out = showA + "\n" + out
 	} else {
-		out, err = sys.Output(ctx, "systemctl", "show", nameA+suffix, nameB+suffix)
+		out, err = boundedOutput(ctx, sys, "systemctl", "show", nameA+suffix, nameB+suffix)
 	}
 	if err != nil {
-		return false, false, false, err
+		return 0, err
 	}
 	units := parseShow(out, nameA, nameB)
 	if len(units) != 2 {
-		return false, false, false, fmt.Errorf("systemctl show returned %d units", len(units))
+		return 0, fmt.Errorf("systemctl show returned %d units", len(units))
 	}
 	if d := diffMaps(units[0], units[1]); len(d) > 0 {
-		return false, false, false, fmt.Errorf("units differ:\n\t%s", strings.Join(d, "\n\t"))
+		return 0, fmt.Errorf("units differ (props sent %v):\n\t%s", ours, strings.Join(d, "\n\t"))
 	}
-	return true, false, false, nil
+	if ignored {
+		return confirmIgnored, nil
+	}
+	return confirmMatched, nil
+}
+
+// Bounds on one case: nsenter forks the command inside the sandbox, and
+// a command that outlives a killed nsenter keeps its output pipes open,
+// so every command gets a WaitDelay too.
+const (
+	confirmCaseTimeout = time.Minute
+	confirmWaitDelay   = 5 * time.Second
+)
+
+// boundedOutput is sys.Output, but returns at most confirmWaitDelay
+// after ctx is done even if the command inside lingers.
+func boundedOutput(ctx context.Context, sys *transienttest.Systemd, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, confirmCaseTimeout)
+	defer cancel()
+	cmd := sys.Command(ctx, name, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.WaitDelay = confirmWaitDelay
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return string(out), nil
 }

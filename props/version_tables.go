@@ -153,6 +153,57 @@ var changedNames = []changedName{
 	{[]string{"RestrictNamespaces"}, V258, forService, namespaceListHandler(false)},
 	// 258: ImportCredential=NAME:RENAME is sent as ImportCredentialEx.
 	{[]string{"ImportCredential"}, V258, forService, sendImportCredentialRename},
+
+	// The four below were found by TestConfirm on systemd 262 (forky):
+	// 257.13 behaves as 252, 262 as below. Dated 258, when
+	// bus-unit-util.c became tables, but not confirmed for 258..261.
+	//
+	// StandardInputText= is sent as StandardInputData: no manager has a
+	// StandardInputText property, so 252..257 fail at the manager.
+	{[]string{"StandardInputText"}, V258, forService, sendStandardInputText258},
+	// IODeviceLatencyTargetSec= (empty) sends an empty a(st), where
+	// 252..257 passed USEC_INFINITY as the array length and failed.
+	{[]string{"IODeviceLatencyTargetSec"}, V258, forService, sendIODeviceLatency258},
+	// parse_cpu_set rejects a reversed range ("3-1"); 252..257 ignored it.
+	{[]string{"AllowedCPUs", "StartupAllowedCPUs", "AllowedMemoryNodes", "StartupAllowedMemoryNodes",
+		"CPUAffinity", "NUMAMask"}, V258, forService, rejectReversedCPURange},
+	// ioprio_class_from_string takes numbers up to IOPRIO_NR_CLASSES-1
+	// (3), no longer IOPRIO_N_CLASSES (8).
+	{[]string{"IOSchedulingClass"}, V258, forService, lookupFallback(ioprioClasses, 3, "I/O scheduling class")},
+}
+
+// sendStandardInputText258 (258+): the 252 encoding, sent as
+// StandardInputData.
+func sendStandardInputText258(name, v string) ([]Property, error) {
+	ps, err := tables[Service][name](name, v)
+	for i := range ps {
+		ps[i].Name = "StandardInputData"
+	}
+	return ps, err
+}
+
+// sendIODeviceLatency258 (258+): an empty value resets the list.
+func sendIODeviceLatency258(name, v string) ([]Property, error) {
+	if v == "" {
+		return one("IODeviceLatencyTargetUSec", []pathValue{})
+	}
+	return tables[Service][name](name, v)
+}
+
+// rejectReversedCPURange (258+): the 252 CPU set encoding, but a range
+// whose start exceeds its end is an error.
+func rejectReversedCPURange(name, v string) ([]Property, error) {
+	c := cursor{s: v}
+	for {
+		w, ok, err := c.next(whitespace+",", exUnquote)
+		if err != nil || !ok {
+			break
+		}
+		if lo, hi, err := parseRange(w); err == nil && lo > hi {
+			return nil, syntaxf("invalid CPU range %q: %d > %d", w, lo, hi)
+		}
+	}
+	return tables[Service][name](name, v)
 }
 
 // Handlers for names added after 252.

@@ -195,6 +195,13 @@ func TestParseForGolden(t *testing.T) {
 		{V262, Service, "RestrictNamespaces=yes", []Property{prop("RestrictNamespaces", uint64(0))}},
 		{V258, Service, "ImportCredential=a.*:b", []Property{prop("ImportCredentialEx", []stringPair{{"a.*", "b"}})}},
 		{V258, Service, "ImportCredential=a.*", []Property{prop("ImportCredential", []string{"a.*"})}},
+		{V257, Service, "StandardInputText=a", []Property{prop("StandardInputText", []byte("a\n"))}},
+		{V258, Service, "StandardInputText=a", []Property{prop("StandardInputData", []byte("a\n"))}},
+		{V258, Service, "IODeviceLatencyTargetSec=", []Property{prop("IODeviceLatencyTargetUSec", []pathValue{})}},
+		{V258, Service, "IODeviceLatencyTargetSec=/dev/sda 1s", []Property{prop("IODeviceLatencyTargetUSec", []pathValue{{"/dev/sda", 1000000}})}},
+		{V257, Service, "IOSchedulingClass=8", []Property{prop("IOSchedulingClass", int32(8))}},
+		{V262, Service, "IOSchedulingClass=3", []Property{prop("IOSchedulingClass", int32(3))}},
+		{V262, Service, "AllowedCPUs=0-1", []Property{prop("AllowedCPUs", []byte{3, 0, 0, 0, 0, 0, 0, 0})}},
 		// Newer than the newest: spoken to as the newest.
 		{Version(300), Timer, "RandomizedOffsetSec=5m", []Property{prop("RandomizedOffsetUSec", uint64(300000000))}},
 	}
@@ -270,6 +277,12 @@ func TestParseForErrors(t *testing.T) {
 		{V258, Service, "RestrictNamespaces=bogus", ErrSyntax, ""},
 		{V251, Service, "Nice=1", ErrNeedsNewer, ""},
 		{V262, Service, "NoEquals", ErrSyntax, ""},
+		{V257, Service, "IODeviceLatencyTargetSec=", ErrSyntax, ""},
+		{V257, Service, "AllowedCPUs=3-1", nil, ""},
+		{V258, Service, "AllowedCPUs=3-1", ErrSyntax, ""},
+		{V262, Service, "CPUAffinity=0 3-1", ErrSyntax, ""},
+		{V262, Service, "NUMAMask=1-0", ErrSyntax, ""},
+		{V262, Service, "IOSchedulingClass=4", ErrSyntax, ""},
 	}
 	for _, tt := range tests {
 		_, err := ParseFor(tt.v, tt.t, tt.in)
