@@ -566,16 +566,20 @@ func init() {
 	}, "JobTimeoutUSec")
 	// The manager has no StandardInputText property (only
 	// StandardInputData); systemd-run 252..257 sends it anyway and fails,
-	// 262 sends StandardInputData instead.
+	// 258+ sends StandardInputData instead (so this never applies there).
 	reg(func(v Version, val any) error {
 		return syntaxf("the manager has no StandardInputText property: use StandardInputData= with the text in base64")
 	}, "StandardInputText")
 
 	// Numbers the client takes wider than the manager.
 	reg(func(v Version, val any) error {
-		switch n, _ := val.(int32); n {
-		case 0, 1, 2, 3, 5:
+		switch n, _ := val.(int32); {
+		case n == 0, n == 1, n == 2, n == 3, n == 5:
 			return nil
+		case n == 7 && v.effective() >= V258: // SCHED_EXT
+			return nil
+		case v.effective() >= V258:
+			return syntaxf("invalid scheduling policy: want other, batch, idle, fifo, rr, ext or 0, 1, 2, 3, 5, 7")
 		}
 		return syntaxf("invalid scheduling policy: want other, batch, idle, fifo, rr or 0, 1, 2, 3, 5")
 	}, "CPUSchedulingPolicy")

@@ -115,7 +115,7 @@ var managerCases = []managerCase{
 	badSvc("ConditionPathExists=relative"), badSvc("AssertFileNotEmpty=rel"), badSvc("ConditionUser=|"),
 	badTmr("ConditionHost=!"), badTmr("AssertPathIsDirectory=rel"),
 	// Numbers.
-	badSvc("CPUSchedulingPolicy=4"), badSvc("CPUSchedulingPriority=100"), badSvc("IOSchedulingClass=4"),
+	badSvc("CPUSchedulingPolicy=4"), badSvc("CPUSchedulingPolicy=7", "258-"), badSvc("CPUSchedulingPriority=100"), badSvc("IOSchedulingClass=4"),
 	badSvc("OOMScoreAdjust=1001"), badSvc("MemoryMax=0"), badSvc("MemoryHigh=0%"), badSvc("MemoryLimit=0"),
 	badSvc("TasksMax=0"), badSvc("TasksMax=100%"),
 	// The rest of each family.
@@ -143,7 +143,7 @@ var managerCases = []managerCase{
 	badSvc("MemoryHigh=0"), badSvc("MemoryLimit=0%"), badSvc("MemoryMax=0%"), badSvc("RebootArgument=\u00fc"),
 	badSvc("WantsMountsFor=rel"), badTmr("WantsMountsFor=/a/../b"),
 	// Properties no manager sets transiently.
-	badSvc("JobTimeoutSec=5min"), badTmr("JobTimeoutSec=1h"), badSvc("StandardInputText=hello"),
+	badSvc("JobTimeoutSec=5min"), badTmr("JobTimeoutSec=1h"), badSvc("StandardInputText=hello", "258-"),
 }
 
 // TestManagerCases checks ParseFor against the table for every known

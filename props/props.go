@@ -1,7 +1,6 @@
 package props
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -74,18 +73,7 @@ func merge(groups ...map[string]handler) map[string]handler {
 
 // Names returns every assignment name Parse accepts for t, sorted. It
 // returns nil for an unknown unit type.
-func Names(t UnitType) []string {
-	tab := tables[t]
-	if tab == nil {
-		return nil
-	}
-	names := make([]string, 0, len(tab))
-	for n := range tab {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func Names(t UnitType) []string { return NamesFor(OldestVersion, t) }
 
 // Parse parses one systemd-run property assignment, "Name=Value", for a
 // unit of type t and returns the properties systemd-run 252 would send
@@ -105,38 +93,7 @@ func Names(t UnitType) []string {
 // See systemd.exec(5), systemd.resource-control(5), systemd.kill(5),
 // systemd.service(5), systemd.timer(5) and systemd.unit(5).
 func Parse(t UnitType, assignment string) ([]Property, error) {
-	name, value, ok := strings.Cut(assignment, "=")
-	if !ok {
-		return nil, &Error{Input: assignment, Err: syntaxf("not an assignment: missing '='")}
-	}
-	tab := tables[t]
-	if tab == nil {
-		return nil, &Error{Input: assignment, Name: name, Err: &valueError{ErrUnknownProperty, "unknown unit type " + t.String()}}
-	}
-	h := tab[name]
-	if h == nil {
-		return nil, &Error{Input: assignment, Name: name, Err: unknownName(t, name)}
-	}
-	if strings.IndexByte(assignment, 0) >= 0 {
-		return nil, &Error{Input: assignment, Name: name, Err: syntaxf("contains a NUL byte")}
-	}
-	props, err := h(name, value)
-	if err == nil {
-		for _, p := range props {
-			if !validValue(p.Value.Value()) {
-				err = syntaxf("not valid UTF-8 after unescaping")
-				break
-			}
-		}
-	}
-	if err != nil {
-		var ve *valueError
-		if !errors.As(err, &ve) {
-			err = &valueError{ErrSyntax, err.Error()}
-		}
-		return nil, &Error{Input: assignment, Name: name, Err: err}
-	}
-	return props, nil
+	return parse(OldestVersion, t, assignment, false)
 }
 
 // ParseAll parses assignments in order with [Parse] and concatenates the
@@ -151,21 +108,6 @@ func ParseAll(t UnitType, assignments []string) ([]Property, error) {
 		all = append(all, p...)
 	}
 	return all, nil
-}
-
-// unknownName explains why name is not accepted for t: it belongs to the
-// other unit type, or it is unknown, with the nearest known name.
-func unknownName(t UnitType, name string) error {
-	for other, tab := range tables {
-		if other != t && tab[name] != nil {
-			return &valueError{ErrWrongUnitType, fmt.Sprintf("%s is a %s property: use %s", name, other, other.flag())}
-		}
-	}
-	msg := fmt.Sprintf("unknown property %q for a %s", name, t)
-	if s := nearest(name, Names(t)); s != "" {
-		msg += fmt.Sprintf("; did you mean %q?", s)
-	}
-	return &valueError{ErrUnknownProperty, msg}
 }
 
 // nearest returns the candidate closest to name by case-insensitive edit

@@ -179,6 +179,15 @@ func Ignored(v Version, t UnitType, name string) (warning string, ok bool) {
 // StartTransientUnit (Type=bogus, StateDirectory=/abs, User=a:b, ...),
 // with an error wrapping [ErrSyntax] or [ErrRange].
 func ParseFor(v Version, t UnitType, assignment string) ([]Property, error) {
+	props, err := parse(v, t, assignment, true)
+	if err == nil && props == nil {
+		props = []Property{}
+	}
+	return props, err
+}
+
+// parse is [ParseFor] and, without the manager's checks, [Parse].
+func parse(v Version, t UnitType, assignment string, managerChecks bool) ([]Property, error) {
 	name, value, ok := strings.Cut(assignment, "=")
 	if !ok {
 		return nil, &Error{Input: assignment, Err: syntaxf("not an assignment: missing '='")}
@@ -207,7 +216,7 @@ func ParseFor(v Version, t UnitType, assignment string) ([]Property, error) {
 			}
 		}
 	}
-	if err == nil {
+	if err == nil && managerChecks {
 		err = checkManager(v, t, props) // the manager's own checks: manager.go
 	}
 	if err != nil {
@@ -216,9 +225,6 @@ func ParseFor(v Version, t UnitType, assignment string) ([]Property, error) {
 			err = &valueError{ErrSyntax, err.Error()}
 		}
 		return nil, &Error{Input: assignment, Name: name, Err: err}
-	}
-	if props == nil {
-		props = []Property{}
 	}
 	return props, nil
 }
