@@ -177,8 +177,9 @@ type Sandbox struct {
 	// protections that version has beyond 252's. 0: unknown, 252's only.
 	Version props.Version
 	// UserManager is set when the job runs under a user's own service
-	// manager, which cannot map other users into a user namespace: no
-	// PrivateUsers=.
+	// manager, as that user: no capabilities, and a user namespace that
+	// maps only root and the user (see [userManagerProtections]), never
+	// PrivateUsers=full, which such a manager cannot set up.
 	UserManager bool
 }
 
@@ -222,6 +223,26 @@ func versionedProtections(v props.Version, userManager bool, relax []Relaxation)
 	return a
 }
 
+// userManagerProtections complete the profile under a user's own service
+// manager, where the service runs as that user, who holds no
+// capabilities to keep. A user manager applies a capability bounding set,
+// and the protections that shrink it (ProtectKernelModules=,
+// ProtectKernelLogs=, ProtectClock=, PrivateDevices=), only inside a user
+// namespace of the service's own: without PrivateUsers=yes, systemd 252
+// fails all of them with 218/CAPABILITIES, and 254 to 262 still fail
+// CapabilityBoundingSet= (from 254 the others imply the namespace). With
+// it every protection of the system profile applies on 252 to 262
+// (measured with each version's user manager), so the bounding set is
+// emptied: the service needs no capability at all. PrivateUsers=yes maps
+// root and the user to themselves and everyone else to nobody: the user's
+// files are archived with their owner, other users' files (a user
+// cannot read most of them anyway) as nobody's. PrivateUsers=full and
+// identity, which would map them all, are refused to user managers
+// (217/USER). KeyringMode=private, a system service's default, keeps the
+// service out of the session's kernel keyring, which a user service
+// otherwise inherits.
+var userManagerProtections = []string{"PrivateUsers=yes", "KeyringMode=private"}
+
 // Assignments returns the sandbox as systemd-run style assignments, for
 // [Job.Hardening]; nil for [ProfileOff].
 func (s *Sandbox) Assignments() []string {
@@ -251,8 +272,15 @@ func (s *Sandbox) Assignments() []string {
 		// files it does not own (FOWNER); nothing else. Backups make no
 		// privileged (chown, setuid, chroot, ...) or resource-control
 		// (setrlimit, ioprio_set, ...) system calls; ssh does not either.
-		a = append(a, "CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_FOWNER", "PrivateDevices=yes",
+		caps := "CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_FOWNER"
+		if s.UserManager {
+			caps = "CapabilityBoundingSet="
+		}
+		a = append(a, caps, "PrivateDevices=yes",
 			"SystemCallFilter=@system-service", "SystemCallFilter=~@privileged @resources")
+	}
+	if s.UserManager {
+		a = append(a, userManagerProtections...)
 	}
 	if !slices.Contains(s.Relax, RelaxWX) {
 		a = append(a, "MemoryDenyWriteExecute=yes")
@@ -382,6 +410,9 @@ func DeriveSandbox(o SandboxOptions) (*Sandbox, error) {
 		fsys = rootedFiles{o.Root}
 	}
 	s := &Sandbox{Profile: o.Profile, Name: o.Name, Network: true, Relax: o.Relax, Version: o.Version, UserManager: o.UserManager}
+	if o.UserManager && slices.Contains(o.Relax, RelaxSnapshots) {
+		return nil, fmt.Errorf("relaxation %q: snapshot hooks need CAP_SYS_ADMIN, which a user's service manager cannot give: schedule on the system manager", RelaxSnapshots)
+	}
 	if o.Profile == ProfileOff {
 		if len(o.Relax) > 0 {
 			return nil, fmt.Errorf("relaxation %q: nothing to relax with profile %s", o.Relax[0], o.Profile)

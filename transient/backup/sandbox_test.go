@@ -599,7 +599,11 @@ func TestSandboxVersions(t *testing.T) {
 		{"262, snapshots", Sandbox{Profile: ProfileDefault, Network: true, Version: props.V262, Relax: []Relaxation{RelaxSnapshots}},
 			[]string{"ProtectControlGroups=strict", "PrivateTmp=disconnected"}, []string{"PrivateUsers"}},
 		{"262, user manager", Sandbox{Profile: ProfileDefault, Network: true, Version: props.V262, UserManager: true},
-			[]string{"ProtectControlGroups=strict"}, []string{"PrivateUsers"}},
+			[]string{"ProtectControlGroups=strict", "PrivateUsers=yes", "CapabilityBoundingSet=", "KeyringMode=private"},
+			[]string{"PrivateUsers=full", "PrivateUsersEx", "CapabilityBoundingSet=CAP"}},
+		{"252, user manager", Sandbox{Profile: ProfileStrict, Network: false, UserManager: true},
+			[]string{"PrivateUsers=yes", "CapabilityBoundingSet=", "KeyringMode=private", "ProtectKernelModules=yes", "ProtectClock=yes", "PrivateDevices=yes", "ProcSubset=pid"},
+			[]string{"CapabilityBoundingSet=CAP", "AmbientCapabilities"}},
 		{"262, off", Sandbox{Profile: ProfileOff, Network: true, Version: props.V262}, nil, []string{"Private", "Protect"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -671,5 +675,19 @@ func TestSandboxVersions(t *testing.T) {
 	}
 	if !slices.Equal(b.ServiceAssignments("oneshot")[len(b.ServiceAssignments("oneshot"))-len(pass)-1:len(b.ServiceAssignments("oneshot"))-1], pass) {
 		t.Errorf("the passphrase's assignments do not follow the sandbox's")
+	}
+}
+
+// TestUserManagerRefusesSnapshots: snapshot hooks need CAP_SYS_ADMIN,
+// which a user's own manager has none of to give.
+func TestUserManagerRefusesSnapshots(t *testing.T) {
+	_, err := DeriveSandbox(SandboxOptions{Profile: ProfileDefault, Name: "n", Command: []string{"/bin/true"}, Home: "/home/u",
+		UserManager: true, Relax: []Relaxation{RelaxSnapshots}})
+	if err == nil || !strings.Contains(err.Error(), "system manager") {
+		t.Fatalf("DeriveSandbox: %v, want an error naming the system manager", err)
+	}
+	if _, err := DeriveSandbox(SandboxOptions{Profile: ProfileDefault, Name: "n", Command: []string{"/bin/true"}, Home: "/home/u",
+		Relax: []Relaxation{RelaxSnapshots}}); err != nil {
+		t.Fatalf("the system manager's snapshots: %v", err)
 	}
 }
