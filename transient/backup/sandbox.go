@@ -392,6 +392,10 @@ type SandboxOptions struct {
 	// UserManager is set when the job runs under a user's own service
 	// manager (see [Sandbox.UserManager]).
 	UserManager bool
+	// RuntimeDir is a user manager's runtime directory, the
+	// $XDG_RUNTIME_DIR its services get (/run/user/UID), where borgmatic
+	// 1.9 and later keep their runtime directory. Only with UserManager.
+	RuntimeDir string
 	// Root, if set, is where the files named above are read, an absolute
 	// name standing for the same name below Root's root: a copy of a
 	// remote host's files ([DeriveRemoteSandbox]). Nil means the local
@@ -484,6 +488,11 @@ func DeriveSandbox(o SandboxOptions) (*Sandbox, error) {
 			addBorgDirs(add, borgDirSets(o.BorgVersion, env), "")
 		}
 		local := len(configs) > 0
+		// The service's $XDG_RUNTIME_DIR: -E's, else a user manager's own.
+		runtimeDir, ok := env["XDG_RUNTIME_DIR"]
+		if !ok && o.UserManager {
+			runtimeDir = o.RuntimeDir
+		}
 		for _, c := range configs {
 			cenv := maps.Clone(env)
 			for opt, name := range map[string]string{"borg_base_directory": "BORG_BASE_DIR",
@@ -494,7 +503,7 @@ func DeriveSandbox(o SandboxOptions) (*Sandbox, error) {
 				}
 			}
 			addBorgDirs(add, borgDirSets(o.BorgVersion, cenv), " ("+c.File+")")
-			addBorgmaticDirs(add, c, o.BorgmaticVersion, env, o.Home)
+			addBorgmaticDirs(add, c, o.BorgmaticVersion, env, o.Home, runtimeDir)
 			wd := c.Options["working_directory"]
 			if wd == "" {
 				wd = "/"
@@ -840,7 +849,12 @@ func addBorgDirs(add func(SandboxPath), sets []borgPaths, from string) {
 // addBorgmaticDirs adds borgmatic's state and runtime directories:
 // ~/.borgmatic (borgmatic_source_directory) before 1.9, the state
 // directory from 1.9 on, both when the version is unknown.
-func addBorgmaticDirs(add func(SandboxPath), c *BorgmaticConfig, version string, env map[string]string, home string) {
+//
+// runtimeDir is the service's $XDG_RUNTIME_DIR ("" for none), where
+// borgmatic 1.9 and later keep their runtime directory (database dump
+// FIFOs, the bootstrap manifest) unless user_runtime_directory is set;
+// without it they use the service's RuntimeDirectory=.
+func addBorgmaticDirs(add func(SandboxPath), c *BorgmaticConfig, version string, env map[string]string, home, runtimeDir string) {
 	from := " (" + c.File + ")"
 	legacy, modern := true, true
 	if major, minor, ok := parseVersion(version); ok {
@@ -867,6 +881,8 @@ func addBorgmaticDirs(add func(SandboxPath), c *BorgmaticConfig, version string,
 	}
 	if p := c.Options["user_runtime_directory"]; p != "" {
 		add(SandboxPath{Path: p, Why: "borgmatic runtime directory" + from, Writable: true, Create: true})
+	} else if modern && runtimeDir != "" {
+		add(SandboxPath{Path: filepath.Join(runtimeDir, "borgmatic"), Why: "borgmatic runtime directory (in $XDG_RUNTIME_DIR)" + from, Writable: true, Create: true})
 	}
 	if p := c.Options["temporary_directory"]; p != "" {
 		add(SandboxPath{Path: p, Why: "borg temporary files (temporary_directory)" + from, Writable: true, Create: true})
