@@ -230,3 +230,80 @@ func sameLines(a, b string) bool {
 	}
 	return true
 }
+
+// TestUserManagerApplies records what a user's own manager can apply to
+// a service of that user on each suite, which the user-manager profile
+// (backup.Sandbox.UserManager) rests on: a capability bounding set never
+// without a user namespace of the service's own (218/CAPABILITIES), on 252
+// neither the protections that shrink the bounding set (those imply the
+// namespace from 254 on); with PrivateUsers=yes all of them; never
+// PrivateUsers=identity (257) or full (258), which need the manager to map
+// other users (217/USER). Every other setting of the profiles, raising the
+// nice level and lowering the CPU and IO scheduling classes included,
+// applies on its own.
+func TestUserManagerApplies(t *testing.T) {
+	settings := []string{"NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=read-only", "PrivateTmp=yes",
+		"PrivateMounts=yes", "ProtectKernelTunables=yes", "ProtectKernelModules=yes", "ProtectKernelLogs=yes",
+		"ProtectControlGroups=yes", "ProtectClock=yes", "ProtectHostname=yes", "ProtectProc=invisible", "ProcSubset=pid",
+		"RestrictNamespaces=time", "RestrictRealtime=yes", "RestrictSUIDSGID=yes", "LockPersonality=yes",
+		"SystemCallArchitectures=native", "SystemCallFilter=@system-service", "SystemCallFilter=~@privileged @resources",
+		"MemoryDenyWriteExecute=yes", "PrivateDevices=yes", "PrivateNetwork=yes", "RestrictAddressFamilies=AF_UNIX",
+		"IPAddressDeny=any", "KeyringMode=private", "UMask=0077", "CapabilityBoundingSet=",
+		"CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_FOWNER", "AmbientCapabilities=CAP_DAC_READ_SEARCH",
+		"Nice=19", "CPUSchedulingPolicy=batch", "CPUSchedulingPolicy=idle", "IOSchedulingClass=idle"}
+	for _, suite := range transienttest.Suites() {
+		t.Run(suite.String(), func(t *testing.T) {
+			sys := sandbox.GetSuite(t, suite)
+			as := userManager(t, sys)
+			v := suite.SystemdMajor()
+			fails := map[string]string{ // without PrivateUsers=yes
+				"CapabilityBoundingSet=": "218", "CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_FOWNER": "218",
+				"AmbientCapabilities=CAP_DAC_READ_SEARCH": "218",
+			}
+			if v < 254 {
+				for _, s := range []string{"ProtectKernelModules=yes", "ProtectKernelLogs=yes", "ProtectClock=yes", "PrivateDevices=yes"} {
+					fails[s] = "218"
+				}
+			}
+			alone := map[string]string{} // PrivateUsers= values, on their own
+			if v >= 257 {
+				alone["PrivateUsersEx=identity"] = "217"
+				alone["PrivateUsersEx=self"] = ""
+			}
+			if v >= 258 {
+				alone["PrivateUsers=full"] = "217"
+			}
+			status := func(t *testing.T, ps ...string) string {
+				t.Helper()
+				args := []string{"run", "--user", "--wait"}
+				for _, p := range ps {
+					args = append(args, "-p", p)
+				}
+				ctx, cancel := context.WithTimeout(t.Context(), umWait)
+				defer cancel()
+				_, stderr, code := runCapture(t, as(ctx, umBin, append(args, "/bin/true")...))
+				if code == 0 {
+					return ""
+				}
+				if _, s, ok := strings.Cut(stderr, "code=exited/status="); ok {
+					return strings.Fields(s)[0]
+				}
+				t.Fatalf("borgrun run --user %s: exit %d: %s", strings.Join(ps, " "), code, stderr)
+				return ""
+			}
+			for _, s := range settings {
+				if got := status(t, s); got != fails[s] {
+					t.Errorf("%s alone: status %q, want %q", s, got, fails[s])
+				}
+				if got := status(t, "PrivateUsers=yes", s); got != "" {
+					t.Errorf("%s with PrivateUsers=yes: status %q, want success", s, got)
+				}
+			}
+			for s, want := range alone {
+				if got := status(t, s); got != want {
+					t.Errorf("%s: status %q, want %q", s, got, want)
+				}
+			}
+		})
+	}
+}
