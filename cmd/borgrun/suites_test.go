@@ -36,6 +36,24 @@ type suiteBorgmatic struct {
 	create   string // init (1.7), repo-create (1.9+)
 }
 
+// rootBorgmatic returns the borgmatic of sys's root.
+func rootBorgmatic(t *testing.T, sys *transienttest.Systemd) (bm suiteBorgmatic) {
+	t.Helper()
+	bm.version = strings.TrimSpace(suiteOutput(t, sys, "borgmatic --version"))
+	major, minor, ok := strings.Cut(bm.version, ".")
+	m, _ := strconv.Atoi(major)
+	n, _ := strconv.Atoi(strings.SplitN(minor, ".", 2)[0])
+	if !ok || m == 0 {
+		t.Fatalf("borgmatic --version: %q", bm.version)
+	}
+	bm.sections = m == 1 && n < 8
+	bm.create = "repo-create"
+	if bm.sections {
+		bm.create = "init"
+	}
+	return bm
+}
+
 // suiteOutput runs a shell script inside sys; a failure fails the test.
 func suiteOutput(t *testing.T, sys *transienttest.Systemd, script string) string {
 	t.Helper()
@@ -74,18 +92,7 @@ func suiteConfig(t *testing.T, sys *transienttest.Systemd, bm suiteBorgmatic, na
 // returns the root's borgmatic and the configurations ("" for no ssh).
 func setupSuite(t *testing.T, sys *transienttest.Systemd, ssh bool) (bm suiteBorgmatic, local, remote string) {
 	t.Helper()
-	bm.version = strings.TrimSpace(suiteOutput(t, sys, "borgmatic --version"))
-	major, minor, ok := strings.Cut(bm.version, ".")
-	m, _ := strconv.Atoi(major)
-	n, _ := strconv.Atoi(strings.SplitN(minor, ".", 2)[0])
-	if !ok || m == 0 {
-		t.Fatalf("borgmatic --version: %q", bm.version)
-	}
-	bm.sections = m == 1 && n < 8
-	bm.create = "repo-create"
-	if bm.sections {
-		bm.create = "init"
-	}
+	bm = rootBorgmatic(t, sys)
 	t.Cleanup(func() { sys.Output(context.Background(), "rm", "-rf", "/root/.ssh", stRoot) })
 	suiteOutput(t, sys, `set -e
 rm -rf `+stRoot+` `+bmStateDirs+` /root/.ssh

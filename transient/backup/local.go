@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -17,8 +18,9 @@ import (
 // of this machine: what o leaves empty is learnt here, as
 // [DeriveRemoteSandbox] learns it on a remote host. That is the home of
 // the service's user (root's, or the caller's own when userManager is
-// set), the versions that borg and borgmatic print (both are asked at
-// once: each takes a while to start), the borg host ID from the host name
+// set, and then the manager's runtime directory), the versions that borg
+// and borgmatic print (both are asked at once: each takes a while to
+// start), the borg host ID from the host name
 // and /etc/machine-id, and, for [ProfileStrict], a resolver and the name
 // servers of /etc/resolv.conf for pinning the repositories' addresses.
 // ctx bounds those questions (each also at most 30 s).
@@ -66,6 +68,14 @@ func DeriveLocalSandbox(ctx context.Context, o SandboxOptions, userManager bool)
 	}
 	<-bmDone
 	o.UserManager = o.UserManager || userManager
+	if o.UserManager && o.RuntimeDir == "" {
+		// The manager's own, which its services inherit; borgrun found
+		// the manager there.
+		o.RuntimeDir = os.Getenv("XDG_RUNTIME_DIR")
+		if o.RuntimeDir == "" {
+			o.RuntimeDir = "/run/user/" + strconv.Itoa(os.Getuid())
+		}
+	}
 	if o.HostID == "" {
 		if id, err := os.ReadFile("/etc/machine-id"); err == nil && len(bytes.TrimSpace(id)) > 0 {
 			host, _ := os.Hostname()

@@ -177,8 +177,9 @@ type Sandbox struct {
 	// protections that version has beyond 252's. 0: unknown, 252's only.
 	Version props.Version
 	// UserManager is set when the job runs under a user's own service
-	// manager, which cannot map other users into a user namespace: no
-	// PrivateUsers=.
+	// manager, as that user: no capabilities, and a user namespace that
+	// maps only root and the user (see [userManagerProtections]), never
+	// PrivateUsers=full, which such a manager cannot set up.
 	UserManager bool
 }
 
@@ -222,6 +223,26 @@ func versionedProtections(v props.Version, userManager bool, relax []Relaxation)
 	return a
 }
 
+// userManagerProtections complete the profile under a user's own service
+// manager, where the service runs as that user, who holds no
+// capabilities to keep. A user manager applies a capability bounding set,
+// and the protections that shrink it (ProtectKernelModules=,
+// ProtectKernelLogs=, ProtectClock=, PrivateDevices=), only inside a user
+// namespace of the service's own: without PrivateUsers=yes, systemd 252
+// fails all of them with 218/CAPABILITIES, and 254 to 262 still fail
+// CapabilityBoundingSet= (from 254 the others imply the namespace). With
+// it every protection of the system profile applies on 252 to 262
+// (measured with each version's user manager), so the bounding set is
+// emptied: the service needs no capability at all. PrivateUsers=yes maps
+// root and the user to themselves and everyone else to nobody: the user's
+// files are archived with their owner, other users' files (a user
+// cannot read most of them anyway) as nobody's. PrivateUsers=full and
+// identity, which would map them all, are refused to user managers
+// (217/USER). KeyringMode=private, a system service's default, keeps the
+// service out of the session's kernel keyring, which a user service
+// otherwise inherits.
+var userManagerProtections = []string{"PrivateUsers=yes", "KeyringMode=private"}
+
 // Assignments returns the sandbox as systemd-run style assignments, for
 // [Job.Hardening]; nil for [ProfileOff].
 func (s *Sandbox) Assignments() []string {
@@ -251,8 +272,15 @@ func (s *Sandbox) Assignments() []string {
 		// files it does not own (FOWNER); nothing else. Backups make no
 		// privileged (chown, setuid, chroot, ...) or resource-control
 		// (setrlimit, ioprio_set, ...) system calls; ssh does not either.
-		a = append(a, "CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_FOWNER", "PrivateDevices=yes",
+		caps := "CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_FOWNER"
+		if s.UserManager {
+			caps = "CapabilityBoundingSet="
+		}
+		a = append(a, caps, "PrivateDevices=yes",
 			"SystemCallFilter=@system-service", "SystemCallFilter=~@privileged @resources")
+	}
+	if s.UserManager {
+		a = append(a, userManagerProtections...)
 	}
 	if !slices.Contains(s.Relax, RelaxWX) {
 		a = append(a, "MemoryDenyWriteExecute=yes")
@@ -364,6 +392,10 @@ type SandboxOptions struct {
 	// UserManager is set when the job runs under a user's own service
 	// manager (see [Sandbox.UserManager]).
 	UserManager bool
+	// RuntimeDir is a user manager's runtime directory, the
+	// $XDG_RUNTIME_DIR its services get (/run/user/UID), where borgmatic
+	// 1.9 and later keep their runtime directory. Only with UserManager.
+	RuntimeDir string
 	// Root, if set, is where the files named above are read, an absolute
 	// name standing for the same name below Root's root: a copy of a
 	// remote host's files ([DeriveRemoteSandbox]). Nil means the local
@@ -382,6 +414,9 @@ func DeriveSandbox(o SandboxOptions) (*Sandbox, error) {
 		fsys = rootedFiles{o.Root}
 	}
 	s := &Sandbox{Profile: o.Profile, Name: o.Name, Network: true, Relax: o.Relax, Version: o.Version, UserManager: o.UserManager}
+	if o.UserManager && slices.Contains(o.Relax, RelaxSnapshots) {
+		return nil, fmt.Errorf("relaxation %q: snapshot hooks need CAP_SYS_ADMIN, which a user's service manager cannot give: schedule on the system manager", RelaxSnapshots)
+	}
 	if o.Profile == ProfileOff {
 		if len(o.Relax) > 0 {
 			return nil, fmt.Errorf("relaxation %q: nothing to relax with profile %s", o.Relax[0], o.Profile)
@@ -453,6 +488,11 @@ func DeriveSandbox(o SandboxOptions) (*Sandbox, error) {
 			addBorgDirs(add, borgDirSets(o.BorgVersion, env), "")
 		}
 		local := len(configs) > 0
+		// The service's $XDG_RUNTIME_DIR: -E's, else a user manager's own.
+		runtimeDir, ok := env["XDG_RUNTIME_DIR"]
+		if !ok && o.UserManager {
+			runtimeDir = o.RuntimeDir
+		}
 		for _, c := range configs {
 			cenv := maps.Clone(env)
 			for opt, name := range map[string]string{"borg_base_directory": "BORG_BASE_DIR",
@@ -463,7 +503,7 @@ func DeriveSandbox(o SandboxOptions) (*Sandbox, error) {
 				}
 			}
 			addBorgDirs(add, borgDirSets(o.BorgVersion, cenv), " ("+c.File+")")
-			addBorgmaticDirs(add, c, o.BorgmaticVersion, env, o.Home)
+			addBorgmaticDirs(add, c, o.BorgmaticVersion, env, o.Home, runtimeDir)
 			wd := c.Options["working_directory"]
 			if wd == "" {
 				wd = "/"
@@ -809,7 +849,12 @@ func addBorgDirs(add func(SandboxPath), sets []borgPaths, from string) {
 // addBorgmaticDirs adds borgmatic's state and runtime directories:
 // ~/.borgmatic (borgmatic_source_directory) before 1.9, the state
 // directory from 1.9 on, both when the version is unknown.
-func addBorgmaticDirs(add func(SandboxPath), c *BorgmaticConfig, version string, env map[string]string, home string) {
+//
+// runtimeDir is the service's $XDG_RUNTIME_DIR ("" for none), where
+// borgmatic 1.9 and later keep their runtime directory (database dump
+// FIFOs, the bootstrap manifest) unless user_runtime_directory is set;
+// without it they use the service's RuntimeDirectory=.
+func addBorgmaticDirs(add func(SandboxPath), c *BorgmaticConfig, version string, env map[string]string, home, runtimeDir string) {
 	from := " (" + c.File + ")"
 	legacy, modern := true, true
 	if major, minor, ok := parseVersion(version); ok {
@@ -836,6 +881,8 @@ func addBorgmaticDirs(add func(SandboxPath), c *BorgmaticConfig, version string,
 	}
 	if p := c.Options["user_runtime_directory"]; p != "" {
 		add(SandboxPath{Path: p, Why: "borgmatic runtime directory" + from, Writable: true, Create: true})
+	} else if modern && runtimeDir != "" {
+		add(SandboxPath{Path: filepath.Join(runtimeDir, "borgmatic"), Why: "borgmatic runtime directory (in $XDG_RUNTIME_DIR)" + from, Writable: true, Create: true})
 	}
 	if p := c.Options["temporary_directory"]; p != "" {
 		add(SandboxPath{Path: p, Why: "borg temporary files (temporary_directory)" + from, Writable: true, Create: true})

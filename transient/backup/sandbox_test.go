@@ -233,6 +233,14 @@ func TestDeriveSandbox(t *testing.T) {
 			writable: []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.local/state/borgmatic", "/mnt/backup/repo"},
 			created:  []string{"/root/.cache/borg", "/root/.config/borg/security", "/root/.config/borg/keys", "/root/.local/state/borgmatic"},
 			repos:    []string{"/mnt/backup/repo"}},
+		{name: "borgmatic 1.9 under a user manager: its runtime directory in $XDG_RUNTIME_DIR",
+			o: SandboxOptions{Profile: ProfileDefault, Command: bm("local.yaml"), Home: "/home/u", BorgmaticVersion: "1.9.14", BorgVersion: "borg 1.4.0",
+				UserManager: true, RuntimeDir: "/run/user/1000"},
+			env: []string{"HOME=/home/u", "BORG_CACHE_DIR=/home/u/.cache/borg", "BORG_CONFIG_DIR=/home/u/.config/borg",
+				"BORG_SECURITY_DIR=/home/u/.config/borg/security", "BORG_KEYS_DIR=/home/u/.config/borg/keys"},
+			writable: []string{"/home/u/.cache/borg", "/home/u/.config/borg/security", "/home/u/.local/state/borgmatic", "/run/user/1000/borgmatic", "/mnt/backup/repo"},
+			created:  []string{"/home/u/.cache/borg", "/home/u/.config/borg/security", "/home/u/.config/borg/keys", "/home/u/.local/state/borgmatic", "/run/user/1000/borgmatic"},
+			repos:    []string{"/mnt/backup/repo"}},
 		{name: "remote repository needs the network",
 			o:        SandboxOptions{Profile: ProfileDefault, Command: bm("remote.yaml"), Home: "/root", BorgmaticVersion: "1.7.7", BorgVersion: "borg 1.2.4", HostID: "h@id"},
 			network:  true,
@@ -599,7 +607,11 @@ func TestSandboxVersions(t *testing.T) {
 		{"262, snapshots", Sandbox{Profile: ProfileDefault, Network: true, Version: props.V262, Relax: []Relaxation{RelaxSnapshots}},
 			[]string{"ProtectControlGroups=strict", "PrivateTmp=disconnected"}, []string{"PrivateUsers"}},
 		{"262, user manager", Sandbox{Profile: ProfileDefault, Network: true, Version: props.V262, UserManager: true},
-			[]string{"ProtectControlGroups=strict"}, []string{"PrivateUsers"}},
+			[]string{"ProtectControlGroups=strict", "PrivateUsers=yes", "CapabilityBoundingSet=", "KeyringMode=private"},
+			[]string{"PrivateUsers=full", "PrivateUsersEx", "CapabilityBoundingSet=CAP"}},
+		{"252, user manager", Sandbox{Profile: ProfileStrict, Network: false, UserManager: true},
+			[]string{"PrivateUsers=yes", "CapabilityBoundingSet=", "KeyringMode=private", "ProtectKernelModules=yes", "ProtectClock=yes", "PrivateDevices=yes", "ProcSubset=pid"},
+			[]string{"CapabilityBoundingSet=CAP", "AmbientCapabilities"}},
 		{"262, off", Sandbox{Profile: ProfileOff, Network: true, Version: props.V262}, nil, []string{"Private", "Protect"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -671,5 +683,19 @@ func TestSandboxVersions(t *testing.T) {
 	}
 	if !slices.Equal(b.ServiceAssignments("oneshot")[len(b.ServiceAssignments("oneshot"))-len(pass)-1:len(b.ServiceAssignments("oneshot"))-1], pass) {
 		t.Errorf("the passphrase's assignments do not follow the sandbox's")
+	}
+}
+
+// TestUserManagerRefusesSnapshots: snapshot hooks need CAP_SYS_ADMIN,
+// which a user's own manager has none of to give.
+func TestUserManagerRefusesSnapshots(t *testing.T) {
+	_, err := DeriveSandbox(SandboxOptions{Profile: ProfileDefault, Name: "n", Command: []string{"/bin/true"}, Home: "/home/u",
+		UserManager: true, Relax: []Relaxation{RelaxSnapshots}})
+	if err == nil || !strings.Contains(err.Error(), "system manager") {
+		t.Fatalf("DeriveSandbox: %v, want an error naming the system manager", err)
+	}
+	if _, err := DeriveSandbox(SandboxOptions{Profile: ProfileDefault, Name: "n", Command: []string{"/bin/true"}, Home: "/home/u",
+		Relax: []Relaxation{RelaxSnapshots}}); err != nil {
+		t.Fatalf("the system manager's snapshots: %v", err)
 	}
 }
