@@ -264,6 +264,7 @@ type confirmStats struct {
 	mu                                 sync.Mutex
 	matched, bothRejected, invalid     int
 	newerRejected, mismatched, ignored int
+	beyond                             int
 	exercised, matchedNames            map[props.UnitType]map[string]bool
 }
 
@@ -343,6 +344,8 @@ func confirmSuite(t *testing.T, sys *transienttest.Systemd, v props.Version) {
 					st.invalid++
 				case r == confirmNewer:
 					st.newerRejected++
+				case r == confirmBeyond:
+					st.beyond++
 				}
 				st.mu.Unlock()
 			}
@@ -371,8 +374,9 @@ func confirmSuite(t *testing.T, sys *transienttest.Systemd, v props.Version) {
 	}
 	t.Logf("%s: %d cases: %d matched systemd-run (%d more where both only warn and send nothing), "+
 		"%d valid for props but rejected by the manager on both sides, %d invalid rejected by both, "+
-		"%d unknown names (a newer version's, the other unit type's, or none's) rejected by both, %d mismatches",
-		v, len(cases), st.matched, st.ignored, st.bothRejected, st.invalid, st.newerRejected, st.mismatched)
+		"%d unknown names (a newer version's, the other unit type's, or none's) rejected by both, "+
+		"%d refused by systemd-run that props sends and the manager takes (props.Beyond), %d mismatches",
+		v, len(cases), st.matched, st.ignored, st.bothRejected, st.invalid, st.newerRejected, st.beyond, st.mismatched)
 }
 
 func countIn(set map[string]bool, names []string) int {
@@ -401,6 +405,7 @@ type confirmResult int
 const (
 	confirmMatched      confirmResult = iota + 1 // both units compare equal
 	confirmIgnored                               // both accept, warn and send nothing
+	confirmBeyond                                // systemd-run refuses; props sends what the manager takes
 	confirmBothRejected                          // valid for both clients, rejected by the manager
 	confirmInvalid                               // rejected by both clients
 	confirmNewer                                 // a name unknown to both (a newer version's, or none's)
@@ -489,6 +494,19 @@ func confirmOne(ctx context.Context, t *testing.T, sys *transienttest.Systemd, c
 		}
 		t.Logf("%s %s %q: rejected by the manager on both sides: %s", v, c.t, c.in, msg)
 		return confirmBothRejected, nil
+	case runErr != nil && props.Beyond(v, c.t, name) && !strings.Contains(msg, "Failed to start transient"):
+		// Refused by v's systemd-run, taken by v's manager: what props
+		// adds for v. The unit props made has the value asked for.
+		out, err := boundedOutput(ctx, sys, "systemctl", "show", nameB+suffix)
+		if err != nil {
+			return 0, err
+		}
+		_, value, _ := strings.Cut(c.in, "=")
+		base := strings.TrimSuffix(name, "Ex")
+		if !strings.Contains("\n"+out, "\n"+base+"Ex="+value+"\n") {
+			return 0, fmt.Errorf("props goes beyond systemd-run for %q, but the unit shows no %sEx=%s:\n%s", c.in, base, value, out)
+		}
+		return confirmBeyond, nil
 	case runErr != nil:
 		return 0, fmt.Errorf("systemd-run fails (%s) but the manager accepts props' output %v", msg, ours)
 	case bErr != nil:

@@ -1,6 +1,7 @@
 package props
 
 import (
+	"slices"
 	"errors"
 	"fmt"
 	"sort"
@@ -151,6 +152,21 @@ func NamesFor(v Version, t UnitType) []string {
 func Since(t UnitType, name string) (Version, bool) {
 	v, ok := introduced[t][name]
 	return v, ok
+}
+
+// Beyond reports whether, for a manager of version v, props takes values
+// of name for a unit of type t that v's own systemd-run refuses, because
+// v's manager has the property a newer systemd-run sends for them: from
+// 257, PrivateTmp=, ProtectControlGroups= and PrivateUsers= values that
+// are not booleans go to the …Ex properties, as systemd-run does from 258.
+func Beyond(v Version, t UnitType, name string) bool {
+	beyond := false
+	for _, c := range changedNames {
+		if c.since <= v.effective() && c.types&typeBit(t) != 0 && slices.Contains(c.names, name) {
+			beyond = c.beyond
+		}
+	}
+	return beyond
 }
 
 // Ignored reports whether systemd-run of version v accepts name for t but

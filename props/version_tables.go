@@ -47,6 +47,11 @@ type changedName struct {
 	since Version
 	types typeMask
 	h     handler
+	// beyond is set where props goes beyond systemd-run: from since on,
+	// props encodes what that version's own systemd-run refuses, because
+	// its manager takes it (see [Beyond]); a later entry for the same
+	// names, where systemd-run caught up, clears it.
+	beyond bool
 }
 
 func added(since Version, types typeMask, h handler, names ...string) []addedName {
@@ -142,17 +147,23 @@ var cgroupV1Names = []string{"MemoryLimit", "CPUShares", "StartupCPUShares", "Bl
 
 // changedNames lists encodings that changed after 252, applied in order.
 var changedNames = []changedName{
+	// 257: the manager has the …Ex string properties, but 257's
+	// systemd-run only takes booleans for the plain names. props
+	// translates non-boolean values as 258's systemd-run does, for every
+	// manager that has the property: beyond 257's own systemd-run.
+	{[]string{"PrivateTmp", "PrivateTmpEx", "ProtectControlGroups", "ProtectControlGroupsEx",
+		"PrivateUsers", "PrivateUsersEx"}, V257, forService, sendBoolOrExString, true},
 	// 258: non-boolean values travel as the …Ex string property; the
 	// …Ex names take booleans too, sent under the plain name.
 	{[]string{"PrivateTmp", "PrivateTmpEx", "ProtectControlGroups", "ProtectControlGroupsEx",
-		"PrivateUsers", "PrivateUsersEx"}, V258, forService, sendBoolOrExString},
-	{[]string{"ProtectHostname"}, V258, forService, sendProtectHostname},
+		"PrivateUsers", "PrivateUsersEx"}, V258, forService, sendBoolOrExString, false},
+	{[]string{"ProtectHostname"}, V258, forService, sendProtectHostname, false},
 	// 258: cgroup v1 settings are accepted, warned about and not sent.
-	{cgroupV1Names, V258, forService, sendNothing},
+	{cgroupV1Names, V258, forService, sendNothing, false},
 	// 258: NAMESPACE_FLAGS_ALL includes the time namespace.
-	{[]string{"RestrictNamespaces"}, V258, forService, namespaceListHandler(false)},
+	{[]string{"RestrictNamespaces"}, V258, forService, namespaceListHandler(false), false},
 	// 258: ImportCredential=NAME:RENAME is sent as ImportCredentialEx.
-	{[]string{"ImportCredential"}, V258, forService, sendImportCredentialRename},
+	{[]string{"ImportCredential"}, V258, forService, sendImportCredentialRename, false},
 
 	// The four below were found by TestConfirm on systemd 262 (forky):
 	// 257.13 behaves as 252, 262 as below. Dated 258, when
@@ -160,16 +171,16 @@ var changedNames = []changedName{
 	//
 	// StandardInputText= is sent as StandardInputData: no manager has a
 	// StandardInputText property, so 252..257 fail at the manager.
-	{[]string{"StandardInputText"}, V258, forService, sendStandardInputText258},
+	{[]string{"StandardInputText"}, V258, forService, sendStandardInputText258, false},
 	// IODeviceLatencyTargetSec= (empty) sends an empty a(st), where
 	// 252..257 passed USEC_INFINITY as the array length and failed.
-	{[]string{"IODeviceLatencyTargetSec"}, V258, forService, sendIODeviceLatency258},
+	{[]string{"IODeviceLatencyTargetSec"}, V258, forService, sendIODeviceLatency258, false},
 	// parse_cpu_set rejects a reversed range ("3-1"); 252..257 ignored it.
 	{[]string{"AllowedCPUs", "StartupAllowedCPUs", "AllowedMemoryNodes", "StartupAllowedMemoryNodes",
-		"CPUAffinity", "NUMAMask"}, V258, forService, rejectReversedCPURange},
+		"CPUAffinity", "NUMAMask"}, V258, forService, rejectReversedCPURange, false},
 	// ioprio_class_from_string takes numbers up to IOPRIO_NR_CLASSES-1
 	// (3), no longer IOPRIO_N_CLASSES (8).
-	{[]string{"IOSchedulingClass"}, V258, forService, lookupFallback(ioprioClasses, 3, "I/O scheduling class")},
+	{[]string{"IOSchedulingClass"}, V258, forService, lookupFallback(ioprioClasses, 3, "I/O scheduling class"), false},
 }
 
 // sendStandardInputText258 (258+): the 252 encoding, sent as

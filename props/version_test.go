@@ -177,6 +177,10 @@ func TestParseForGolden(t *testing.T) {
 		// Changed encodings.
 		{V257, Service, "PrivateTmp=yes", []Property{prop("PrivateTmp", true)}},
 		{V258, Service, "PrivateTmp=disconnected", []Property{prop("PrivateTmpEx", "disconnected")}},
+		// Beyond 257's own systemd-run: its manager has PrivateTmpEx.
+		{V257, Service, "PrivateTmp=disconnected", []Property{prop("PrivateTmpEx", "disconnected")}},
+		{V257, Service, "ProtectControlGroups=strict", []Property{prop("ProtectControlGroupsEx", "strict")}},
+		{V257, Service, "PrivateTmp=yes", []Property{prop("PrivateTmp", true)}},
 		{V258, Service, "PrivateTmpEx=yes", []Property{prop("PrivateTmp", true)}},
 		{V258, Service, "PrivateUsers=identity", []Property{prop("PrivateUsersEx", "identity")}},
 		{V258, Service, "ProtectControlGroups=private", []Property{prop("ProtectControlGroupsEx", "private")}},
@@ -252,6 +256,22 @@ func TestParseForSignatures(t *testing.T) {
 	}
 }
 
+func TestBeyond(t *testing.T) {
+	for _, tt := range []struct {
+		v    Version
+		name string
+		want bool
+	}{
+		{V252, "PrivateTmp", false}, {V256, "PrivateTmp", false}, {V257, "PrivateTmp", true},
+		{V257, "ProtectControlGroups", true}, {V257, "PrivateUsers", true}, {V257, "ProtectHostname", false},
+		{V258, "PrivateTmp", false}, {V262, "PrivateUsers", false}, {V257, "Nice", false},
+	} {
+		if got := Beyond(tt.v, Service, tt.name); got != tt.want {
+			t.Errorf("Beyond(%d, %s) = %v, want %v", tt.v, tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestParseForErrors(t *testing.T) {
 	tests := []struct {
 		v    Version
@@ -268,7 +288,7 @@ func TestParseForErrors(t *testing.T) {
 		{V262, Service, "RandomizedOffsetSec=1h", ErrWrongUnitType, ""},
 		{V262, Timer, "RestartMode=direct", ErrWrongUnitType, ""},
 		{V262, Service, "NoSuchThing=1", ErrUnknownProperty, ""},
-		{V257, Service, "PrivateTmp=disconnected", ErrSyntax, ""},
+		{V254, Service, "PrivateTmp=disconnected", ErrSyntax, ""},
 		{V257, Service, "ProtectHostname=private", ErrSyntax, ""},
 		{V258, Service, "ProtectHostname=private:", ErrSyntax, ""},
 		{V254, Service, "OpenFile=relative", ErrSyntax, ""},
