@@ -1,9 +1,9 @@
 package props
 
 import (
-	"slices"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
