@@ -26,7 +26,9 @@ var (
 	// error also matches ErrAccessDenied.
 	ErrInteractiveAuthorization = errors.New("interactive authorization required")
 	// ErrInvalidArgs: the manager rejected a property or argument
-	// (org.freedesktop.DBus.Error.InvalidArgs, …PropertyReadOnly).
+	// (org.freedesktop.DBus.Error.InvalidArgs, …PropertyReadOnly), or the
+	// unit its properties make (org.freedesktop.systemd1.BadUnitSetting:
+	// a timer with no trigger, say).
 	ErrInvalidArgs = errors.New("invalid arguments")
 	// ErrNotTransient: the unit was loaded from a unit file, not created
 	// over the bus.
@@ -43,6 +45,7 @@ var busErrors = map[string][]error{
 	"org.freedesktop.DBus.Error.InteractiveAuthorizationRequired": {ErrAccessDenied, ErrInteractiveAuthorization},
 	"org.freedesktop.DBus.Error.InvalidArgs":                      {ErrInvalidArgs},
 	"org.freedesktop.DBus.Error.PropertyReadOnly":                 {ErrInvalidArgs},
+	"org.freedesktop.systemd1.BadUnitSetting":                     {ErrInvalidArgs},
 	"org.freedesktop.DBus.Error.NoReply":                          {ErrDisconnected},
 	"org.freedesktop.DBus.Error.Disconnected":                     {ErrDisconnected},
 }

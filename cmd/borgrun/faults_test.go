@@ -366,16 +366,18 @@ func TestManagerRejectsPair(t *testing.T) {
 			cleanupJob(t, name)
 			args := append(append([]string{"schedule", "--daily", "--name", name}, tt.args...), "--", "/bin/true")
 			stdout, stderr, code := borgrun(t, args...)
-			if code != exitFailure || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tt.want) {
-				t.Errorf("exit %d, stdout %q, stderr %q: want %d and one line from the manager naming %s", code, stdout, stderr, exitFailure, tt.want)
+			// Refused as invalid by the manager: bad input, as what
+			// props refuses itself (exit 2), and nothing created.
+			if code != exitUsage || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q: want %d and one line from the manager naming %s", code, stdout, stderr, exitUsage, tt.want)
 			}
 			assertNoPair(t, name)
 		})
 	}
 	t.Run("now", func(t *testing.T) {
 		_, stderr, code := borgrun(t, "now", "--name", "reject-now", "-p", "Personality=bogus", "--", "/bin/true")
-		if code != exitFailure || !strings.Contains(stderr, "Personality") {
-			t.Errorf("exit %d, stderr %q: want %d naming Personality", code, stderr, exitFailure)
+		if code != exitUsage || !strings.Contains(stderr, "Personality") {
+			t.Errorf("exit %d, stderr %q: want %d naming Personality", code, stderr, exitUsage)
 		}
 		if ls := showProps(t, "borgrun-reject-now-now.service", "LoadState")["LoadState"]; ls != "not-found" {
 			t.Errorf("borgrun-reject-now-now.service LoadState = %q, want not-found", ls)
@@ -408,8 +410,8 @@ func TestReplaceRejectedKeepsNoHalfPair(t *testing.T) {
 		t.Fatalf("schedule: exit %d: %s", code, stderr)
 	}
 	_, stderr, code := borgrun(t, "schedule", "--weekly", "--replace", "--name", "rejrepl", "-p", "Personality=bogus", "--", "/bin/true")
-	if code != exitFailure || !strings.Contains(stderr, "Personality") {
-		t.Fatalf("replace: exit %d, stderr %q: want %d naming Personality", code, stderr, exitFailure)
+	if code != exitUsage || !strings.Contains(stderr, "Personality") {
+		t.Fatalf("replace: exit %d, stderr %q: want %d naming Personality", code, stderr, exitUsage)
 	}
 	timer := showProps(t, "borgrun-rejrepl.timer", "LoadState")["LoadState"]
 	service := showProps(t, "borgrun-rejrepl.service", "LoadState")["LoadState"]

@@ -157,6 +157,12 @@ func (e *env) report(err error) int {
 		// One line, whatever the bad token holds.
 		fmt.Fprintln(e.stderr, "borgrun:", strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(ue.msg))
 		return exitUsage
+	case errors.Is(err, transient.ErrInvalidArgs):
+		// What the manager refuses as invalid (a value props does not
+		// check) is bad input too: nothing was created. Its message names
+		// the setting.
+		fmt.Fprintln(e.stderr, "borgrun:", strings.ReplaceAll(err.Error(), "\n", "; "))
+		return exitUsage
 	case errors.Is(err, transient.ErrInteractiveAuthorization):
 		fmt.Fprintln(e.stderr, "borgrun:", strings.ReplaceAll(err.Error(), "\n", "; ")+" (polkit would ask for a password: run on a terminal without --no-ask-password, as root, or use --user)")
 		return exitFailure
