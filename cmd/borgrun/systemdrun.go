@@ -22,17 +22,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// borgrun run is a drop-in for systemd-run 252 (services and timers): the
-// same options, unit names, properties in the same order, messages and
-// exit statuses, except that invalid input exits 2 with one line naming
+// borgrun run is a drop-in for the systemd-run of the manager's version
+// (252's options; services and timers): the same unit names, properties in
+// the same order, messages, summary and exit statuses, except that invalid input exits 2 with one line naming
 // the bad token, and is never sent to the manager.
 
 const runHelp = `Usage: borgrun run [OPTIONS...] COMMAND [ARGS...]
 
 Runs COMMAND in a transient service, or on a transient timer, exactly as
-systemd-run 252 does: same unit names (run-u<N> through a bus, run-r<hex>
-on the manager's private socket), same properties, messages and exit
-statuses. Invalid input exits 2 and nothing is sent to the manager.
+the systemd-run of the manager's version does: same unit names (before
+257 run-u<N> through a bus, run-r<hex> on the manager's private socket;
+from 257 run-p<PID>-i<pidfd ID>), same properties, messages, summary and
+exit statuses. Invalid input exits 2 and nothing is sent to the manager.
 
 Options:
   -u --unit=UNIT                  Run under the specified unit name
