@@ -3,6 +3,7 @@ package props
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Quote double-quotes s so that systemd's word splitting with unquoting
@@ -105,4 +106,92 @@ func validEnvName(s string) bool {
 		}
 	}
 	return true
+}
+
+// ShellMaybeQuote is systemd's shell_maybe_quote(s, SHELL_ESCAPE_EMPTY):
+// s as is if no shell would split or expand it, else in double quotes,
+// with '"', '\', '`' and '$' backslash-escaped and control characters and
+// bytes that are not UTF-8 C-escaped (\n, \t, \ooo); "" for an empty s.
+// systemd prints unit names and command lines in messages with it.
+func ShellMaybeQuote(s string) string {
+	if s == "" {
+		return `""`
+	}
+	const needQuotes = " \t\n\r" + "\"\\`$" + "*?[" + "'()<>|&;!"
+	i := 0
+	for i < len(s) {
+		r, l := utf8.DecodeRuneInString(s[i:])
+		if s[i] < 0x20 || s[i] == 0x7f || r == utf8.RuneError && l == 1 || strings.IndexByte(needQuotes, s[i]) >= 0 {
+			break
+		}
+		i += l
+	}
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	b.WriteString(s[:i])
+	for i < len(s) {
+		c := s[i]
+		r, l := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case c < 0x20 || c == 0x7f || r == utf8.RuneError && l == 1:
+			b.WriteString(cescapeChar(c))
+			i++
+		case l == 1:
+			if strings.IndexByte("\"\\`$", c) >= 0 {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(c)
+			i++
+		default:
+			b.WriteString(s[i : i+l])
+			i += l
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// cescapeChar is systemd's cescape_char for one byte.
+func cescapeChar(c byte) string {
+	switch c {
+	case '\a':
+		return `\a`
+	case '\b':
+		return `\b`
+	case '\f':
+		return `\f`
+	case '\n':
+		return `\n`
+	case '\r':
+		return `\r`
+	case '\t':
+		return `\t`
+	case '\v':
+		return `\v`
+	case '\\':
+		return `\\`
+	case '"':
+		return `\"`
+	case '\'':
+		return `\'`
+	}
+	if c < ' ' || c >= 127 {
+		return fmt.Sprintf(`\%03o`, c)
+	}
+	return string(c)
+}
+
+// QuoteCommandLine is systemd's quote_command_line(argv,
+// SHELL_ESCAPE_EMPTY): the words, each through [ShellMaybeQuote],
+// separated by spaces. systemd-run 257 makes its default description of
+// it.
+func QuoteCommandLine(argv []string) string {
+	q := make([]string, len(argv))
+	for i, w := range argv {
+		q[i] = ShellMaybeQuote(w)
+	}
+	return strings.Join(q, " ")
 }

@@ -132,3 +132,29 @@ func TestSplitArgvInvertsQuoteArgv(t *testing.T) {
 		t.Error("SplitArgv of an unterminated quote: no error")
 	}
 }
+
+func TestShellMaybeQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                  `""`,
+		"/bin/true":         "/bin/true",
+		"exit 1":            `"exit 1"`,
+		"echo $$x":          `"echo \$\$x"`,
+		`"a" 'b' \c`:        `"\"a\" 'b' \\c"`,
+		"a\tb":              `"a\tb"`,
+		"x\x01y":            `"x\001y"`,
+		"ab\xffc":           `"ab\377c"`,
+		"héllo":             "héllo",
+		"@y":                "@y",
+		";":                 `";"`,
+		"a*":                `"a*"`,
+		"run\\x20x.service": `"run\\x20x.service"`,
+		"`cmd`":             "\"\\`cmd\\`\"",
+	} {
+		if got := ShellMaybeQuote(in); got != want {
+			t.Errorf("ShellMaybeQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+	if got, want := QuoteCommandLine([]string{"/bin/sh", "-c", "exit 1", ""}), `/bin/sh -c "exit 1" ""`; got != want {
+		t.Errorf("QuoteCommandLine = %s, want %s", got, want)
+	}
+}

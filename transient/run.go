@@ -36,6 +36,9 @@ type Result struct {
 	// math.MaxUint64 when unknown (accounting off), as systemd reports.
 	IOReadBytes, IOWriteBytes     uint64
 	IPIngressBytes, IPEgressBytes uint64
+	// MemoryPeak and MemorySwapPeak are math.MaxUint64 when unknown: off,
+	// or a manager older than 255 (peak) or 256 (swap peak).
+	MemoryPeak, MemorySwapPeak uint64
 	// PreCode and PreStatus are how the ExecStartPre= command that failed
 	// ended, as Code and Status; "" and 0 if none failed (or unknown).
 	// The manager reports settings it cannot apply (226/NAMESPACE …) on
@@ -347,7 +350,7 @@ func (c *Conn) readFigures(ctx context.Context, path dbus.ObjectPath, st *unitSt
 		return o.GoWithContext(ctx, method, 0, make(chan *dbus.Call, 1), args...)
 	}
 	obj := c.object(path)
-	figures := []string{"CPUUsageNSec", "IOReadBytes", "IOWriteBytes", "IPIngressBytes", "IPEgressBytes", "ExecStartPre"}
+	figures := []string{"CPUUsageNSec", "IOReadBytes", "IOWriteBytes", "IPIngressBytes", "IPEgressBytes", "ExecStartPre", "MemoryPeak", "MemorySwapPeak"}
 	inv := send(obj, ifaceProps+".Get", UnitInterface, "InvocationID")
 	gets := make([]*dbus.Call, len(figures))
 	for i, f := range figures {

@@ -1,7 +1,9 @@
 package transient
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -140,6 +142,14 @@ func (c *Conn) UniqueName() string {
 // where a unit cannot be pinned, a unit unloaded as soon as it ended is
 // reported from its last state seen.
 func (c *Conn) WaitService(ctx context.Context, name string) (*Result, error) {
+	return c.WaitServiceReport(ctx, name, nil)
+}
+
+// WaitServiceReport is [Conn.WaitService] that calls started, unless it
+// is nil, with the unit's invocation ID (see [Conn.InvocationID]) as soon
+// as its first reading of the unit's state is in: the ID comes with that
+// reading, at no extra round trip.
+func (c *Conn) WaitServiceReport(ctx context.Context, name string, started func(invocationID string)) (*Result, error) {
 	path := unitPath(name)
 	w, unwatch, err := c.watchSubscribed(ctx, path)
 	if err != nil {
@@ -151,6 +161,9 @@ func (c *Conn) WaitService(ctx context.Context, name string) (*Result, error) {
 	st := unitState{props: make(map[string]dbus.Variant)}
 	if err := c.readStateProps(ctx, path, &st); err != nil {
 		return nil, err
+	}
+	if started != nil {
+		started(invocationID(st.props["InvocationID"]))
 	}
 	for !st.done() {
 		select {
@@ -185,6 +198,8 @@ func waitResult(name string, props map[string]dbus.Variant) *Result {
 		IOWriteBytes:   st.u64or("IOWriteBytes", math.MaxUint64),
 		IPIngressBytes: st.u64or("IPIngressBytes", math.MaxUint64),
 		IPEgressBytes:  st.u64or("IPEgressBytes", math.MaxUint64),
+		MemoryPeak:     st.u64or("MemoryPeak", math.MaxUint64),
+		MemorySwapPeak: st.u64or("MemorySwapPeak", math.MaxUint64),
 	}
 	r.Code = exitCodeName(st.i32("ExecMainCode"))
 	// ExecStartPre: a(sasbttttuii), the last two are code and status.
@@ -261,4 +276,25 @@ func (c *Conn) readStateProps(ctx context.Context, path dbus.ObjectPath, st *uni
 		st.props[stateProps[i].name] = v
 	}
 	return first
+}
+
+// InvocationID reads the InvocationID of the unit called name, as
+// systemd-run 255 and later do to print it: 32 hex digits, or "" while the
+// unit has none (not started yet, or inactive).
+func (c *Conn) InvocationID(ctx context.Context, name string) (string, error) {
+	var v dbus.Variant
+	if err := c.object(unitPath(name)).CallWithContext(ctx, ifaceProps+".Get", 0, UnitInterface, "InvocationID").Store(&v); err != nil {
+		return "", wrap(fmt.Sprintf("reading the invocation ID of %q", name), err)
+	}
+	return invocationID(v), nil
+}
+
+// invocationID renders an InvocationID property (ay, 16 bytes, or none)
+// as hex, "" for none or all zeros.
+func invocationID(v dbus.Variant) string {
+	b, _ := v.Value().([]byte)
+	if len(b) != 16 || bytes.Count(b, []byte{0}) == 16 {
+		return ""
+	}
+	return hex.EncodeToString(b)
 }

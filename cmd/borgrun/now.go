@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/borgrun/borgrun/props"
@@ -138,7 +139,7 @@ func (e *env) nowResult(c *transient.Conn, b *backup.Job, f *nowFlags, res *tran
 		return 0, err
 	}
 	if !f.quiet {
-		e.summary(res, true)
+		e.summary(res, true, props.OldestVersion)
 	}
 	if code, ok := e.signalExit(); ok {
 		return code, nil
@@ -201,40 +202,113 @@ func (e *env) notBesideScheduled(c *transient.Conn, b *backup.Job, wait, quiet b
 	return c.WaitIdle(e.ctx, b.ServiceUnit())
 }
 
-// summary prints what systemd-run 252 --wait prints when a service has
-// ended: the result, how the main process ended, and the figures that are
-// known. always is borgrun now's form: the result and runtime lines even
-// when unknown, and the exit line only for a process that exited, was
-// killed or dumped core.
-func (e *env) summary(r *transient.Result, always bool) {
-	w := e.stderr
+// summary prints what systemd-run of version v --wait prints when a
+// service has ended (run passes the manager's version; now passes
+// props.OldestVersion, the format its output keeps). With always (now),
+// the result and runtime lines are printed even when systemd-run would
+// leave them out, and a plain termination by signal is not.
+//
+// Per version: 252 prints "code=exited/status=7" and one line per figure;
+// 255 adds the memory peak; 257 names exit statuses ("code=exited,
+// status=7/NOTRUNNING", props.ExitStatusName) and prints the IP and IO
+// figures on one line each, leaving out zeros; 262 (from 258, assumed:
+// the versions between were not compared) prints the lot as a vertical
+// table, the field names right-aligned.
+func (e *env) summary(r *transient.Result, always bool, v props.Version) {
+	var rows [][2]string
+	add := func(field, value string) { rows = append(rows, [2]string{field, value}) }
 	if r.Result != "" || always {
-		fmt.Fprintf(w, "Finished with result: %s\n", r.Result)
+		add("Finished with result", r.Result)
 	}
-	switch r.Code {
-	case "":
-	case "exited":
-		fmt.Fprintf(w, "Main processes terminated with: code=exited/status=%d\n", r.Status)
-	default:
-		if !always || r.Code == "killed" || r.Code == "dumped" {
-			fmt.Fprintf(w, "Main processes terminated with: code=%s/status=%s\n", r.Code, props.SignalName(int(r.Status)))
+	switch {
+	case r.Code == "":
+	case v >= props.V257:
+		name := props.SignalName(int(r.Status))
+		if r.Code == "exited" {
+			name = props.ExitStatusName(int(r.Status), v)
 		}
+		if name == "" {
+			name = "n/a"
+		}
+		add("Main processes terminated with", fmt.Sprintf("code=%s, status=%d/%s", r.Code, uint32(r.Status), name))
+	case r.Code == "exited":
+		add("Main processes terminated with", fmt.Sprintf("code=exited/status=%d", r.Status))
+	case !always || r.Code == "killed" || r.Code == "dumped":
+		add("Main processes terminated with", fmt.Sprintf("code=%s/status=%s", r.Code, props.SignalName(int(r.Status))))
 	}
 	if r.Runtime > 0 || always {
-		fmt.Fprintf(w, "Service runtime: %s\n", formatSpan(r.Runtime, time.Millisecond))
+		add("Service runtime", formatSpan(r.Runtime, time.Millisecond))
 	}
 	if r.CPU >= 0 {
-		fmt.Fprintf(w, "CPU time consumed: %s\n", formatSpan(r.CPU, time.Millisecond))
+		add("CPU time consumed", formatSpan(r.CPU, time.Millisecond))
 	}
-	for _, l := range []struct {
-		what string
-		n    uint64
-	}{{"IP traffic received", r.IPIngressBytes}, {"IP traffic sent", r.IPEgressBytes}, {"IO bytes read", r.IOReadBytes}, {"IO bytes written", r.IOWriteBytes}} {
-		if l.n != math.MaxUint64 {
-			fmt.Fprintf(w, "%s: %s\n", l.what, formatBytes(l.n))
+	if v >= props.V255 && r.MemoryPeak != math.MaxUint64 {
+		swap := ""
+		if r.MemorySwapPeak != math.MaxUint64 {
+			swap = " (swap: " + formatBytes(r.MemorySwapPeak) + ")"
 		}
+		add("Memory peak", formatBytes(r.MemoryPeak)+swap)
+	}
+	if v < props.V257 {
+		for _, l := range []struct {
+			what string
+			n    uint64
+		}{{"IP traffic received", r.IPIngressBytes}, {"IP traffic sent", r.IPEgressBytes}, {"IO bytes read", r.IOReadBytes}, {"IO bytes written", r.IOWriteBytes}} {
+			if l.n != math.MaxUint64 {
+				add(l.what, formatBytes(l.n))
+			}
+		}
+	} else {
+		// 257: "IP traffic received: 1K sent: 2K"; 258 and later:
+		// "IP Traffic: received 1K, sent 2K". Zeros are left out.
+		pair := func(field, tableField, a, b string, na, nb uint64) {
+			var parts []string
+			for _, x := range []struct {
+				what string
+				n    uint64
+			}{{a, na}, {b, nb}} {
+				if x.n != 0 && x.n != math.MaxUint64 {
+					parts = append(parts, x.what+" "+formatBytes(x.n))
+				}
+			}
+			switch {
+			case len(parts) == 0:
+			case v >= summaryTableVersion:
+				add(tableField, strings.Join(parts, ", "))
+			default:
+				first, rest, _ := strings.Cut(parts[0], " ")
+				line := []string{rest}
+				for _, p := range parts[1:] {
+					what, n, _ := strings.Cut(p, " ")
+					line = append(line, what+": "+n)
+				}
+				add(field+" "+first, strings.Join(line, " "))
+			}
+		}
+		pair("IP traffic", "IP Traffic", "received", "sent", r.IPIngressBytes, r.IPEgressBytes)
+		pair("IO bytes", "IO Bytes", "read", "written", r.IOReadBytes, r.IOWriteBytes)
+	}
+
+	if v < summaryTableVersion {
+		for _, row := range rows {
+			fmt.Fprintf(e.stderr, "%s: %s\n", row[0], row[1])
+		}
+		return
+	}
+	// A vertical table (format-table.c): the fields with a colon,
+	// right-aligned to the longest, a space, the values.
+	width := 0
+	for _, row := range rows {
+		width = max(width, len(row[0])+1)
+	}
+	for _, row := range rows {
+		fmt.Fprintf(e.stderr, "%*s %s\n", width, row[0]+":", row[1])
 	}
 }
+
+// summaryTableVersion is the first systemd-run whose --wait summary is a
+// table: 262's is, 257's is not; 258 is assumed (not compared).
+const summaryTableVersion = props.V258
 
 // outputs hands the service our stdout and stderr, as systemd-run --pipe
 // does: an *os.File is passed as is; any other writer gets a pipe whose

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,17 +22,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// borgrun run is a drop-in for systemd-run 252 (services and timers): the
-// same options, unit names, properties in the same order, messages and
-// exit statuses, except that invalid input exits 2 with one line naming
+// borgrun run is a drop-in for the systemd-run of the manager's version
+// (252's options; services and timers): the same unit names, properties in
+// the same order, messages, summary and exit statuses, except that invalid input exits 2 with one line naming
 // the bad token, and is never sent to the manager.
 
 const runHelp = `Usage: borgrun run [OPTIONS...] COMMAND [ARGS...]
 
 Runs COMMAND in a transient service, or on a transient timer, exactly as
-systemd-run 252 does: same unit names (run-u<N> through a bus, run-r<hex>
-on the manager's private socket), same properties, messages and exit
-statuses. Invalid input exits 2 and nothing is sent to the manager.
+the systemd-run of the manager's version does: same unit names (before
+257 run-u<N> through a bus, run-r<hex> on the manager's private socket;
+from 257 run-p<PID>-i<pidfd ID>), same properties, messages, summary and
+exit statuses. Invalid input exits 2 and nothing is sent to the manager.
 
 Options:
   -u --unit=UNIT                  Run under the specified unit name
@@ -502,7 +504,14 @@ func (e *env) plan(f *runFlags, uniqueName string, v props.Version) (*runPlan, e
 		}
 	}
 	autoName := func() (string, error) {
-		if uniqueName == "" {
+		if v >= props.V257 {
+			// 257 names the unit after itself, its PID and the ID
+			// of its pidfd, when the kernel has pidfs IDs.
+			if id, ok := selfPidfdID(); ok {
+				return fmt.Sprintf("run-p%d-i%d.service", os.Getpid(), id), nil
+			}
+		}
+		if uniqueName == "" || v >= props.V257 {
 			var b [16]byte
 			if _, err := rand.Read(b[:]); err != nil {
 				return "", err
@@ -562,7 +571,19 @@ func (e *env) plan(f *runFlags, uniqueName string, v props.Version) (*runPlan, e
 	}
 
 	description := f.description
-	if !f.descriptionSet {
+	switch {
+	case f.descriptionSet:
+	case v >= props.V257:
+		// "[systemd-run] " and the command line quoted for a shell,
+		// without a login shell's "-", or the unit as given.
+		t := f.unit
+		if len(f.cmdline) > 0 {
+			argv := slices.Clone(f.cmdline)
+			argv[0] = strings.TrimPrefix(argv[0], "-")
+			t = props.QuoteCommandLine(argv)
+		}
+		description = "[systemd-run] " + t
+	default:
 		description = strings.Join(f.cmdline, " ")
 		if f.unitSet && description == "" {
 			description = f.unit
@@ -767,7 +788,7 @@ func (e *env) startTimer(c *transient.Conn, p *runPlan) (int, error) {
 		ps := slices.Concat(p.serviceProps, p.environment, p.execStart)
 		aux = []transient.AuxUnit{{Name: p.service, Properties: ps}}
 	}
-	if code, failed := e.startFailed(c.StartTransient(e.ctx, p.trigger, p.timerProps, aux, true), "timer", p.f.quiet); failed {
+	if code, failed := e.startFailed(c.StartTransient(e.ctx, p.trigger, p.timerProps, aux, true), "timer", p.f.quiet, p.v, p.f.userManager); failed {
 		return code, nil
 	}
 	if !p.f.quiet {
@@ -781,7 +802,7 @@ func (e *env) startTimer(c *transient.Conn, p *runPlan) (int, error) {
 
 // startFailed prints systemd-run's message for a failed start and returns
 // its exit status (1), or reports false if err is nil.
-func (e *env) startFailed(err error, kind string, quiet bool) (int, bool) {
+func (e *env) startFailed(err error, kind string, quiet bool, v props.Version, user bool) (int, bool) {
 	if err == nil {
 		return 0, false
 	}
@@ -792,7 +813,7 @@ func (e *env) startFailed(err error, kind string, quiet bool) (int, bool) {
 		fmt.Fprintf(e.stderr, "Failed to start transient %s unit: %s\n", kind, me.Message)
 	case errors.As(err, &je):
 		if !quiet {
-			fmt.Fprintln(e.stderr, jobFailure(je))
+			fmt.Fprintln(e.stderr, jobFailure(je, v, user))
 		}
 	default:
 		fmt.Fprintln(e.stderr, "borgrun:", strings.ReplaceAll(err.Error(), "\n", "; "))
@@ -819,45 +840,66 @@ func (e *env) stopInterrupted(c *transient.Conn, unit string) (int, error) {
 const stopInterruptedTimeout = time.Minute
 
 // jobFailure is systemd-run's (check_wait_response's) message for a start
-// job that did not succeed.
-func jobFailure(je *transient.JobError) string {
+// job that did not succeed, as version v words it; user adds systemd-run
+// --user's "--user" to the commands it suggests.
+func jobFailure(je *transient.JobError, v props.Version, user bool) string {
+	unit := je.Unit
 	switch je.JobResult {
 	case "canceled":
-		return "Job for " + je.Unit + " canceled."
+		return "Job for " + unit + " canceled."
 	case "timeout":
-		return "Job for " + je.Unit + " timed out."
+		return "Job for " + unit + " timed out."
 	case "dependency":
-		return "A dependency job for " + je.Unit + " failed. See 'journalctl -xe' for details."
+		return "A dependency job for " + unit + " failed. See 'journalctl -xe' for details."
 	case "invalid":
-		return je.Unit + " is not active, cannot reload."
+		return unit + " is not active, cannot reload."
 	case "assert":
-		return "Assertion failed on job for " + je.Unit + "."
+		return "Assertion failed on job for " + unit + "."
 	case "unsupported":
-		return "Operation on or unit type of " + je.Unit + " not supported on this system."
+		return "Operation on or unit type of " + unit + " not supported on this system."
 	case "collected":
-		return "Queued job for " + je.Unit + " was garbage collected."
+		return "Queued job for " + unit + " was garbage collected."
 	case "once":
-		return "Unit " + je.Unit + " was started already once and can't be started again."
+		return "Unit " + unit + " was started already once and can't be started again."
+	case "frozen":
+		if v >= props.V257 {
+			return "Cannot perform operation on frozen unit " + unit + "."
+		}
+	case "concurrency":
+		if v >= props.V258 {
+			return "Concurrency limit of a slice unit " + unit + " is contained in has been reached."
+		}
 	}
-	if !strings.HasSuffix(je.Unit, ".service") {
+	if !strings.HasSuffix(unit, ".service") {
 		return `Job failed. See "journalctl -xe" for details.`
 	}
-	see := fmt.Sprintf("See \"systemctl status %s\" and \"journalctl -xeu %s\" for details.", je.Unit, je.Unit)
+	systemctl, journalctl := "systemctl", "journalctl"
+	if user {
+		systemctl, journalctl = "systemctl --user", "journalctl --user"
+	}
+	quoted := props.ShellMaybeQuote(unit)
+	see := fmt.Sprintf("See \"%s status %s\" and \"%s -xeu %s\" for details.", systemctl, quoted, journalctl, quoted)
+	oom := "of an out-of-memory (OOM) situation"
+	if v < props.V257 {
+		oom = "of an out-of-memory (OOM) siutation" // sic, until 257
+	}
 	why := map[string]string{
-		"resources":   "of unavailable resources or another system error",
-		"timeout":     "a timeout was exceeded",
-		"exit-code":   "the control process exited with error code",
-		"signal":      "a fatal signal was delivered to the control process",
-		"core-dump":   "a fatal signal was delivered causing the control process to dump core",
-		"watchdog":    "the service failed to send watchdog ping",
-		"start-limit": "start of the service was attempted too often",
+		"resources":       "of unavailable resources or another system error",
+		"protocol":        "the service did not take the steps required by its unit configuration",
+		"timeout":         "a timeout was exceeded",
+		"exit-code":       "the control process exited with error code",
+		"signal":          "a fatal signal was delivered to the control process",
+		"core-dump":       "a fatal signal was delivered causing the control process to dump core",
+		"watchdog":        "the service failed to send watchdog ping",
+		"start-limit-hit": "start of the service was attempted too often",
+		"oom-kill":        oom,
 	}[je.ServiceResult]
 	if why == "" {
-		return "Job for " + je.Unit + " failed.\n" + see
+		return "Job for " + unit + " failed.\n" + see
 	}
-	msg := "Job for " + je.Unit + " failed because " + why + ".\n" + see
-	if je.ServiceResult == "start-limit" {
-		msg += fmt.Sprintf("\nTo force a start use \"systemctl reset-failed %s\"\nfollowed by \"systemctl start %s\" again.", je.Unit, je.Unit)
+	msg := "Job for " + unit + " failed because " + why + ".\n" + see
+	if je.ServiceResult == "start-limit-hit" {
+		msg += fmt.Sprintf("\nTo force a start use \"%[1]s reset-failed %[2]s\"\nfollowed by \"%[1]s start %[2]s\" again.", systemctl, quoted)
 	}
 	return msg
 }
@@ -892,22 +934,48 @@ func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 	}
 	ps = slices.Concat(ps, p.environment, p.execStart)
 
-	waitJob := !f.noBlock && !f.pipe
+	// 257 waits for the start job neither with --pipe nor with --wait
+	// (where the service's end is waited for).
+	waitJob := !f.noBlock && !f.pipe && !(f.wait && p.v >= props.V257)
 	err := c.StartTransient(e.ctx, p.service, ps, nil, waitJob)
 	if errors.Is(err, transient.ErrCreated) && (f.wait || f.pipe) {
 		// Interrupted while the start job ran: as below.
 		return e.stopInterrupted(c, p.service)
 	}
-	if code, failed := e.startFailed(err, "service", f.quiet); failed {
+	if code, failed := e.startFailed(err, "service", f.quiet, p.v, p.f.userManager); failed {
 		return code, nil
 	}
-	if !f.quiet {
-		fmt.Fprintf(e.stderr, "Running as unit: %s\n", p.service)
+	// 255 and later name the unit's invocation: it reads the ID once
+	// the start job is done (or queued). When the end is waited for,
+	// the ID comes with the first reading of the unit's state.
+	running := func(id string) {
+		if id == "" {
+			fmt.Fprintf(e.stderr, "Running as unit: %s\n", p.service)
+		} else {
+			fmt.Fprintf(e.stderr, "Running as unit: %s; invocation ID: %s\n", p.service, id)
+		}
 	}
 	if !f.wait && !f.pipe {
+		if !f.quiet {
+			id := ""
+			if p.v >= props.V255 {
+				if id, err = c.InvocationID(e.ctx, p.service); err != nil {
+					return 0, err
+				}
+			}
+			running(id)
+		}
 		return 0, nil
 	}
-	res, err := c.WaitService(e.ctx, p.service)
+	var started func(string)
+	switch {
+	case f.quiet:
+	case p.v >= props.V255:
+		started = running
+	default:
+		running("")
+	}
+	res, err := c.WaitServiceReport(e.ctx, p.service, started)
 	if err != nil {
 		if _, ok := e.signalExit(); ok {
 			return e.stopInterrupted(c, p.service)
@@ -915,7 +983,26 @@ func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 		return 0, err
 	}
 	if f.wait && !f.quiet {
-		e.summary(res, false)
+		e.summary(res, false, p.v)
 	}
 	return res.ExitStatus(), nil
 }
+
+// selfPidfdID returns the ID of a pidfd of this process, as systemd-run
+// 257 names its units after (pidref_acquire_pidfd_id): the inode number
+// of the pidfd, when pidfds live on pidfs (Linux 6.9 and later), where
+// the number identifies the process for the boot; ok is false otherwise.
+var selfPidfdID = sync.OnceValues(func() (uint64, bool) {
+	fd, err := unix.PidfdOpen(os.Getpid(), 0)
+	if err != nil {
+		return 0, false
+	}
+	defer unix.Close(fd)
+	const pidfsMagic = 0x50494446
+	var sfs unix.Statfs_t
+	var st unix.Stat_t
+	if unix.Fstatfs(fd, &sfs) != nil || sfs.Type != pidfsMagic || unix.Fstat(fd, &st) != nil {
+		return 0, false
+	}
+	return st.Ino, true
+})
