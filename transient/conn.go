@@ -394,13 +394,22 @@ func (c *Conn) watchSubscribed(ctx context.Context, path dbus.ObjectPath) (*wait
 
 // watchManager registers interest in the manager's signal called member.
 func (c *Conn) watchManager(ctx context.Context, member string) (*waiter, func(), error) {
-	return c.watchRule(ctx, managerPath, "interface='org.freedesktop.systemd1.Manager',member='"+member+"'")
+	return c.watchManagerN(ctx, member, 32)
+}
+
+// watchManagerN is watchManager with a buffer of n signals.
+func (c *Conn) watchManagerN(ctx context.Context, member string, n int) (*waiter, func(), error) {
+	return c.watchRuleN(ctx, managerPath, "interface='org.freedesktop.systemd1.Manager',member='"+member+"'", n)
 }
 
 const managerPath = dbus.ObjectPath("/org/freedesktop/systemd1")
 
 func (c *Conn) watchRule(ctx context.Context, path dbus.ObjectPath, match string) (*waiter, func(), error) {
-	w := &waiter{ch: make(chan *dbus.Signal, 32)}
+	return c.watchRuleN(ctx, path, match, 32)
+}
+
+func (c *Conn) watchRuleN(ctx context.Context, path dbus.ObjectPath, match string, n int) (*waiter, func(), error) {
+	w := &waiter{ch: make(chan *dbus.Signal, n)}
 	c.mu.Lock()
 	if c.waiters == nil {
 		c.mu.Unlock()

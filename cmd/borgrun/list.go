@@ -235,26 +235,26 @@ func (e *env) remove(args []string) error {
 // removed.
 func (e *env) removeOn(c *transient.Conn, w io.Writer, names []string, f *removeFlags) ([]string, error) {
 	if f.all {
-		jobs, err := backup.List(e.ctx, c)
-		if err != nil {
+		var err error
+		if names, err = backup.Names(e.ctx, c); err != nil {
 			return nil, err
-		}
-		names = nil
-		for _, j := range jobs {
-			names = append(names, j.Name)
 		}
 	}
 	removed := []string{}
 	var errs []error
-	for _, n := range names {
-		err := backup.Remove(e.ctx, c, n, f.force)
+	seen := map[string]bool{} // an error common to several jobs, once
+	for i, err := range backup.RemoveJobs(e.ctx, c, names, f.force) {
+		n := names[i]
 		switch {
 		case errors.Is(err, backup.ErrRunInProgress):
 			errs = append(errs, fmt.Errorf("remove: %s: a run is in progress; use --force to stop it", n))
 		case errors.Is(err, transient.ErrNoSuchUnit):
 			errs = append(errs, fmt.Errorf("remove: no schedule named %q", n))
 		case err != nil:
-			errs = append(errs, err)
+			if !seen[err.Error()] {
+				seen[err.Error()] = true
+				errs = append(errs, err)
+			}
 		default:
 			removed = append(removed, n)
 			fmt.Fprintf(w, "removed %s\n", n)

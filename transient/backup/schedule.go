@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/borgrun/borgrun/transient"
+	"github.com/godbus/dbus/v5"
 )
 
 // Outcome says what [Schedule] did.
@@ -134,47 +138,115 @@ type current struct {
 }
 
 func lookup(ctx context.Context, c *transient.Conn, b *Job) (*current, error) {
-	// One call sees both units at one instant. (Two calls could straddle
-	// a concurrent creation of the pair and see half of it.)
-	sts, err := c.Units(ctx, b.TimerUnit(), b.ServiceUnit())
+	curs, err := lookupMany(ctx, c, []string{b.Name})
 	if err != nil {
 		return nil, err
 	}
-	cur := &current{ours: true}
+	return curs[0], nil
+}
+
+// lookupMany looks up the pairs of the named jobs in two round trips,
+// whatever their number: one call lists all their units at one instant
+// (two calls could straddle a concurrent creation of a pair and see half
+// of it), then the few properties that tell whether each is ours are read
+// all at once.
+func lookupMany(ctx context.Context, c *transient.Conn, names []string) ([]*current, error) {
+	var units []string
+	for _, n := range names {
+		b := &Job{Name: n}
+		units = append(units, b.TimerUnit(), b.ServiceUnit())
+	}
+	sts, err := c.Units(ctx, units...)
+	if err != nil {
+		return nil, err
+	}
+	state := map[string]transient.UnitStatus{}
 	for _, st := range sts {
-		if st.LoadState == "not-found" || st.LoadState == "" {
-			continue
-		}
-		if !cur.loaded {
-			cur.loaded, cur.which = true, st.Name
-		}
-		unit, err := c.Properties(ctx, st.Name, transient.UnitInterface)
-		if err != nil {
-			return nil, err
-		}
-		if tr, _ := unit["Transient"].Value().(bool); !tr {
-			cur.ours = false
-		}
-		if st.Name == b.TimerUnit() {
-			cur.timerLoaded = true
-			continue
-		}
-		cur.serviceRunning = transient.IsRunning(st.ActiveState)
-		svc, err := c.Properties(ctx, st.Name, transient.ServiceInterface)
-		if err != nil {
-			return nil, err
-		}
-		env, _ := svc["Environment"].Value().([]string)
-		for _, e := range env {
-			if v, ok := strings.CutPrefix(e, FingerprintVar+"="); ok {
-				cur.fingerprint = v
+		state[st.Name] = st
+	}
+	var loaded, services []string
+	for _, u := range units {
+		if ls := state[u].LoadState; ls != "not-found" && ls != "" {
+			loaded = append(loaded, u)
+			if strings.HasSuffix(u, ".service") {
+				services = append(services, u)
 			}
 		}
 	}
-	if cur.loaded && cur.fingerprint == "" {
-		cur.ours = false
+	var unitProps, svcProps []transient.UnitProperties
+	var unitErr, svcErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		unitProps, unitErr = c.PropertiesOf(ctx, loaded, transient.UnitInterface, "Transient", "LoadState")
+	})
+	wg.Go(func() { svcProps, svcErr = c.PropertiesOf(ctx, services, transient.ServiceInterface, "Environment") })
+	wg.Wait()
+	if err := errors.Join(unitErr, svcErr); err != nil {
+		return nil, err
 	}
-	return cur, nil
+	props := map[string]map[string]dbus.Variant{}
+	for _, ps := range [][]transient.UnitProperties{unitProps, svcProps} {
+		for _, p := range ps {
+			if p.Err != nil {
+				return nil, p.Err
+			}
+			if props[p.Unit] == nil {
+				props[p.Unit] = map[string]dbus.Variant{}
+			}
+			maps.Copy(props[p.Unit], p.Properties)
+		}
+	}
+	var curs []*current
+	for _, n := range names {
+		b := &Job{Name: n}
+		cur := &current{ours: true}
+		for _, u := range []string{b.TimerUnit(), b.ServiceUnit()} {
+			st := state[u]
+			if st.LoadState == "not-found" || st.LoadState == "" {
+				continue
+			}
+			if !cur.loaded {
+				cur.loaded, cur.which = true, u
+			}
+			p := props[u]
+			if ls, _ := p["LoadState"].Value().(string); ls == "stub" {
+				// Just created as the auxiliary unit of a
+				// StartTransientUnit call and not loaded yet:
+				// Properties loads it first.
+				unit, err := c.Properties(ctx, u, transient.UnitInterface)
+				if err != nil {
+					return nil, err
+				}
+				p = map[string]dbus.Variant{"Transient": unit["Transient"]}
+				if u == b.ServiceUnit() {
+					svc, err := c.Properties(ctx, u, transient.ServiceInterface)
+					if err != nil {
+						return nil, err
+					}
+					p["Environment"] = svc["Environment"]
+				}
+			}
+			if tr, _ := p["Transient"].Value().(bool); !tr {
+				cur.ours = false
+			}
+			if u == b.TimerUnit() {
+				cur.timerLoaded = true
+				continue
+			}
+			cur.serviceRunning = transient.IsRunning(st.ActiveState)
+			env, _ := p["Environment"].Value().([]string)
+			for _, e := range env {
+				if v, ok := strings.CutPrefix(e, FingerprintVar+"="); ok {
+					cur.fingerprint = v
+				}
+			}
+		}
+		if cur.loaded && cur.fingerprint == "" {
+			cur.ours = false
+		}
+		curs = append(curs, cur)
+	}
+	return curs, nil
 }
 
 // JobStatus is the state of one scheduled job, as [List] reports it.
@@ -192,51 +264,141 @@ type JobStatus struct {
 	// State is "running" while the service runs, else the timer's
 	// ActiveState ("active" = waiting for the next run).
 	State string `json:"state"`
+	// LastSuccess is when the last successful run started, as far as
+	// the manager knows: the last run's start if it succeeded, else
+	// zero (an earlier success is only in the journal; see
+	// [LastSuccesses]).
+	LastSuccess time.Time `json:"last_success,omitzero"`
+	// Since is when the timer was started (the job scheduled, or the
+	// manager started): the reference for a job that has not yet
+	// succeeded.
+	Since time.Time `json:"since,omitzero"`
+	// RandomizedDelay is the timer's RandomizedDelaySec.
+	RandomizedDelay time.Duration `json:"randomized_delay,omitempty"`
 }
 
-// List returns every job borgrun scheduled on the manager (every loaded
-// borgrun-*.timer), sorted by name.
-func List(ctx context.Context, c *transient.Conn) ([]JobStatus, error) {
+// The properties List reads: a handful of each unit's, by name, rather
+// than the hundreds of a service's GetAll.
+var (
+	listTimerProps   = []string{"TimersCalendar", "NextElapseUSecRealtime", "LastTriggerUSec", "RandomizedDelayUSec"}
+	listUnitProps    = []string{"ActiveEnterTimestamp"}
+	listServiceProps = []string{"Result", "ExecMainStatus", "ExecMainStartTimestamp", "ExecMainExitTimestamp"}
+)
+
+// Names returns the names of every job borgrun scheduled on the manager
+// (every loaded borgrun-*.timer), sorted, in one round trip.
+func Names(ctx context.Context, c *transient.Conn) ([]string, error) {
 	units, err := c.UnitsMatching(ctx, UnitPrefix+"*.timer")
 	if err != nil {
 		return nil, err
 	}
-	var jobs []JobStatus
+	var names []string
 	for _, u := range units {
-		if u.LoadState != "loaded" {
+		if u.LoadState == "loaded" {
+			names = append(names, strings.TrimPrefix(strings.TrimSuffix(u.Name, ".timer"), UnitPrefix))
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// List returns every job borgrun scheduled on the manager (every loaded
+// borgrun-*.timer), sorted by name. It costs two round trips whatever the
+// number of jobs: one lists the timers and services, one reads the few
+// properties it reports of all of them at once.
+func List(ctx context.Context, c *transient.Conn) ([]JobStatus, error) {
+	units, err := c.UnitsMatching(ctx, UnitPrefix+"*.timer", UnitPrefix+"*.service")
+	if err != nil {
+		return nil, err
+	}
+	services := map[string]transient.UnitStatus{}
+	for _, u := range units {
+		if strings.HasSuffix(u.Name, ".service") {
+			services[u.Name] = u
+		}
+	}
+	var jobs []JobStatus
+	var timers, svcs []string
+	for _, u := range units {
+		if u.LoadState != "loaded" || !strings.HasSuffix(u.Name, ".timer") {
 			continue
 		}
 		stem := strings.TrimSuffix(u.Name, ".timer")
 		j := JobStatus{Name: strings.TrimPrefix(stem, UnitPrefix), Timer: u.Name, Service: stem + ".service", State: u.ActiveState}
-		st, err := c.Timer(ctx, u.Name)
-		if errors.Is(err, transient.ErrNoSuchUnit) {
-			continue // removed meanwhile
-		}
-		if err != nil {
-			return nil, err
-		}
-		j.Calendars, j.Next, j.Last = st.Calendars, st.Next, st.Last
-		unit, err := c.Properties(ctx, j.Service, transient.UnitInterface)
-		if err != nil {
-			return nil, err
-		}
-		if transient.IsRunning(unit["ActiveState"].Value()) {
+		svc := services[j.Service]
+		if transient.IsRunning(svc.ActiveState) {
 			j.State = "running"
 		}
-		if ls, _ := unit["LoadState"].Value().(string); ls == "loaded" {
-			svc, err := c.Properties(ctx, j.Service, transient.ServiceInterface)
-			if err != nil {
-				return nil, err
-			}
-			if ex, _ := svc["ExecMainExitTimestamp"].Value().(uint64); ex != 0 || unit["ActiveState"].Value() == "failed" {
-				j.Result, _ = svc["Result"].Value().(string)
-				j.Status, _ = svc["ExecMainStatus"].Value().(int32)
-			}
+		timers = append(timers, u.Name)
+		if svc.LoadState == "loaded" {
+			svcs = append(svcs, j.Service)
 		}
 		jobs = append(jobs, j)
 	}
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	var tp, up, sp []transient.UnitProperties
+	var terr, uerr, serr error
+	var wg sync.WaitGroup
+	wg.Go(func() { tp, terr = c.PropertiesOf(ctx, timers, transient.TimerInterface, listTimerProps...) })
+	wg.Go(func() { up, uerr = c.PropertiesOf(ctx, timers, transient.UnitInterface, listUnitProps...) })
+	wg.Go(func() { sp, serr = c.PropertiesOf(ctx, svcs, transient.ServiceInterface, listServiceProps...) })
+	wg.Wait()
+	if err := errors.Join(terr, uerr, serr); err != nil {
+		return nil, err
+	}
+	svcProps := map[string]transient.UnitProperties{}
+	for _, p := range sp {
+		svcProps[p.Unit] = p
+	}
+	kept := jobs[:0]
+	for i, j := range jobs {
+		if err := errors.Join(tp[i].Err, up[i].Err); err != nil {
+			if errors.Is(err, transient.ErrAccessDenied) {
+				return nil, err
+			}
+			continue // removed meanwhile: its timer interface is gone
+		}
+		t := tp[i].Properties
+		j.Next = usecTime(t["NextElapseUSecRealtime"])
+		j.Last = usecTime(t["LastTriggerUSec"])
+		j.Since = usecTime(up[i].Properties["ActiveEnterTimestamp"])
+		if d, ok := t["RandomizedDelayUSec"].Value().(uint64); ok && d != math.MaxUint64 {
+			j.RandomizedDelay = time.Duration(d) * time.Microsecond
+		}
+		if cals, ok := t["TimersCalendar"].Value().([][]any); ok {
+			for _, e := range cals {
+				if len(e) >= 2 {
+					if spec, ok := e[1].(string); ok {
+						j.Calendars = append(j.Calendars, spec)
+					}
+				}
+			}
+		}
+		if p, ok := svcProps[j.Service]; ok && p.Err == nil {
+			s := p.Properties
+			if ex, _ := s["ExecMainExitTimestamp"].Value().(uint64); ex != 0 || services[j.Service].ActiveState == "failed" {
+				j.Result, _ = s["Result"].Value().(string)
+				j.Status, _ = s["ExecMainStatus"].Value().(int32)
+				if j.Result == "success" && ex != 0 {
+					j.LastSuccess = usecTime(s["ExecMainStartTimestamp"])
+				}
+			}
+		}
+		kept = append(kept, j)
+	}
+	jobs = kept
 	slices.SortFunc(jobs, func(a, b JobStatus) int { return strings.Compare(a.Name, b.Name) })
 	return jobs, nil
+}
+
+func usecTime(v dbus.Variant) time.Time {
+	u, _ := v.Value().(uint64)
+	if u == 0 || u == math.MaxUint64 {
+		return time.Time{}
+	}
+	return time.UnixMicro(int64(u))
 }
 
 // Remove stops and unloads a job's timer and service and resets their
@@ -244,21 +406,55 @@ func List(ctx context.Context, c *transient.Conn) ([]JobStatus, error) {
 // unless force is set, in which case the run is stopped (SIGTERM: borg
 // writes a checkpoint). A job that does not exist is ErrNoSuchUnit.
 func Remove(ctx context.Context, c *transient.Conn, name string, force bool) error {
-	b := &Job{Name: name}
-	cur, err := lookup(ctx, c, b)
+	return RemoveJobs(ctx, c, []string{name}, force)[0]
+}
+
+// RemoveJobs is [Remove] for several jobs at once, in a number of round
+// trips that does not grow with their number: one lookup of all, the
+// stops of all sent together and their jobs waited for together, then
+// one wait for all to be unloaded. The result has one error per name (nil
+// if that job was removed); an error common to all (the connection) is
+// every name's.
+func RemoveJobs(ctx context.Context, c *transient.Conn, names []string, force bool) []error {
+	errs := make([]error, len(names))
+	fail := func(err error) []error {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		return errs
+	}
+	curs, err := lookupMany(ctx, c, names)
 	if err != nil {
-		return err
+		return fail(err)
 	}
-	if !cur.loaded {
-		return fmt.Errorf("backup: no job %q (%s): %w", name, b.TimerUnit(), transient.ErrNoSuchUnit)
+	var units []string
+	var which []int
+	for i, name := range names {
+		b := &Job{Name: name}
+		cur := curs[i]
+		switch {
+		case !cur.loaded:
+			errs[i] = fmt.Errorf("backup: no job %q (%s): %w", name, b.TimerUnit(), transient.ErrNoSuchUnit)
+		case !cur.ours:
+			errs[i] = fmt.Errorf("backup: %s: %w", cur.which, ErrNotOurs)
+		case cur.serviceRunning && !force:
+			errs[i] = fmt.Errorf("backup: removing %s: %w", b.ServiceUnit(), ErrRunInProgress)
+		default:
+			units = append(units, b.TimerUnit(), b.ServiceUnit())
+			which = append(which, i)
+		}
 	}
-	if !cur.ours {
-		return fmt.Errorf("backup: %s: %w", cur.which, ErrNotOurs)
+	if len(units) == 0 {
+		return errs
 	}
-	if cur.serviceRunning && !force {
-		return fmt.Errorf("backup: removing %s: %w", b.ServiceUnit(), ErrRunInProgress)
+	if err := unloadUnits(ctx, c, units); err != nil {
+		for _, i := range which {
+			errs[i] = err
+		}
 	}
-	return unload(ctx, c, b)
+	return errs
 }
 
 // unloadTimeout bounds the wait for a stopped pair to be unloaded.
@@ -267,15 +463,16 @@ const unloadTimeout = 30 * time.Second
 // unload stops a job's timer and service and waits (bounded) until the
 // manager has unloaded both.
 func unload(ctx context.Context, c *transient.Conn, b *Job) error {
-	if err := c.Stop(ctx, b.TimerUnit(), b.ServiceUnit()); err != nil {
+	return unloadUnits(ctx, c, []string{b.TimerUnit(), b.ServiceUnit()})
+}
+
+// unloadUnits stops units and waits (bounded) until the manager has
+// unloaded them all.
+func unloadUnits(ctx context.Context, c *transient.Conn, units []string) error {
+	if err := c.StopAll(ctx, units...); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, unloadTimeout)
 	defer cancel()
-	for _, u := range []string{b.TimerUnit(), b.ServiceUnit()} {
-		if err := c.WaitGone(ctx, u); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.WaitAllGone(ctx, units...)
 }
