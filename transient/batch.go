@@ -44,38 +44,35 @@ func (c *Conn) PropertiesOf(ctx context.Context, units []string, iface string, n
 		unit int
 		name string // "" for GetAll
 	}
-	n := len(units) * max(len(names), 1)
-	ch := make(chan *dbus.Call, n)
-	calls := make(map[*dbus.Call]pending, n)
+	var reqs []request
+	var which []pending
 	out := make([]UnitProperties, len(units))
 	for i, u := range units {
 		out[i] = UnitProperties{Unit: u, Properties: map[string]dbus.Variant{}}
 		obj := c.object(unitPath(u))
 		if len(names) == 0 {
-			calls[obj.GoWithContext(ctx, ifaceProps+".GetAll", 0, ch, iface)] = pending{i, ""}
+			reqs = append(reqs, request{obj, ifaceProps + ".GetAll", []any{iface}})
+			which = append(which, pending{i, ""})
 			continue
 		}
 		for _, name := range names {
-			calls[obj.GoWithContext(ctx, ifaceProps+".Get", 0, ch, iface, name)] = pending{i, name}
+			reqs = append(reqs, request{obj, ifaceProps + ".Get", []any{iface, name}})
+			which = append(which, pending{i, name})
 		}
 	}
-	for range n {
-		var call *dbus.Call
-		select {
-		case call = <-ch:
-		case <-ctx.Done():
-			return nil, wrap(fmt.Sprintf("reading %d units", len(units)), ctx.Err())
-		}
-		p := calls[call]
+	calls, err := c.callAll(ctx, reqs)
+	if err != nil {
+		return nil, wrap(fmt.Sprintf("reading %d units", len(units)), err)
+	}
+	for k, call := range calls {
+		p := which[k]
 		u := &out[p.unit]
 		err := call.Err
 		if err == nil {
 			if p.name == "" {
 				var all map[string]dbus.Variant
 				if err = call.Store(&all); err == nil {
-					for k, v := range all {
-						u.Properties[k] = v
-					}
+					maps.Copy(u.Properties, all)
 				}
 			} else {
 				var v dbus.Variant
@@ -126,11 +123,14 @@ func (c *Conn) StopAll(ctx context.Context, units ...string) error {
 		return err
 	}
 	defer cancel()
-	ch := make(chan *dbus.Call, len(units))
-	which := make(map[*dbus.Call]string, len(units))
 	mgr := c.object(managerPath)
+	var reqs []request
 	for _, u := range units {
-		which[mgr.GoWithContext(send, "org.freedesktop.systemd1.Manager.StopUnit", 0, ch, u, "replace")] = u
+		reqs = append(reqs, request{mgr, "org.freedesktop.systemd1.Manager.StopUnit", []any{u, "replace"}})
+	}
+	calls, err := c.callAll(send, reqs)
+	if err != nil {
+		return wrap(fmt.Sprintf("stopping %q", units), err)
 	}
 	var errs []error
 	jobs := map[dbus.ObjectPath]string{} // job -> unit, still running
@@ -145,7 +145,6 @@ func (c *Conn) StopAll(ctx context.Context, units ...string) error {
 				if s.Name == jobRemoved && len(s.Body) >= 2 {
 					if p, ok := s.Body[1].(dbus.ObjectPath); ok {
 						done[p] = true
-						delete(jobs, p)
 					}
 				}
 			default:
@@ -154,9 +153,8 @@ func (c *Conn) StopAll(ctx context.Context, units ...string) error {
 		}
 	}
 	var stopped []string
-	for range units {
-		call := <-ch
-		u := which[call]
+	for k, call := range calls {
+		u := units[k]
 		var job dbus.ObjectPath
 		if err := call.Store(&job); err != nil {
 			if err = wrap(fmt.Sprintf("stopping %q", u), err); !errors.Is(err, ErrNoSuchUnit) {
@@ -175,15 +173,19 @@ func (c *Conn) StopAll(ctx context.Context, units ...string) error {
 		if w.lost.Swap(false) {
 			// Signals were dropped: ask after each job still pending
 			// (one round); a job that is gone is done.
-			jch := make(chan *dbus.Call, len(jobs))
-			jc := map[*dbus.Call]dbus.ObjectPath{}
+			var reqs []request
+			var paths []dbus.ObjectPath
 			for p := range jobs {
-				jc[c.object(p).GoWithContext(ctx, ifaceProps+".Get", 0, jch, "org.freedesktop.systemd1.Job", "State")] = p
+				reqs = append(reqs, request{c.object(p), ifaceProps + ".Get", []any{"org.freedesktop.systemd1.Job", "State"}})
+				paths = append(paths, p)
 			}
-			for range jc {
-				call := <-jch
+			calls, err := c.callAll(ctx, reqs)
+			if err != nil {
+				return errors.Join(append(errs, err)...)
+			}
+			for k, call := range calls {
 				if call.Err != nil {
-					delete(jobs, jc[call])
+					delete(jobs, paths[k])
 				}
 			}
 			continue
@@ -212,14 +214,15 @@ func (c *Conn) StopAll(ctx context.Context, units ...string) error {
 		return errors.Join(append(errs, err)...)
 	}
 	defer cancel()
-	rch := make(chan *dbus.Call, len(stopped))
-	which = make(map[*dbus.Call]string, len(stopped))
+	reqs = reqs[:0]
 	for _, u := range stopped {
-		which[mgr.GoWithContext(send, "org.freedesktop.systemd1.Manager.ResetFailedUnit", 0, rch, u)] = u
+		reqs = append(reqs, request{mgr, "org.freedesktop.systemd1.Manager.ResetFailedUnit", []any{u}})
 	}
-	for range stopped {
-		call := <-rch
-		if err := wrap(fmt.Sprintf("resetting %q", which[call]), call.Err); err != nil && !errors.Is(err, ErrNoSuchUnit) {
+	if calls, err = c.callAll(send, reqs); err != nil {
+		return errors.Join(append(errs, wrap("resetting failed units", err))...)
+	}
+	for k, call := range calls {
+		if err := wrap(fmt.Sprintf("resetting %q", stopped[k]), call.Err); err != nil && !errors.Is(err, ErrNoSuchUnit) {
 			errs = append(errs, err)
 		}
 	}
@@ -243,17 +246,19 @@ func (c *Conn) WaitAllGone(ctx context.Context, units ...string) error {
 		return err
 	}
 	defer release()
-	ch := make(chan *dbus.Call, len(units))
-	which := make(map[*dbus.Call]string, len(units))
 	mgr := c.object(managerPath)
+	var reqs []request
 	for _, u := range units {
-		which[mgr.GoWithContext(ctx, "org.freedesktop.systemd1.Manager.GetUnit", 0, ch, u)] = u
+		reqs = append(reqs, request{mgr, "org.freedesktop.systemd1.Manager.GetUnit", []any{u}})
+	}
+	calls, err := c.callAll(ctx, reqs)
+	if err != nil {
+		return wrap(fmt.Sprintf("looking up %q", units), err)
 	}
 	left := map[string]bool{}
 	var errs []error
-	for range units {
-		call := <-ch
-		u := which[call]
+	for k, call := range calls {
+		u := units[k]
 		err := wrap(fmt.Sprintf("looking up %q", u), call.Err)
 		switch {
 		case errors.Is(err, ErrNoSuchUnit):
@@ -293,4 +298,77 @@ func (c *Conn) WaitAllGone(ctx context.Context, units ...string) error {
 		}
 	}
 	return nil
+}
+
+// request is one method call of a batch.
+type request struct {
+	obj    dbus.BusObject
+	method string
+	args   []any
+}
+
+// busWindow is how many calls a batch keeps awaiting answers at once on a
+// bus connection: dbus-daemon refuses more than 128 per connection
+// (max_replies_per_connection), and other calls may be in flight. A
+// manager's private socket has no such limit.
+const busWindow = 100
+
+// callAll sends reqs and returns their answered calls, in order. All are
+// sent before any answer is awaited, on a bus at most busWindow at a time
+// (the next sent as each answer arrives). The error is ctx's, or the
+// connection's when it is lost; each call carries its own.
+func (c *Conn) callAll(ctx context.Context, reqs []request) ([]*dbus.Call, error) {
+	window := len(reqs)
+	if !c.direct {
+		window = min(window, busWindow)
+	}
+	calls := make([]*dbus.Call, len(reqs))
+	index := make(map[*dbus.Call]int, len(reqs))
+	ch := make(chan *dbus.Call, len(reqs))
+	next := 0
+	send := func() {
+		r := reqs[next]
+		call := r.obj.GoWithContext(ctx, r.method, 0, ch, r.args...)
+		index[call] = next
+		next++
+	}
+	for next < window {
+		send()
+	}
+	for range reqs {
+		select {
+		case call := <-ch:
+			calls[index[call]] = call
+			if errors.Is(call.Err, dbus.ErrClosed) {
+				return nil, fmt.Errorf("%w: %w", ErrDisconnected, call.Err)
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if next < len(reqs) {
+			send()
+		}
+	}
+	return calls, nil
+}
+
+// propertiesOfInterfaces reads all properties of each of ifaces of the
+// unit called name, in one round trip.
+func (c *Conn) propertiesOfInterfaces(ctx context.Context, name string, ifaces ...string) ([]map[string]dbus.Variant, error) {
+	obj := c.object(unitPath(name))
+	var reqs []request
+	for _, iface := range ifaces {
+		reqs = append(reqs, request{obj, ifaceProps + ".GetAll", []any{iface}})
+	}
+	calls, err := c.callAll(ctx, reqs)
+	if err != nil {
+		return nil, wrap(fmt.Sprintf("reading %q", name), err)
+	}
+	out := make([]map[string]dbus.Variant, len(calls))
+	for i, call := range calls {
+		if err := call.Store(&out[i]); err != nil {
+			return nil, wrap(fmt.Sprintf("reading %q", name), err)
+		}
+	}
+	return out, nil
 }

@@ -134,8 +134,13 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		}
 		h, ssh := *opts.Host, opts.SSH
 		var last atomic.Pointer[sshStream] // the latest attempt's
+		remoteCmd := sshPrivateBridge
+		if opts.Wait {
+			// Only a bus connection can pin a unit (AddRef).
+			remoteCmd = sshBridge
+		}
 		cands = []candidate{{"ssh " + h.String(), func(abort <-chan struct{}) (*dbus.Conn, error) {
-			s, err := dialSSH(h, ssh, abort)
+			s, err := dialSSH(h, ssh, remoteCmd, abort)
 			if err != nil {
 				return nil, err
 			}
@@ -263,12 +268,18 @@ func allowInteractive(m *dbus.Message) {
 // and keeps our AddMatch and our calls in one ordered stream.
 func dial(what string, open opener, abort <-chan struct{}, hello bool, explain func(error) error) (*Conn, error) {
 	bc, err := open(abort)
+	direct := !hello
 	if err == nil {
 		// Over ssh too: systemd-stdio-bridge accepts EXTERNAL
 		// whatever our uid, which need not be the remote login's.
 		err = bc.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))})
 		if err == nil && hello {
 			err = bc.Hello()
+			if isUnknownObject(err) {
+				// A manager's private socket behind a bridge
+				// (sshPrivateBridge): no bus, no Hello.
+				err, direct = nil, true
+			}
 		}
 		if err != nil {
 			bc.Close()
@@ -285,11 +296,16 @@ func dial(what string, open opener, abort <-chan struct{}, hello bool, explain f
 		bc.Close()
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	c := newConn(sd, bc, !hello, what)
+	c := newConn(sd, bc, direct, what)
 	c.redial = func() (*Conn, error) {
 		return dialBounded(context.Background(), DefaultDialTimeout, what, open, hello, explain)
 	}
 	return c, nil
+}
+
+func isUnknownObject(err error) bool {
+	var me *ManagerError
+	return errors.As(wrap("", err), &me) && me.Name == "org.freedesktop.DBus.Error.UnknownObject"
 }
 
 // reconnectTimeout bounds how long a lost connection is re-dialled, for

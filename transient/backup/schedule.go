@@ -209,7 +209,7 @@ func lookupMany(ctx context.Context, c *transient.Conn, names []string) ([]*curr
 				cur.loaded, cur.which = true, u
 			}
 			p := props[u]
-			if ls, _ := p["LoadState"].Value().(string); ls == "stub" {
+			if st.LoadState == "stub" {
 				// Just created as the auxiliary unit of a
 				// StartTransientUnit call and not loaded yet:
 				// Properties loads it first.
@@ -265,25 +265,12 @@ type JobStatus struct {
 	// ActiveState ("active" = waiting for the next run).
 	State string `json:"state"`
 	// LastSuccess is when the last successful run started, as far as
-	// the manager knows: the last run's start if it succeeded, else
-	// zero (an earlier success is only in the journal; see
-	// [LastSuccesses]).
+	// the manager knows: the timer's last trigger if the run it started
+	// succeeded, else zero (an earlier success is only in the journal).
 	LastSuccess time.Time `json:"last_success,omitzero"`
-	// Since is when the timer was started (the job scheduled, or the
-	// manager started): the reference for a job that has not yet
-	// succeeded.
-	Since time.Time `json:"since,omitzero"`
 	// RandomizedDelay is the timer's RandomizedDelaySec.
 	RandomizedDelay time.Duration `json:"randomized_delay,omitempty"`
 }
-
-// The properties List reads: a handful of each unit's, by name, rather
-// than the hundreds of a service's GetAll.
-var (
-	listTimerProps   = []string{"TimersCalendar", "NextElapseUSecRealtime", "LastTriggerUSec", "RandomizedDelayUSec"}
-	listUnitProps    = []string{"ActiveEnterTimestamp"}
-	listServiceProps = []string{"Result", "ExecMainStatus", "ExecMainStartTimestamp", "ExecMainExitTimestamp"}
-)
 
 // Names returns the names of every job borgrun scheduled on the manager
 // (every loaded borgrun-*.timer), sorted, in one round trip.
@@ -304,8 +291,13 @@ func Names(ctx context.Context, c *transient.Conn) ([]string, error) {
 
 // List returns every job borgrun scheduled on the manager (every loaded
 // borgrun-*.timer), sorted by name. It costs two round trips whatever the
-// number of jobs: one lists the timers and services, one reads the few
-// properties it reports of all of them at once.
+// number of jobs (on a bus, one more per 100 jobs: see
+// [transient.Conn.PropertiesOf]): one lists the timers and services with
+// their states, one reads each timer's small interface (calendars, next
+// and last trigger, randomized delay: cheaper in calls and bytes than the
+// same four by name) and three properties of each service by name (of
+// the hundreds of a service's GetAll): its last start, whether its
+// conditions held, and, of one that failed, its result and exit status.
 func List(ctx context.Context, c *transient.Conn) ([]JobStatus, error) {
 	units, err := c.UnitsMatching(ctx, UnitPrefix+"*.timer", UnitPrefix+"*.service")
 	if err != nil {
@@ -318,7 +310,7 @@ func List(ctx context.Context, c *transient.Conn) ([]JobStatus, error) {
 		}
 	}
 	var jobs []JobStatus
-	var timers, svcs []string
+	var timers, failed, ended []string
 	for _, u := range units {
 		if u.LoadState != "loaded" || !strings.HasSuffix(u.Name, ".timer") {
 			continue
@@ -330,31 +322,44 @@ func List(ctx context.Context, c *transient.Conn) ([]JobStatus, error) {
 			j.State = "running"
 		}
 		timers = append(timers, u.Name)
-		if svc.LoadState == "loaded" {
-			svcs = append(svcs, j.Service)
+		switch {
+		case svc.LoadState != "loaded":
+		case svc.ActiveState == "failed":
+			failed = append(failed, j.Service)
+		case j.State != "running":
+			ended = append(ended, j.Service)
 		}
 		jobs = append(jobs, j)
 	}
 	if len(jobs) == 0 {
 		return nil, nil
 	}
-	var tp, up, sp []transient.UnitProperties
-	var terr, uerr, serr error
+	var tp, sp, ep, cp []transient.UnitProperties
+	var terr, serr, eerr, cerr error
 	var wg sync.WaitGroup
-	wg.Go(func() { tp, terr = c.PropertiesOf(ctx, timers, transient.TimerInterface, listTimerProps...) })
-	wg.Go(func() { up, uerr = c.PropertiesOf(ctx, timers, transient.UnitInterface, listUnitProps...) })
-	wg.Go(func() { sp, serr = c.PropertiesOf(ctx, svcs, transient.ServiceInterface, listServiceProps...) })
+	wg.Go(func() { tp, terr = c.PropertiesOf(ctx, timers, transient.TimerInterface) })
+	wg.Go(func() { sp, serr = c.PropertiesOf(ctx, failed, transient.ServiceInterface, "Result", "ExecMainStatus") })
+	wg.Go(func() { ep, eerr = c.PropertiesOf(ctx, ended, transient.ServiceInterface, "ExecMainStartTimestamp") })
+	wg.Go(func() { cp, cerr = c.PropertiesOf(ctx, ended, transient.UnitInterface, "ConditionResult") })
 	wg.Wait()
-	if err := errors.Join(terr, uerr, serr); err != nil {
+	if err := errors.Join(terr, serr, eerr, cerr); err != nil {
 		return nil, err
 	}
-	svcProps := map[string]transient.UnitProperties{}
-	for _, p := range sp {
-		svcProps[p.Unit] = p
+	svcProps := map[string]map[string]dbus.Variant{}
+	for _, ps := range [][]transient.UnitProperties{sp, ep, cp} {
+		for _, p := range ps {
+			if p.Err != nil {
+				continue // removed meanwhile
+			}
+			if svcProps[p.Unit] == nil {
+				svcProps[p.Unit] = map[string]dbus.Variant{}
+			}
+			maps.Copy(svcProps[p.Unit], p.Properties)
+		}
 	}
 	kept := jobs[:0]
 	for i, j := range jobs {
-		if err := errors.Join(tp[i].Err, up[i].Err); err != nil {
+		if err := tp[i].Err; err != nil {
 			if errors.Is(err, transient.ErrAccessDenied) {
 				return nil, err
 			}
@@ -363,7 +368,6 @@ func List(ctx context.Context, c *transient.Conn) ([]JobStatus, error) {
 		t := tp[i].Properties
 		j.Next = usecTime(t["NextElapseUSecRealtime"])
 		j.Last = usecTime(t["LastTriggerUSec"])
-		j.Since = usecTime(up[i].Properties["ActiveEnterTimestamp"])
 		if d, ok := t["RandomizedDelayUSec"].Value().(uint64); ok && d != math.MaxUint64 {
 			j.RandomizedDelay = time.Duration(d) * time.Microsecond
 		}
@@ -376,14 +380,24 @@ func List(ctx context.Context, c *transient.Conn) ([]JobStatus, error) {
 				}
 			}
 		}
-		if p, ok := svcProps[j.Service]; ok && p.Err == nil {
-			s := p.Properties
-			if ex, _ := s["ExecMainExitTimestamp"].Value().(uint64); ex != 0 || services[j.Service].ActiveState == "failed" {
-				j.Result, _ = s["Result"].Value().(string)
-				j.Status, _ = s["ExecMainStatus"].Value().(int32)
-				if j.Result == "success" && ex != 0 {
-					j.LastSuccess = usecTime(s["ExecMainStartTimestamp"])
-				}
+		svc, p := services[j.Service], svcProps[j.Service]
+		switch {
+		case svc.ActiveState == "failed":
+			j.Result = "failed"
+			if r, ok := p["Result"].Value().(string); ok {
+				j.Result = r
+			}
+			j.Status, _ = p["ExecMainStatus"].Value().(int32)
+		case p != nil:
+			// Not running and not failed: the last run that
+			// started succeeded.
+			if start := usecTime(p["ExecMainStartTimestamp"]); !start.IsZero() {
+				j.Result, j.LastSuccess = "success", start
+			}
+			if ok, _ := p["ConditionResult"].Value().(bool); !ok && !j.Last.IsZero() {
+				// The last trigger's run was skipped: a condition
+				// (AC power) did not hold.
+				j.Result = "condition"
 			}
 		}
 		kept = append(kept, j)
