@@ -264,9 +264,9 @@ type JobStatus struct {
 	// State is "running" while the service runs, else the timer's
 	// ActiveState ("active" = waiting for the next run).
 	State string `json:"state"`
-	// LastSuccess is when the last successful run started, as far as
-	// the manager knows: the timer's last trigger if the run it started
-	// succeeded, else zero (an earlier success is only in the journal).
+	// LastSuccess is when the last successful run ended, as far as the
+	// manager knows: the end of the last run if it succeeded, else zero
+	// (an earlier success is only in the journal: the CLI looks there).
 	LastSuccess time.Time `json:"last_success,omitzero"`
 	// RandomizedDelay is the timer's RandomizedDelaySec.
 	RandomizedDelay time.Duration `json:"randomized_delay,omitempty"`
@@ -298,6 +298,8 @@ func Names(ctx context.Context, c *transient.Conn) ([]string, error) {
 // same four by name) and three properties of each service by name (of
 // the hundreds of a service's GetAll): its last start, whether its
 // conditions held, and, of one that failed, its result and exit status.
+// (The three of ExecMainExitTimestamp, ConditionResult, or of a failed
+// one Result and ExecMainStatus.)
 func List(ctx context.Context, c *transient.Conn) ([]JobStatus, error) {
 	units, err := c.UnitsMatching(ctx, UnitPrefix+"*.timer", UnitPrefix+"*.service")
 	if err != nil {
@@ -339,7 +341,7 @@ func List(ctx context.Context, c *transient.Conn) ([]JobStatus, error) {
 	var wg sync.WaitGroup
 	wg.Go(func() { tp, terr = c.PropertiesOf(ctx, timers, transient.TimerInterface) })
 	wg.Go(func() { sp, serr = c.PropertiesOf(ctx, failed, transient.ServiceInterface, "Result", "ExecMainStatus") })
-	wg.Go(func() { ep, eerr = c.PropertiesOf(ctx, ended, transient.ServiceInterface, "ExecMainStartTimestamp") })
+	wg.Go(func() { ep, eerr = c.PropertiesOf(ctx, ended, transient.ServiceInterface, "ExecMainExitTimestamp") })
 	wg.Go(func() { cp, cerr = c.PropertiesOf(ctx, ended, transient.UnitInterface, "ConditionResult") })
 	wg.Wait()
 	if err := errors.Join(terr, serr, eerr, cerr); err != nil {
@@ -391,8 +393,8 @@ func List(ctx context.Context, c *transient.Conn) ([]JobStatus, error) {
 		case p != nil:
 			// Not running and not failed: the last run that
 			// started succeeded.
-			if start := usecTime(p["ExecMainStartTimestamp"]); !start.IsZero() {
-				j.Result, j.LastSuccess = "success", start
+			if end := usecTime(p["ExecMainExitTimestamp"]); !end.IsZero() {
+				j.Result, j.LastSuccess = "success", end
 			}
 			if ok, _ := p["ConditionResult"].Value().(bool); !ok && !j.Last.IsZero() {
 				// The last trigger's run was skipped: a condition

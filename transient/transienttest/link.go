@@ -81,14 +81,14 @@ type linkStream struct {
 	closed    chan struct{}
 	closeOnce sync.Once
 
-	wmu    sync.Mutex
-	wbuf   []byte // client's bytes not yet parsed
-	wbin   bool   // past the client's BEGIN
-	rbuf   []byte // bus's bytes not yet parsed
-	rbin   bool   // the bus's first message seen
-	rest   []byte // of the chunk being read
-	rerr   error
-	rmu    sync.Mutex
+	wmu  sync.Mutex
+	wbuf []byte // client's bytes not yet parsed
+	wbin bool   // past the client's BEGIN
+	rbuf []byte // bus's bytes not yet parsed
+	rbin bool   // the bus's first message seen
+	rest []byte // of the chunk being read
+	rerr error
+	rmu  sync.Mutex
 }
 
 func (s *linkStream) Write(b []byte) (int, error) {
