@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/borgrun/borgrun/transient"
+	"github.com/borgrun/borgrun/transient/backup"
 )
 
 // The journal, here or on a host over ssh: what now -H follows, where
@@ -172,3 +174,135 @@ func lastLine(s string) string {
 	return strings.TrimSpace(lines[len(lines)-1])
 }
 
+// unitSucceeded is the MESSAGE_ID of the manager's "Deactivated
+// successfully" entry (SD_MESSAGE_UNIT_SUCCESS, systemd 248 and later).
+const unitSucceeded = "7ad2d189f7e94e70a38c781354912448"
+
+// journalSuccesses fills in the last success, from the journal, of each
+// job whose last run failed: the manager knows only the last run. One
+// journalctl (over ssh, with a host) asks for the manager's
+// unit-succeeded entries of all of them, newest first, and stops at the
+// newest of each. Nothing is run when every job's last run succeeded.
+// The journal may have been rotated or be volatile: a job whose success
+// it no longer holds keeps a zero LastSuccess. Errors are ignored: a
+// journal that cannot be read leaves the manager's view.
+func (e *env) journalSuccesses(host *transient.Host, user bool, jobs []backup.JobStatus) {
+	want := map[string]int{}
+	field := "UNIT="
+	if user {
+		field = "USER_UNIT="
+	}
+	args := []string{"--quiet", "--no-pager", "--reverse", "-o", "json", "--output-fields=UNIT,USER_UNIT", "MESSAGE_ID=" + unitSucceeded}
+	if user {
+		args = append(args, "--user")
+	}
+	for i, j := range jobs {
+		if j.Failed() && j.LastSuccess.IsZero() {
+			want[j.Service] = i
+			args = append(args, field+j.Service)
+		}
+	}
+	if len(want) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, journalTimeout)
+	defer cancel()
+	cmd := e.journalctl(ctx, host, args...)
+	r, err := cmd.StdoutPipe()
+	if err != nil || cmd.Start() != nil {
+		return
+	}
+	defer func() { cancel(); _ = cmd.Wait() }()
+	br := bufio.NewReader(r)
+	for len(want) > 0 {
+		line, err := br.ReadBytes('\n')
+		if err != nil {
+			return
+		}
+		var entry struct {
+			Unit     string `json:"UNIT"`
+			UserUnit string `json:"USER_UNIT"`
+			Realtime string `json:"__REALTIME_TIMESTAMP"`
+		}
+		if json.Unmarshal(line, &entry) != nil {
+			continue
+		}
+		u := entry.Unit
+		if user {
+			u = entry.UserUnit
+		}
+		i, ok := want[u]
+		if !ok {
+			continue
+		}
+		us, err := strconv.ParseInt(entry.Realtime, 10, 64)
+		if err != nil {
+			continue
+		}
+		jobs[i].LastSuccess = time.UnixMicro(us)
+		delete(want, u)
+	}
+}
+
+// runsStart returns the cursor of the first journal entry of the last n
+// runs of unit (by invocation ID), or "" if the journal holds none.
+func (e *env) runsStart(host *transient.Host, user bool, unit string, n int) (string, error) {
+	ctx, cancel := context.WithTimeout(e.ctx, journalTimeout)
+	defer cancel()
+	args := []string{"--quiet", "--no-pager", "--reverse", "-o", "json", "--output-fields=_SYSTEMD_INVOCATION_ID,INVOCATION_ID,_SYSTEMD_USER_UNIT"}
+	if user {
+		args = append(args, "--user", "--user-unit="+unit)
+	} else {
+		args = append(args, "--unit="+unit)
+	}
+	cmd := e.journalctl(ctx, host, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	r, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("logs: reading the journal: %w", err)
+	}
+	br := bufio.NewReader(r)
+	seen := map[string]bool{}
+	cursor := ""
+	complete := false // the reading stopped at an older run
+	for {
+		line, err := br.ReadBytes('\n')
+		if err != nil {
+			break
+		}
+		var entry struct {
+			Cursor string `json:"__CURSOR"`
+			Inv    string `json:"_SYSTEMD_INVOCATION_ID"`
+			MgrInv string `json:"INVOCATION_ID"`
+		}
+		if json.Unmarshal(line, &entry) != nil {
+			continue
+		}
+		inv := entry.Inv
+		if inv == "" {
+			inv = entry.MgrInv
+		}
+		if inv != "" && !seen[inv] {
+			if len(seen) == n {
+				complete = true
+				break
+			}
+			seen[inv] = true
+		}
+		if len(seen) > 0 {
+			cursor = entry.Cursor
+		}
+	}
+	if complete {
+		cancel() // the older runs are not needed
+	}
+	werr := cmd.Wait()
+	if !complete && werr != nil && len(seen) == 0 {
+		return "", fmt.Errorf("logs: reading the journal: %v: %s", werr, lastLine(stderr.String()))
+	}
+	return cursor, nil
+}

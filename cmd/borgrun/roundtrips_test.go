@@ -30,7 +30,7 @@ var rtOps = []struct {
 }{
 	{"list", []string{"list"}},
 	{"list --json", []string{"list", "--json"}},
-	//CHECK {"check", []string{"check"}},
+	{"check", []string{"check"}},
 	{"schedule (new pair)", []string{"schedule", "--daily", "--inhibit=no", "--hardening=off", "--name=rtsched", "--", "/bin/true"}},
 	{"schedule (unchanged)", []string{"schedule", "--daily", "--inhibit=no", "--hardening=off", "--name=rtsched", "--", "/bin/true"}},
 	{"now", []string{"now", "--quiet", "--inhibit=no", "--hardening=off", "--name=rtnow", "--", "/bin/true"}},

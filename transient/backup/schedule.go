@@ -264,6 +264,8 @@ type JobStatus struct {
 	// State is "running" while the service runs, else the timer's
 	// ActiveState ("active" = waiting for the next run).
 	State string `json:"state"`
+	// Ended is when the last run ended (zero while the first runs).
+	Ended time.Time `json:"ended,omitzero"`
 	// LastSuccess is when the last successful run ended, as far as the
 	// manager knows: the end of the last run if it succeeded, else zero
 	// (an earlier success is only in the journal: the CLI looks there).
@@ -340,7 +342,9 @@ func List(ctx context.Context, c *transient.Conn) ([]JobStatus, error) {
 	var terr, serr, eerr, cerr error
 	var wg sync.WaitGroup
 	wg.Go(func() { tp, terr = c.PropertiesOf(ctx, timers, transient.TimerInterface) })
-	wg.Go(func() { sp, serr = c.PropertiesOf(ctx, failed, transient.ServiceInterface, "Result", "ExecMainStatus") })
+	wg.Go(func() {
+		sp, serr = c.PropertiesOf(ctx, failed, transient.ServiceInterface, "Result", "ExecMainStatus", "ExecMainExitTimestamp")
+	})
 	wg.Go(func() { ep, eerr = c.PropertiesOf(ctx, ended, transient.ServiceInterface, "ExecMainExitTimestamp") })
 	wg.Go(func() { cp, cerr = c.PropertiesOf(ctx, ended, transient.UnitInterface, "ConditionResult") })
 	wg.Wait()
@@ -390,11 +394,12 @@ func List(ctx context.Context, c *transient.Conn) ([]JobStatus, error) {
 				j.Result = r
 			}
 			j.Status, _ = p["ExecMainStatus"].Value().(int32)
+			j.Ended = usecTime(p["ExecMainExitTimestamp"])
 		case p != nil:
 			// Not running and not failed: the last run that
 			// started succeeded.
 			if end := usecTime(p["ExecMainExitTimestamp"]); !end.IsZero() {
-				j.Result, j.LastSuccess = "success", end
+				j.Result, j.LastSuccess, j.Ended = "success", end, end
 			}
 			if ok, _ := p["ConditionResult"].Value().(bool); !ok && !j.Last.IsZero() {
 				// The last trigger's run was skipped: a condition

@@ -15,12 +15,16 @@ const OverdueGrace = time.Hour
 // success: the first elapse of its calendars after it, plus its
 // randomized delay and [OverdueGrace]; with maxAge > 0, the last success
 // plus maxAge. A job that has never succeeded is measured from its last
-// trigger instead (its run then did not succeed). Zero means no deadline
+// trigger, or the end of its last run, instead (that run did not
+// succeed). Zero means no deadline
 // can be given: the job never succeeded and never triggered.
 func (j JobStatus) Deadline(maxAge time.Duration) time.Time {
 	ref := j.LastSuccess
 	if ref.IsZero() {
 		ref = j.Last
+	}
+	if ref.IsZero() {
+		ref = j.Ended
 	}
 	if ref.IsZero() {
 		return time.Time{}
