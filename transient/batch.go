@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 )
@@ -107,7 +108,7 @@ func (c *Conn) StopAll(ctx context.Context, units ...string) error {
 	if len(units) == 0 {
 		return nil
 	}
-	w, unwatch, err := c.watchManagerN(ctx, "JobRemoved", 2*len(units)+64)
+	w, unwatch, err := c.watchManagerN(ctx, "JobRemoved", 4*len(units)+64)
 	if err != nil {
 		return err
 	}
@@ -168,9 +169,15 @@ func (c *Conn) StopAll(ctx context.Context, units ...string) error {
 			jobs[job] = u
 		}
 	}
-	// Wait for the jobs still running.
+	// Wait for the jobs still running. A signal can be lost (a full
+	// buffer, or a bus that did not route it): then, and once a second
+	// (recheckEvery) as a safety net, ask after those still pending.
+	recheck := time.NewTicker(recheckEvery)
+	defer recheck.Stop()
+	ask := false
 	for len(jobs) > 0 {
-		if w.lost.Swap(false) {
+		if w.lost.Swap(false) || ask {
+			ask = false
 			// Signals were dropped: ask after each job still pending
 			// (one round); a job that is gone is done.
 			var reqs []request
@@ -191,6 +198,8 @@ func (c *Conn) StopAll(ctx context.Context, units ...string) error {
 			continue
 		}
 		select {
+		case <-recheck.C:
+			ask = true
 		case s, ok := <-w.ch:
 			if !ok {
 				return errors.Join(append(errs, fmt.Errorf("transient: waiting for %d stop jobs: %w", len(jobs), ErrDisconnected))...)
@@ -236,7 +245,7 @@ func (c *Conn) WaitAllGone(ctx context.Context, units ...string) error {
 	if len(units) == 0 {
 		return nil
 	}
-	w, unwatch, err := c.watchManagerN(ctx, "UnitRemoved", 2*len(units)+64)
+	w, unwatch, err := c.watchManagerN(ctx, "UnitRemoved", 4*len(units)+64)
 	if err != nil {
 		return err
 	}
@@ -278,9 +287,13 @@ func (c *Conn) WaitAllGone(ctx context.Context, units ...string) error {
 			}
 		}
 	}
+	recheck := time.NewTicker(recheckEvery)
+	defer recheck.Stop()
+	ask := false
 	for len(left) > 0 {
-		if w.lost.Swap(false) {
-			// Signals were dropped: look again at those left.
+		if w.lost.Swap(false) || ask {
+			// Signals were dropped (or, as a safety net once a
+			// second, may have been): look again at those left.
 			var names []string
 			for u := range left {
 				names = append(names, u)
@@ -288,6 +301,8 @@ func (c *Conn) WaitAllGone(ctx context.Context, units ...string) error {
 			return c.WaitAllGone(ctx, names...)
 		}
 		select {
+		case <-recheck.C:
+			ask = true
 		case s, ok := <-w.ch:
 			if !ok {
 				return fmt.Errorf("transient: waiting for %d units to unload: %w", len(left), ErrDisconnected)
@@ -307,46 +322,72 @@ type request struct {
 	args   []any
 }
 
-// busWindow is how many calls a batch keeps awaiting answers at once on a
-// bus connection: dbus-daemon refuses more than 128 per connection
-// (max_replies_per_connection), and other calls may be in flight. A
-// manager's private socket has no such limit.
+// busWindow is how many batched calls a connection to a bus keeps
+// awaiting answers at once, all batches together: dbus-daemon refuses more
+// than 128 per connection (max_replies_per_connection), and other calls
+// may be in flight. A manager's private socket has no such limit.
 const busWindow = 100
 
 // callAll sends reqs and returns their answered calls, in order. All are
-// sent before any answer is awaited, on a bus at most busWindow at a time
-// (the next sent as each answer arrives). The error is ctx's, or the
-// connection's when it is lost; each call carries its own.
+// sent before any answer is awaited; on a bus at most busWindow of the
+// connection's batched calls await answers at a time (the next is sent as
+// an answer arrives). The error is ctx's, or the connection's when it is
+// lost; each call carries its own.
 func (c *Conn) callAll(ctx context.Context, reqs []request) ([]*dbus.Call, error) {
-	window := len(reqs)
-	if !c.direct {
-		window = min(window, busWindow)
-	}
 	calls := make([]*dbus.Call, len(reqs))
 	index := make(map[*dbus.Call]int, len(reqs))
 	ch := make(chan *dbus.Call, len(reqs))
-	next := 0
-	send := func() {
-		r := reqs[next]
-		call := r.obj.GoWithContext(ctx, r.method, 0, ch, r.args...)
-		index[call] = next
-		next++
+	next, outstanding, done := 0, 0, 0
+	abandon := func() {
+		// Answers still to come free their slots of the window.
+		if c.window != nil && outstanding > 0 {
+			go func(n int) {
+				for range n {
+					<-ch
+					<-c.window
+				}
+			}(outstanding)
+		}
 	}
-	for next < window {
-		send()
-	}
-	for range reqs {
+	for done < len(reqs) {
+	send:
+		for next < len(reqs) {
+			if c.window != nil {
+				if outstanding == 0 {
+					select {
+					case c.window <- struct{}{}:
+					case <-ctx.Done():
+						return nil, ctx.Err()
+					}
+				} else {
+					select {
+					case c.window <- struct{}{}:
+					default:
+						break send
+					}
+				}
+			}
+			r := reqs[next]
+			call := r.obj.GoWithContext(ctx, r.method, 0, ch, r.args...)
+			index[call] = next
+			next++
+			outstanding++
+		}
 		select {
 		case call := <-ch:
+			outstanding--
+			done++
+			if c.window != nil {
+				<-c.window
+			}
 			calls[index[call]] = call
 			if errors.Is(call.Err, dbus.ErrClosed) {
+				abandon()
 				return nil, fmt.Errorf("%w: %w", ErrDisconnected, call.Err)
 			}
 		case <-ctx.Done():
+			abandon()
 			return nil, ctx.Err()
-		}
-		if next < len(reqs) {
-			send()
 		}
 	}
 	return calls, nil
@@ -372,3 +413,7 @@ func (c *Conn) propertiesOfInterfaces(ctx context.Context, name string, ifaces .
 	}
 	return out, nil
 }
+
+// recheckEvery is how often a wait driven by signals asks after what it
+// waits for anyway, in case a signal was lost unnoticed.
+const recheckEvery = 3 * time.Second

@@ -98,6 +98,9 @@ type Conn struct {
 	subs    int    // users of the manager's Subscribe
 	waiters map[dbus.ObjectPath][]*waiter
 	sigch   chan *dbus.Signal
+	// window holds a slot for each batched call awaiting its answer on
+	// a bus (see callAll); nil on a private socket, which has no limit.
+	window chan struct{}
 }
 
 // Dial connects to a manager. With no Address: as root, the system
@@ -346,6 +349,9 @@ func newConn(sd *sddbus.Conn, bus *dbus.Conn, direct bool, via string) *Conn {
 		via:     via,
 		waiters: make(map[dbus.ObjectPath][]*waiter),
 		sigch:   make(chan *dbus.Signal, 64),
+	}
+	if !direct {
+		c.window = make(chan struct{}, busWindow)
 	}
 	bus.Signal(c.sigch)
 	go c.dispatch()

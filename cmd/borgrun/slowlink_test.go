@@ -66,11 +66,13 @@ func slowLinkMain() {
 // client set up for it inside the sandbox: borgrun in the sandbox reaches
 // its own manager "remotely" as -H host.
 type loopbackSSH struct {
-	host string // root@127.0.0.1:PORT
+	host string // root@loop: 127.0.0.1, PORT
 	// ssh is the in-sandbox path of a script that runs ssh with the
 	// client's config (for BORGRUN_SSH and SYSTEMD_SSH); slowSSH the
 	// same through the slow link.
 	ssh, slowSSH string
+	// slowPath is a PATH whose ssh is slowSSH, for systemctl -H.
+	slowPath string
 }
 
 func newLoopbackSSH(t *testing.T, port int, delay time.Duration) *loopbackSSH {
@@ -99,6 +101,9 @@ func newLoopbackSSH(t *testing.T, port int, delay time.Duration) *loopbackSSH {
 		t.Fatal(err)
 	}
 	config := strings.Join([]string{
+		"Host loop", // an alias: systemctl -H takes no port
+		"  HostName 127.0.0.1",
+		"  Port " + strconv.Itoa(port),
 		"Host *",
 		"  User root",
 		"  IdentityFile " + dir + "/id",
@@ -124,7 +129,14 @@ func newLoopbackSSH(t *testing.T, port int, delay time.Duration) *loopbackSSH {
 			t.Fatal(err)
 		}
 	}
-	return &loopbackSSH{host: "root@127.0.0.1:" + strconv.Itoa(port), ssh: dir + "/ssh", slowSSH: dir + "/slowssh"}
+	// systemctl 252 -H runs "ssh" from PATH (SYSTEMD_SSH came later).
+	if err := os.Mkdir(filepath.Join(host, "slowbin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(dir+"/slowssh", filepath.Join(host, "slowbin", "ssh")); err != nil {
+		t.Fatal(err)
+	}
+	return &loopbackSSH{host: "root@loop", ssh: dir + "/ssh", slowSSH: dir + "/slowssh", slowPath: dir + "/slowbin:/usr/sbin:/usr/bin:/sbin:/bin"}
 }
 
 const (
