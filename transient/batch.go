@@ -113,11 +113,10 @@ func (c *Conn) StopAll(ctx context.Context, units ...string) error {
 		return err
 	}
 	defer unwatch()
-	release, err := c.subscribe()
-	if err != nil {
-		return err
-	}
-	defer release()
+	// No Subscribe: the manager sends a job's JobRemoved to the client
+	// that queued it (and a private socket gets everything). A
+	// subscription would have every unit's PropertiesChanged broadcast
+	// while hundreds of units stop at once.
 
 	send, cancel, err := sendContext(ctx)
 	if err != nil {

@@ -269,13 +269,8 @@ func fleetBench(t *testing.T, bin string) []benchRow {
 		return time.Since(start)
 	}
 	clear := func() {
-		names, err := backup.Names(t.Context(), c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if errs := backup.RemoveJobs(t.Context(), c, names, true); len(errs) > 0 && errs[0] != nil {
-			t.Fatal(errs[0])
-		}
+		// borgrun itself, over the private socket.
+		run(nil, bin, "remove", "--all", "--force")
 	}
 	clear()
 	rounds := *benchFleetRounds
