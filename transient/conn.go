@@ -98,6 +98,9 @@ type Conn struct {
 	subs    int    // users of the manager's Subscribe
 	waiters map[dbus.ObjectPath][]*waiter
 	sigch   chan *dbus.Signal
+	// window holds a slot for each batched call awaiting its answer on
+	// a bus (see callAll); nil on a private socket, which has no limit.
+	window chan struct{}
 }
 
 // Dial connects to a manager. With no Address: as root, the system
@@ -134,8 +137,13 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		}
 		h, ssh := *opts.Host, opts.SSH
 		var last atomic.Pointer[sshStream] // the latest attempt's
+		remoteCmd := sshPrivateBridge
+		if opts.Wait {
+			// Only a bus connection can pin a unit (AddRef).
+			remoteCmd = sshBridge
+		}
 		cands = []candidate{{"ssh " + h.String(), func(abort <-chan struct{}) (*dbus.Conn, error) {
-			s, err := dialSSH(h, ssh, abort)
+			s, err := dialSSH(h, ssh, remoteCmd, abort)
 			if err != nil {
 				return nil, err
 			}
@@ -263,12 +271,18 @@ func allowInteractive(m *dbus.Message) {
 // and keeps our AddMatch and our calls in one ordered stream.
 func dial(what string, open opener, abort <-chan struct{}, hello bool, explain func(error) error) (*Conn, error) {
 	bc, err := open(abort)
+	direct := !hello
 	if err == nil {
 		// Over ssh too: systemd-stdio-bridge accepts EXTERNAL
 		// whatever our uid, which need not be the remote login's.
 		err = bc.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))})
 		if err == nil && hello {
 			err = bc.Hello()
+			if isUnknownObject(err) {
+				// A manager's private socket behind a bridge
+				// (sshPrivateBridge): no bus, no Hello.
+				err, direct = nil, true
+			}
 		}
 		if err != nil {
 			bc.Close()
@@ -285,11 +299,16 @@ func dial(what string, open opener, abort <-chan struct{}, hello bool, explain f
 		bc.Close()
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	c := newConn(sd, bc, !hello, what)
+	c := newConn(sd, bc, direct, what)
 	c.redial = func() (*Conn, error) {
 		return dialBounded(context.Background(), DefaultDialTimeout, what, open, hello, explain)
 	}
 	return c, nil
+}
+
+func isUnknownObject(err error) bool {
+	var me *ManagerError
+	return errors.As(wrap("", err), &me) && me.Name == "org.freedesktop.DBus.Error.UnknownObject"
 }
 
 // reconnectTimeout bounds how long a lost connection is re-dialled, for
@@ -330,6 +349,9 @@ func newConn(sd *sddbus.Conn, bus *dbus.Conn, direct bool, via string) *Conn {
 		via:     via,
 		waiters: make(map[dbus.ObjectPath][]*waiter),
 		sigch:   make(chan *dbus.Signal, 64),
+	}
+	if !direct {
+		c.window = make(chan struct{}, busWindow)
 	}
 	bus.Signal(c.sigch)
 	go c.dispatch()
@@ -394,13 +416,22 @@ func (c *Conn) watchSubscribed(ctx context.Context, path dbus.ObjectPath) (*wait
 
 // watchManager registers interest in the manager's signal called member.
 func (c *Conn) watchManager(ctx context.Context, member string) (*waiter, func(), error) {
-	return c.watchRule(ctx, managerPath, "interface='org.freedesktop.systemd1.Manager',member='"+member+"'")
+	return c.watchManagerN(ctx, member, 32)
+}
+
+// watchManagerN is watchManager with a buffer of n signals.
+func (c *Conn) watchManagerN(ctx context.Context, member string, n int) (*waiter, func(), error) {
+	return c.watchRuleN(ctx, managerPath, "interface='org.freedesktop.systemd1.Manager',member='"+member+"'", n)
 }
 
 const managerPath = dbus.ObjectPath("/org/freedesktop/systemd1")
 
 func (c *Conn) watchRule(ctx context.Context, path dbus.ObjectPath, match string) (*waiter, func(), error) {
-	w := &waiter{ch: make(chan *dbus.Signal, 32)}
+	return c.watchRuleN(ctx, path, match, 32)
+}
+
+func (c *Conn) watchRuleN(ctx context.Context, path dbus.ObjectPath, match string, n int) (*waiter, func(), error) {
+	w := &waiter{ch: make(chan *dbus.Signal, n)}
 	c.mu.Lock()
 	if c.waiters == nil {
 		c.mu.Unlock()

@@ -196,7 +196,7 @@ type sshStream struct {
 
 // dialSSH starts ssh to h running systemd-stdio-bridge, and returns the
 // stream. ssh is killed if abort is closed before the stream is.
-func dialSSH(h Host, ssh []string, abort <-chan struct{}) (*sshStream, error) {
+func dialSSH(h Host, ssh []string, remoteCmd string, abort <-chan struct{}) (*sshStream, error) {
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %w", err)
@@ -205,7 +205,7 @@ func dialSSH(h Host, ssh []string, abort <-chan struct{}) (*sshStream, error) {
 	remote := os.NewFile(uintptr(fds[1]), "ssh")
 	defer local.Close()
 	defer remote.Close()
-	argv := h.SSHArgs(ssh, "systemd-stdio-bridge")
+	argv := h.SSHArgs(ssh, remoteCmd)
 	s := &sshStream{host: h, stderr: &tailBuffer{}, exited: make(chan struct{})}
 	s.cmd = exec.Command(argv[0], argv[1:]...)
 	s.cmd.Stdin, s.cmd.Stdout, s.cmd.Stderr = remote, remote, s.stderr
@@ -286,6 +286,18 @@ func (s *sshStream) explain(err error) error {
 	}
 	return err
 }
+
+// Remote commands that give a stream to a host's manager. sshBridge joins
+// the host's system bus, as systemctl -H does. sshPrivateBridge reaches
+// PID 1's private socket when the login may (root), else the bus: no bus
+// between borgrun and the manager means no limit on the calls in flight
+// (dbus-daemon allows 128 awaiting answers per connection) and no Hello.
+// The manager answers a Hello on its private socket with UnknownObject,
+// which is how [dial] tells the two apart.
+const (
+	sshBridge        = "systemd-stdio-bridge"
+	sshPrivateBridge = "test -w " + PrivateSocket + " && exec systemd-stdio-bridge --bus-path=unix:path=" + PrivateSocket + " || exec systemd-stdio-bridge"
+)
 
 // sshExitWait bounds the wait for ssh's exit once its stream has ended,
 // to read why.

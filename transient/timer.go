@@ -48,16 +48,14 @@ type TimerStatus struct {
 
 // Timer reads the status of a loaded timer.
 func (c *Conn) Timer(ctx context.Context, name string) (*TimerStatus, error) {
-	obj := c.object(unitPath(name))
-	var unit, timer map[string]dbus.Variant
-	if err := obj.CallWithContext(ctx, ifaceProps+".GetAll", 0, UnitInterface).Store(&unit); err != nil {
-		return nil, wrap(fmt.Sprintf("reading %q", name), err)
+	// Both interfaces in one round trip.
+	ps, err := c.propertiesOfInterfaces(ctx, name, UnitInterface, TimerInterface)
+	if err != nil {
+		return nil, err
 	}
+	unit, timer := ps[0], ps[1]
 	if ls, _ := unit["LoadState"].Value().(string); ls != "loaded" {
 		return nil, &ManagerError{Op: fmt.Sprintf("reading %q", name), Name: "org.freedesktop.systemd1.NoSuchUnit", Message: "Unit " + name + " not loaded."}
-	}
-	if err := obj.CallWithContext(ctx, ifaceProps+".GetAll", 0, "org.freedesktop.systemd1.Timer").Store(&timer); err != nil {
-		return nil, wrap(fmt.Sprintf("reading %q", name), err)
 	}
 	st := &TimerStatus{Unit: name}
 	st.ActiveState, _ = unit["ActiveState"].Value().(string)

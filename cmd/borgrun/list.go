@@ -14,10 +14,16 @@ import (
 	"github.com/spf13/pflag"
 )
 
-const listHelp = `Usage: borgrun list [--json] [-H [USER@]HOST[:PORT]...]
+const listHelp = `Usage: borgrun list [--json] [--max-age DUR] [-H [USER@]HOST[:PORT]...]
 
 Lists every job borgrun scheduled on the manager: calendar, next run, last
-run, last result and state, as an aligned table (or JSON). With -H, the
+run, last result, last success and state, as an aligned table (or JSON).
+A job is OVERDUE when it has not succeeded since the first run its
+calendar set after its last success (plus its randomized delay and an
+hour's grace), or, with --max-age, within that span. The last success is
+the manager's when the last run succeeded; for a job whose last run
+failed, it is looked up in the journal (one journalctl for all such
+jobs). With -H, the
 jobs of every host in one table with a HOST column (a host that cannot be
 reached is reported on stderr), or with --json one object per host and
 line: {"host":…,"ok":true,"result":[jobs]} or {"host":…,"ok":false,"error":…}.
@@ -28,7 +34,8 @@ Examples:
 `
 
 type listFlags struct {
-	json bool
+	json   bool
+	maxAge string
 	managerFlags
 	hostFlags
 }
@@ -37,6 +44,7 @@ func newListFlags() (*pflag.FlagSet, *listFlags) {
 	f := &listFlags{}
 	fs := newFlagSet("list")
 	fs.BoolVar(&f.json, "json", false, "print JSON")
+	fs.StringVar(&f.maxAge, "max-age", "", "a job is overdue when its last success is older than this (default: from its calendar)")
 	addManagerFlags(fs, &f.managerFlags)
 	f.hostFlags.add(fs)
 	return fs, f
@@ -53,26 +61,27 @@ func (e *env) list(args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("list: unexpected argument %q", fs.Arg(0))
 	}
+	maxAge, err := parseMaxAge("list", f.maxAge)
+	if err != nil {
+		return err
+	}
 	hosts, err := parseHosts("list", f.hosts, f.parallel, f.user)
 	if err != nil {
 		return err
 	}
 	if len(hosts) > 0 {
-		return e.listHosts(hosts, f)
+		return e.listHosts(hosts, f, maxAge)
 	}
 	c, err := e.connect(e.dialOptions(f.managerFlags))
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	jobs, err := backup.List(e.ctx, c)
+	jobs, err := e.jobStatuses(c, nil, f.user, maxAge)
 	if err != nil {
 		return err
 	}
 	if f.json {
-		if jobs == nil {
-			jobs = []backup.JobStatus{}
-		}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(jobs)
@@ -83,15 +92,52 @@ func (e *env) list(args []string) error {
 	}
 	now := e.now()
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tCALENDAR\tNEXT\tLAST\tRESULT\tSTATE\tHOOKS")
+	fmt.Fprintln(tw, "NAME\tCALENDAR\tNEXT\tLAST\tRESULT\tLAST SUCCESS\tSTATE\tHOOKS")
 	for _, j := range jobs {
 		fmt.Fprintln(tw, jobRow(j, now))
 	}
 	return tw.Flush()
 }
 
+// parseMaxAge parses --max-age: "" is none (the calendar decides).
+func parseMaxAge(cmd, v string) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	d, err := parseSpan(cmd, "max-age", v)
+	if err == nil && d <= 0 {
+		return 0, usagef("%s: --max-age %q: want a span above 0", cmd, v)
+	}
+	return d, err
+}
+
+// listedJob is a job as list and check report it: its status, and
+// whether it is overdue.
+type listedJob struct {
+	backup.JobStatus
+	Overdue bool      `json:"overdue"`
+	Due     time.Time `json:"due,omitzero"` // the deadline of its next success
+}
+
+// jobStatuses lists the jobs of the manager c is connected to (on host,
+// if not nil), with the last success of each whose last run failed from
+// the journal, and whether each is overdue.
+func (e *env) jobStatuses(c *transient.Conn, host *transient.Host, user bool, maxAge time.Duration) ([]listedJob, error) {
+	jobs, err := backup.List(e.ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	e.journalSuccesses(host, user, jobs)
+	now := e.now()
+	out := []listedJob{}
+	for _, j := range jobs {
+		out = append(out, listedJob{JobStatus: j, Overdue: j.Overdue(now, maxAge), Due: j.Deadline(maxAge)})
+	}
+	return out, nil
+}
+
 // jobRow is a job's row of the list table, tab-separated.
-func jobRow(j backup.JobStatus, now time.Time) string {
+func jobRow(j listedJob, now time.Time) string {
 	result := j.Result
 	switch {
 	case result == "":
@@ -109,37 +155,37 @@ func jobRow(j backup.JobStatus, now time.Time) string {
 			hooks += string(h)
 		}
 	}
+	success := when(j.LastSuccess, now)
+	if j.LastSuccess.IsZero() && j.Failed() {
+		success = "never (in the journal)"
+	}
+	if j.Overdue {
+		success += " OVERDUE"
+	}
 	return strings.Join([]string{j.Name, strings.Join(j.Calendars, "; "),
-		when(j.Next, now), when(j.Last, now), result, j.State, hooks}, "\t")
+		when(j.Next, now), when(j.Last, now), result, success, j.State, hooks}, "\t")
 }
 
 // listHosts lists the jobs of every host: one table with a HOST column
 // (a host with no jobs has a row saying so), or one JSON object per host.
-func (e *env) listHosts(hosts []transient.Host, f *listFlags) error {
-	job := func(_ transient.Host, c *transient.Conn, _ io.Writer) (any, error) {
-		jobs, err := backup.List(e.ctx, c)
-		if err != nil {
-			return nil, err
-		}
-		if jobs == nil {
-			jobs = []backup.JobStatus{}
-		}
-		return jobs, nil
+func (e *env) listHosts(hosts []transient.Host, f *listFlags, maxAge time.Duration) error {
+	job := func(h transient.Host, c *transient.Conn, _ io.Writer) (any, error) {
+		return e.jobStatuses(c, &h, false, maxAge)
 	}
 	if f.json {
 		return e.fanOut(hosts, f.parallel, false, true, job)
 	}
 	now := e.now()
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tNAME\tCALENDAR\tNEXT\tLAST\tRESULT\tSTATE\tHOOKS")
+	fmt.Fprintln(tw, "HOST\tNAME\tCALENDAR\tNEXT\tLAST\tRESULT\tLAST SUCCESS\tSTATE\tHOOKS")
 	runs := e.onHosts(hosts, f.parallel, false, job, func(r *hostRun) {
 		if r.err != nil {
 			fmt.Fprintf(e.stderr, "borgrun: %s: %s\n", r.host, hostError(r.err))
 			return
 		}
-		jobs := r.result.([]backup.JobStatus)
+		jobs := r.result.([]listedJob)
 		if len(jobs) == 0 {
-			fmt.Fprintf(tw, "%s\t(no borgrun schedules)\t\t\t\t\t\n", r.host)
+			fmt.Fprintf(tw, "%s\t(no borgrun schedules)\t\t\t\t\t\t\n", r.host)
 		}
 		for _, j := range jobs {
 			fmt.Fprintf(tw, "%s\t%s\n", r.host, jobRow(j, now))
@@ -245,26 +291,26 @@ func (e *env) remove(args []string) error {
 // removed.
 func (e *env) removeOn(c *transient.Conn, w io.Writer, names []string, f *removeFlags) ([]string, error) {
 	if f.all {
-		jobs, err := backup.List(e.ctx, c)
-		if err != nil {
+		var err error
+		if names, err = backup.Names(e.ctx, c); err != nil {
 			return nil, err
-		}
-		names = nil
-		for _, j := range jobs {
-			names = append(names, j.Name)
 		}
 	}
 	removed := []string{}
 	var errs []error
-	for _, n := range names {
-		err := backup.Remove(e.ctx, c, n, f.force)
+	seen := map[string]bool{} // an error common to several jobs, once
+	for i, err := range backup.RemoveJobs(e.ctx, c, names, f.force) {
+		n := names[i]
 		switch {
 		case errors.Is(err, backup.ErrRunInProgress):
 			errs = append(errs, fmt.Errorf("remove: %s: a run is in progress; use --force to stop it", n))
 		case errors.Is(err, transient.ErrNoSuchUnit):
 			errs = append(errs, fmt.Errorf("remove: no schedule named %q", n))
 		case err != nil:
-			errs = append(errs, err)
+			if !seen[err.Error()] {
+				seen[err.Error()] = true
+				errs = append(errs, err)
+			}
 		default:
 			removed = append(removed, n)
 			fmt.Fprintf(w, "removed %s\n", n)

@@ -21,6 +21,9 @@ import (
 var sandbox transienttest.Shared
 
 func TestMain(m *testing.M) {
+	if os.Getenv(envSlowLink) != "" {
+		slowLinkMain() // the test's slow ssh wrapper (slowlink_test.go)
+	}
 	if os.Getenv("BORGRUN_TEST_MAIN") == "1" {
 		main()
 	}

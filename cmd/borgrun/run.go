@@ -25,7 +25,9 @@ StartTransientUnit call per schedule.
 Usage:
   borgrun schedule [options] [-- COMMAND [ARGS...]]   run COMMAND on a timer
   borgrun now [options] [-- COMMAND [ARGS...]]        run COMMAND now, wait, exit with its status
-  borgrun list [--json]                               show the schedules, next and last runs
+  borgrun list [--json] [--max-age DUR]               show the schedules, next and last runs, last successes
+  borgrun check [NAME...] [--max-age DUR]             exit 1 naming each job that failed or is overdue (monitoring)
+  borgrun logs NAME [-n N] [-f]                       the journal of the job's last run(s)
   borgrun remove NAME... | --all [--force]            stop and unload schedules
   borgrun export NAME... [--dir DIR]                  write schedules as unit files, to keep them across reboots
   borgrun run [OPTIONS...] COMMAND [ARGS...]          systemd-run 252, as a drop-in
@@ -114,6 +116,10 @@ func (e *env) main(args []string) int {
 		err = e.list(rest)
 	case "remove":
 		err = e.remove(rest)
+	case "check":
+		err = e.check(rest)
+	case "logs":
+		err = e.logs(rest)
 	case "export":
 		err = e.export(rest)
 	case "run":
@@ -127,7 +133,7 @@ func (e *env) main(args []string) int {
 	case "--version", "version":
 		e.printVersion()
 	default:
-		err = usagef("unknown command %q (want schedule, now, list, remove, export, run, help)", cmd)
+		err = usagef("unknown command %q (want schedule, now, list, check, logs, remove, export, run, help)", cmd)
 	}
 	return e.report(err)
 }
@@ -153,6 +159,8 @@ func (e *env) report(err error) int {
 	switch {
 	case err == nil, errors.Is(err, pflag.ErrHelp):
 		return 0
+	case errors.Is(err, errProblems):
+		return exitFailure // check printed them
 	case errors.As(err, &ue):
 		// One line, whatever the bad token holds.
 		fmt.Fprintln(e.stderr, "borgrun:", strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(ue.msg))
@@ -231,13 +239,19 @@ func (e *env) help(args []string) error {
 	case "remove":
 		fs, _ := newRemoveFlags()
 		e.printHelp(fs, removeHelp)
+	case "check":
+		fs, _ := newCheckFlags()
+		e.printHelp(fs, checkHelp)
+	case "logs":
+		fs, _ := newLogsFlags()
+		e.printHelp(fs, logsHelp)
 	case "export":
 		fs, _ := newExportFlags()
 		e.printHelp(fs, exportHelp)
 	case "run":
 		fmt.Fprint(e.stdout, runHelp)
 	default:
-		return usagef("help: unknown command %q (want schedule, now, list, remove, export, run)", args[0])
+		return usagef("help: unknown command %q (want schedule, now, list, check, logs, remove, export, run)", args[0])
 	}
 	return nil
 }

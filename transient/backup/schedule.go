@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/borgrun/borgrun/transient"
+	"github.com/godbus/dbus/v5"
 )
 
 // Outcome says what [Schedule] did.
@@ -129,7 +133,7 @@ func Schedule(ctx context.Context, c *transient.Conn, b *Job, replace bool) (Out
 
 // current describes what is loaded under a job's names.
 type current struct {
-	loaded         bool   // the timer, the service or a hook unit is loaded
+	loaded         bool   // the timer or the service is loaded
 	which          string // the first loaded unit
 	ours           bool   // both are transient and carry a fingerprint
 	fingerprint    string
@@ -138,54 +142,124 @@ type current struct {
 }
 
 func lookup(ctx context.Context, c *transient.Conn, b *Job) (*current, error) {
-	// One call sees all units at one instant. (Two calls could straddle
-	// a concurrent creation of the pair and see half of it.) The hook
-	// units of any kind are looked at, whether b has hooks or not: one
-	// left loaded (still running) would make the creation fail.
-	sts, err := c.Units(ctx, jobUnits(b)...)
+	curs, err := lookupMany(ctx, c, []string{b.Name})
 	if err != nil {
 		return nil, err
 	}
-	cur := &current{ours: true}
-	pair := false // the timer or the service is loaded
+	return curs[0], nil
+}
+
+// lookupMany looks up the pairs of the named jobs in two round trips,
+// whatever their number: one call lists all their units at one instant
+// (two calls could straddle a concurrent creation of a pair and see half
+// of it), then the few properties that tell whether each is ours are read
+// all at once.
+func lookupMany(ctx context.Context, c *transient.Conn, names []string) ([]*current, error) {
+	// The hook units of any kind are looked at, whether a job has hooks or
+	// not: one left loaded (still running) would make a creation fail.
+	var units []string
+	for _, n := range names {
+		units = append(units, jobUnits(&Job{Name: n})...)
+	}
+	sts, err := c.Units(ctx, units...)
+	if err != nil {
+		return nil, err
+	}
+	state := map[string]transient.UnitStatus{}
 	for _, st := range sts {
-		if st.LoadState == "not-found" || st.LoadState == "" {
-			continue
-		}
-		if !cur.loaded {
-			cur.loaded, cur.which = true, st.Name
-		}
-		unit, err := c.Properties(ctx, st.Name, transient.UnitInterface)
-		if err != nil {
-			return nil, err
-		}
-		if tr, _ := unit["Transient"].Value().(bool); !tr {
-			cur.ours = false
-		}
-		if st.Name == b.TimerUnit() {
-			cur.timerLoaded, pair = true, true
-			continue
-		}
-		if st.Name != b.ServiceUnit() {
-			continue // a hook unit
-		}
-		pair = true
-		cur.serviceRunning = transient.IsRunning(st.ActiveState)
-		svc, err := c.Properties(ctx, st.Name, transient.ServiceInterface)
-		if err != nil {
-			return nil, err
-		}
-		env, _ := svc["Environment"].Value().([]string)
-		for _, e := range env {
-			if v, ok := strings.CutPrefix(e, FingerprintVar+"="); ok {
-				cur.fingerprint = v
+		state[st.Name] = st
+	}
+	var loaded, services []string
+	for _, n := range names {
+		b := &Job{Name: n}
+		for _, u := range jobUnits(b) {
+			if ls := state[u].LoadState; ls != "not-found" && ls != "" {
+				loaded = append(loaded, u)
+				if u == b.ServiceUnit() {
+					services = append(services, u)
+				}
 			}
 		}
 	}
-	if pair && cur.fingerprint == "" {
-		cur.ours = false
+	var unitProps, svcProps []transient.UnitProperties
+	var unitErr, svcErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		unitProps, unitErr = c.PropertiesOf(ctx, loaded, transient.UnitInterface, "Transient", "LoadState")
+	})
+	wg.Go(func() { svcProps, svcErr = c.PropertiesOf(ctx, services, transient.ServiceInterface, "Environment") })
+	wg.Wait()
+	if err := errors.Join(unitErr, svcErr); err != nil {
+		return nil, err
 	}
-	return cur, nil
+	props := map[string]map[string]dbus.Variant{}
+	for _, ps := range [][]transient.UnitProperties{unitProps, svcProps} {
+		for _, p := range ps {
+			if p.Err != nil {
+				return nil, p.Err
+			}
+			if props[p.Unit] == nil {
+				props[p.Unit] = map[string]dbus.Variant{}
+			}
+			maps.Copy(props[p.Unit], p.Properties)
+		}
+	}
+	var curs []*current
+	for _, n := range names {
+		b := &Job{Name: n}
+		cur := &current{ours: true}
+		pair := false // the timer or the service is loaded
+		for _, u := range jobUnits(b) {
+			st := state[u]
+			if st.LoadState == "not-found" || st.LoadState == "" {
+				continue
+			}
+			if !cur.loaded {
+				cur.loaded, cur.which = true, u
+			}
+			p := props[u]
+			if st.LoadState == "stub" {
+				// Just created as the auxiliary unit of a
+				// StartTransientUnit call and not loaded yet:
+				// Properties loads it first.
+				unit, err := c.Properties(ctx, u, transient.UnitInterface)
+				if err != nil {
+					return nil, err
+				}
+				p = map[string]dbus.Variant{"Transient": unit["Transient"]}
+				if u == b.ServiceUnit() {
+					svc, err := c.Properties(ctx, u, transient.ServiceInterface)
+					if err != nil {
+						return nil, err
+					}
+					p["Environment"] = svc["Environment"]
+				}
+			}
+			if tr, _ := p["Transient"].Value().(bool); !tr {
+				cur.ours = false
+			}
+			if u == b.TimerUnit() {
+				cur.timerLoaded, pair = true, true
+				continue
+			}
+			if u != b.ServiceUnit() {
+				continue // a hook unit
+			}
+			pair = true
+			cur.serviceRunning = transient.IsRunning(st.ActiveState)
+			env, _ := p["Environment"].Value().([]string)
+			for _, e := range env {
+				if v, ok := strings.CutPrefix(e, FingerprintVar+"="); ok {
+					cur.fingerprint = v
+				}
+			}
+		}
+		if pair && cur.fingerprint == "" {
+			cur.ours = false
+		}
+		curs = append(curs, cur)
+	}
+	return curs, nil
 }
 
 // JobStatus is the state of one scheduled job, as [List] reports it.
@@ -203,57 +277,168 @@ type JobStatus struct {
 	// State is "running" while the service runs, else the timer's
 	// ActiveState ("active" = waiting for the next run).
 	State string `json:"state"`
+	// Ended is when the last run ended (zero while the first runs).
+	Ended time.Time `json:"ended,omitzero"`
+	// LastSuccess is when the last successful run ended, as far as the
+	// manager knows: the end of the last run if it succeeded, else zero
+	// (an earlier success is only in the journal: the CLI looks there).
+	LastSuccess time.Time `json:"last_success,omitzero"`
+	// RandomizedDelay is the timer's RandomizedDelaySec.
+	RandomizedDelay time.Duration `json:"randomized_delay,omitempty"`
 	// Hooks are the kinds of hook the job has ("on-failure",
 	// "on-success"): the service names a unit in OnFailure= or OnSuccess=.
 	Hooks []Hook `json:"hooks,omitempty"`
 }
 
-// List returns every job borgrun scheduled on the manager (every loaded
-// borgrun-*.timer), sorted by name.
-func List(ctx context.Context, c *transient.Conn) ([]JobStatus, error) {
+// Names returns the names of every job borgrun scheduled on the manager
+// (every loaded borgrun-*.timer), sorted, in one round trip.
+func Names(ctx context.Context, c *transient.Conn) ([]string, error) {
 	units, err := c.UnitsMatching(ctx, UnitPrefix+"*.timer")
 	if err != nil {
 		return nil, err
 	}
-	var jobs []JobStatus
+	var names []string
 	for _, u := range units {
-		if u.LoadState != "loaded" {
+		if u.LoadState == "loaded" {
+			names = append(names, strings.TrimPrefix(strings.TrimSuffix(u.Name, ".timer"), UnitPrefix))
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// List returns every job borgrun scheduled on the manager (every loaded
+// borgrun-*.timer), sorted by name. It costs two round trips whatever the
+// number of jobs (on a bus, one more per 100 jobs: see
+// [transient.Conn.PropertiesOf]): one lists the timers and services with
+// their states, one reads each timer's small interface (calendars, next
+// and last trigger, randomized delay: cheaper in calls and bytes than the
+// same four by name) and three properties of each service by name (of
+// the hundreds of a service's GetAll): its last start, whether its
+// conditions held, and, of one that failed, its result and exit status.
+// (The three of ExecMainExitTimestamp, ConditionResult, or of a failed
+// one Result and ExecMainStatus.)
+func List(ctx context.Context, c *transient.Conn) ([]JobStatus, error) {
+	units, err := c.UnitsMatching(ctx, UnitPrefix+"*.timer", UnitPrefix+"*.service")
+	if err != nil {
+		return nil, err
+	}
+	services := map[string]transient.UnitStatus{}
+	for _, u := range units {
+		if strings.HasSuffix(u.Name, ".service") {
+			services[u.Name] = u
+		}
+	}
+	var jobs []JobStatus
+	var timers, failed, ended, loadedServices []string
+	for _, u := range units {
+		if u.LoadState != "loaded" || !strings.HasSuffix(u.Name, ".timer") {
 			continue
 		}
 		stem := strings.TrimSuffix(u.Name, ".timer")
 		j := JobStatus{Name: strings.TrimPrefix(stem, UnitPrefix), Timer: u.Name, Service: stem + ".service", State: u.ActiveState}
-		st, err := c.Timer(ctx, u.Name)
-		if errors.Is(err, transient.ErrNoSuchUnit) {
-			continue // removed meanwhile
-		}
-		if err != nil {
-			return nil, err
-		}
-		j.Calendars, j.Next, j.Last = st.Calendars, st.Next, st.Last
-		unit, err := c.Properties(ctx, j.Service, transient.UnitInterface)
-		if err != nil {
-			return nil, err
-		}
-		if transient.IsRunning(unit["ActiveState"].Value()) {
+		svc := services[j.Service]
+		if transient.IsRunning(svc.ActiveState) {
 			j.State = "running"
 		}
-		for _, k := range Hooks {
-			if deps, _ := unit[dependencyOf(k)].Value().([]string); len(deps) > 0 {
-				j.Hooks = append(j.Hooks, k)
-			}
+		timers = append(timers, u.Name)
+		if svc.LoadState == "loaded" {
+			loadedServices = append(loadedServices, j.Service)
 		}
-		if ls, _ := unit["LoadState"].Value().(string); ls == "loaded" {
-			svc, err := c.Properties(ctx, j.Service, transient.ServiceInterface)
-			if err != nil {
-				return nil, err
-			}
-			if ex, _ := svc["ExecMainExitTimestamp"].Value().(uint64); ex != 0 || unit["ActiveState"].Value() == "failed" {
-				j.Result, _ = svc["Result"].Value().(string)
-				j.Status, _ = svc["ExecMainStatus"].Value().(int32)
-			}
+		switch {
+		case svc.LoadState != "loaded":
+		case svc.ActiveState == "failed":
+			failed = append(failed, j.Service)
+		case j.State != "running":
+			ended = append(ended, j.Service)
 		}
 		jobs = append(jobs, j)
 	}
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	var tp, sp, ep, cp, hp []transient.UnitProperties
+	var terr, serr, eerr, cerr, herr error
+	var wg sync.WaitGroup
+	wg.Go(func() { hp, herr = c.PropertiesOf(ctx, loadedServices, transient.UnitInterface, "OnFailure", "OnSuccess") })
+	wg.Go(func() { tp, terr = c.PropertiesOf(ctx, timers, transient.TimerInterface) })
+	wg.Go(func() {
+		sp, serr = c.PropertiesOf(ctx, failed, transient.ServiceInterface, "Result", "ExecMainStatus", "ExecMainExitTimestamp")
+	})
+	wg.Go(func() { ep, eerr = c.PropertiesOf(ctx, ended, transient.ServiceInterface, "ExecMainExitTimestamp") })
+	wg.Go(func() { cp, cerr = c.PropertiesOf(ctx, ended, transient.UnitInterface, "ConditionResult") })
+	wg.Wait()
+	if err := errors.Join(terr, serr, eerr, cerr, herr); err != nil {
+		return nil, err
+	}
+	hooks := map[string][]Hook{}
+	for _, p := range hp {
+		for _, k := range Hooks {
+			if deps, _ := p.Properties[dependencyOf(k)].Value().([]string); p.Err == nil && len(deps) > 0 {
+				hooks[p.Unit] = append(hooks[p.Unit], k)
+			}
+		}
+	}
+	svcProps := map[string]map[string]dbus.Variant{}
+	for _, ps := range [][]transient.UnitProperties{sp, ep, cp} {
+		for _, p := range ps {
+			if p.Err != nil {
+				continue // removed meanwhile
+			}
+			if svcProps[p.Unit] == nil {
+				svcProps[p.Unit] = map[string]dbus.Variant{}
+			}
+			maps.Copy(svcProps[p.Unit], p.Properties)
+		}
+	}
+	kept := jobs[:0]
+	for i, j := range jobs {
+		if err := tp[i].Err; err != nil {
+			if errors.Is(err, transient.ErrAccessDenied) {
+				return nil, err
+			}
+			continue // removed meanwhile: its timer interface is gone
+		}
+		t := tp[i].Properties
+		j.Next = usecTime(t["NextElapseUSecRealtime"])
+		j.Last = usecTime(t["LastTriggerUSec"])
+		if d, ok := t["RandomizedDelayUSec"].Value().(uint64); ok && d != math.MaxUint64 {
+			j.RandomizedDelay = time.Duration(d) * time.Microsecond
+		}
+		if cals, ok := t["TimersCalendar"].Value().([][]any); ok {
+			for _, e := range cals {
+				if len(e) >= 2 {
+					if spec, ok := e[1].(string); ok {
+						j.Calendars = append(j.Calendars, spec)
+					}
+				}
+			}
+		}
+		j.Hooks = hooks[j.Service]
+		svc, p := services[j.Service], svcProps[j.Service]
+		switch {
+		case svc.ActiveState == "failed":
+			j.Result = "failed"
+			if r, ok := p["Result"].Value().(string); ok {
+				j.Result = r
+			}
+			j.Status, _ = p["ExecMainStatus"].Value().(int32)
+			j.Ended = usecTime(p["ExecMainExitTimestamp"])
+		case p != nil:
+			// Not running and not failed: the last run that
+			// started succeeded.
+			if end := usecTime(p["ExecMainExitTimestamp"]); !end.IsZero() {
+				j.Result, j.LastSuccess, j.Ended = "success", end, end
+			}
+			if ok, _ := p["ConditionResult"].Value().(bool); !ok && !j.Last.IsZero() {
+				// The last trigger's run was skipped: a condition
+				// (AC power) did not hold.
+				j.Result = "condition"
+			}
+		}
+		kept = append(kept, j)
+	}
+	jobs = kept
 	slices.SortFunc(jobs, func(a, b JobStatus) int { return strings.Compare(a.Name, b.Name) })
 	return jobs, nil
 }
@@ -267,26 +452,68 @@ func dependencyOf(kind Hook) string {
 	return "OnFailure"
 }
 
+func usecTime(v dbus.Variant) time.Time {
+	u, _ := v.Value().(uint64)
+	if u == 0 || u == math.MaxUint64 {
+		return time.Time{}
+	}
+	return time.UnixMicro(int64(u))
+}
+
 // Remove stops and unloads a job's timer and service and resets their
 // failed state. It refuses (ErrRunInProgress) while the service runs,
 // unless force is set, in which case the run is stopped (SIGTERM: borg
 // writes a checkpoint). A job that does not exist is ErrNoSuchUnit.
 func Remove(ctx context.Context, c *transient.Conn, name string, force bool) error {
-	b := &Job{Name: name}
-	cur, err := lookup(ctx, c, b)
+	return RemoveJobs(ctx, c, []string{name}, force)[0]
+}
+
+// RemoveJobs is [Remove] for several jobs at once, in a number of round
+// trips that does not grow with their number: one lookup of all, the
+// stops of all sent together and their jobs waited for together, then
+// one wait for all to be unloaded. The result has one error per name (nil
+// if that job was removed); an error common to all (the connection) is
+// every name's.
+func RemoveJobs(ctx context.Context, c *transient.Conn, names []string, force bool) []error {
+	errs := make([]error, len(names))
+	fail := func(err error) []error {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		return errs
+	}
+	curs, err := lookupMany(ctx, c, names)
 	if err != nil {
-		return err
+		return fail(err)
 	}
-	if !cur.loaded {
-		return fmt.Errorf("backup: no job %q (%s): %w", name, b.TimerUnit(), transient.ErrNoSuchUnit)
+	var units []string
+	var which []int
+	for i, name := range names {
+		b := &Job{Name: name}
+		cur := curs[i]
+		switch {
+		case !cur.loaded:
+			errs[i] = fmt.Errorf("backup: no job %q (%s): %w", name, b.TimerUnit(), transient.ErrNoSuchUnit)
+		case !cur.ours:
+			errs[i] = fmt.Errorf("backup: %s: %w", cur.which, ErrNotOurs)
+		case cur.serviceRunning && !force:
+			errs[i] = fmt.Errorf("backup: removing %s: %w", b.ServiceUnit(), ErrRunInProgress)
+		default:
+			units = append(units, jobUnits(b)...)
+			which = append(which, i)
+		}
 	}
-	if !cur.ours {
-		return fmt.Errorf("backup: %s: %w", cur.which, ErrNotOurs)
+	if len(units) == 0 {
+		return errs
 	}
-	if cur.serviceRunning && !force {
-		return fmt.Errorf("backup: removing %s: %w", b.ServiceUnit(), ErrRunInProgress)
+	if err := unloadUnits(ctx, c, units); err != nil {
+		for _, i := range which {
+			errs[i] = err
+		}
 	}
-	return unload(ctx, c, b)
+	return errs
 }
 
 // unloadTimeout bounds the wait for a stopped pair to be unloaded.
@@ -303,23 +530,24 @@ func jobUnits(b *Job) []string {
 }
 
 // unload stops a job's timer, service and hook units and waits (bounded)
-// until the manager has unloaded them all. They go as one: if ctx is done
-// before anything is sent, nothing is; once the first stop is sent, all
-// are, and waited for, whatever ctx does (bounded by unloadTimeout), so
-// that an interruption never leaves part of a job.
+// until the manager has unloaded them all.
 func unload(ctx context.Context, c *transient.Conn, b *Job) error {
+	return unloadUnits(ctx, c, jobUnits(b))
+}
+
+// unloadUnits stops units and waits (bounded) until the manager has
+// unloaded them all. They go as one: if ctx is done before anything is
+// sent, nothing is; once the stops are sent, all are, and waited for,
+// whatever ctx does (bounded by unloadTimeout), so that an interruption
+// never leaves part of a job.
+func unloadUnits(ctx context.Context, c *transient.Conn, units []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unloadTimeout)
 	defer cancel()
-	if err := c.Stop(ctx, jobUnits(b)...); err != nil {
+	if err := c.StopAll(ctx, units...); err != nil {
 		return err
 	}
-	for _, u := range jobUnits(b) {
-		if err := c.WaitGone(ctx, u); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.WaitAllGone(ctx, units...)
 }

@@ -123,6 +123,18 @@ func (s *Systemd) Output(ctx context.Context, name string, args ...string) (stri
 // namespace. Closing the stream ends the bridge. Use it as
 // transient.DialOptions.Stream.
 func (s *Systemd) BusStream(ctx context.Context) (io.ReadWriteCloser, error) {
+	return s.bridge(ctx)
+}
+
+// PrivateStream is [Systemd.BusStream] to the manager's private socket
+// (systemd-stdio-bridge --bus-path=unix:path=/run/systemd/private), as
+// borgrun -H reaches a host's manager as root: no bus in between, so no
+// Hello and no bus limit on the calls in flight.
+func (s *Systemd) PrivateStream(ctx context.Context) (io.ReadWriteCloser, error) {
+	return s.bridge(ctx, "--bus-path=unix:path=/run/systemd/private")
+}
+
+func (s *Systemd) bridge(ctx context.Context, args ...string) (io.ReadWriteCloser, error) {
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("transienttest: socketpair: %w", err)
@@ -131,7 +143,7 @@ func (s *Systemd) BusStream(ctx context.Context) (io.ReadWriteCloser, error) {
 	remote := os.NewFile(uintptr(fds[1]), "bridge")
 	defer local.Close()
 	defer remote.Close()
-	cmd := s.Command(context.WithoutCancel(ctx), "systemd-stdio-bridge")
+	cmd := s.Command(context.WithoutCancel(ctx), "systemd-stdio-bridge", args...)
 	cmd.Stdin, cmd.Stdout = remote, remote
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("transienttest: starting systemd-stdio-bridge: %w", err)

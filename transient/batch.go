@@ -1,0 +1,418 @@
+package transient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// Batched calls: questions that do not depend on each other's answers are
+// all sent before any answer is awaited (godbus keeps every call in flight
+// on the one connection and routes each answer by its serial), so that
+// asking about N units costs one round trip, not N. Over a link with a
+// 50 ms round trip this is what makes a fleet of hundreds of jobs
+// manageable.
+
+// jobRemoved is the manager's signal that a job has finished. (A waiter
+// on the manager's object gets all of its signals: JobNew too.)
+const jobRemoved = "org.freedesktop.systemd1.Manager.JobRemoved"
+
+// UnitProperties is what [Conn.PropertiesOf] read of one unit.
+type UnitProperties struct {
+	Unit       string
+	Properties map[string]dbus.Variant
+	// Err is this unit's error (for example a unit unloaded meanwhile),
+	// nil if all its properties were read.
+	Err error
+}
+
+// PropertiesOf reads properties of the interface iface (such as
+// [ServiceInterface]) of each of units, in one round trip: every call is
+// sent before any answer is awaited. With names, it asks for just those
+// properties (one Get each: the cheapest in bytes when an interface has
+// many, as a service's hundreds); without, for all of the interface
+// (GetAll). The units should be loaded (as [Conn.UnitsMatching] and
+// [Conn.Units] list them): reading a name that is not makes the manager
+// load it as "not-found". The result is in the order of units; an error
+// that is not a unit's own (the connection, ctx) is returned alone.
+func (c *Conn) PropertiesOf(ctx context.Context, units []string, iface string, names ...string) ([]UnitProperties, error) {
+	type pending struct {
+		unit int
+		name string // "" for GetAll
+	}
+	var reqs []request
+	var which []pending
+	out := make([]UnitProperties, len(units))
+	for i, u := range units {
+		out[i] = UnitProperties{Unit: u, Properties: map[string]dbus.Variant{}}
+		obj := c.object(unitPath(u))
+		if len(names) == 0 {
+			reqs = append(reqs, request{obj, ifaceProps + ".GetAll", []any{iface}})
+			which = append(which, pending{i, ""})
+			continue
+		}
+		for _, name := range names {
+			reqs = append(reqs, request{obj, ifaceProps + ".Get", []any{iface, name}})
+			which = append(which, pending{i, name})
+		}
+	}
+	calls, err := c.callAll(ctx, reqs)
+	if err != nil {
+		return nil, wrap(fmt.Sprintf("reading %d units", len(units)), err)
+	}
+	for k, call := range calls {
+		p := which[k]
+		u := &out[p.unit]
+		err := call.Err
+		if err == nil {
+			if p.name == "" {
+				var all map[string]dbus.Variant
+				if err = call.Store(&all); err == nil {
+					maps.Copy(u.Properties, all)
+				}
+			} else {
+				var v dbus.Variant
+				if err = call.Store(&v); err == nil {
+					u.Properties[p.name] = v
+				}
+			}
+		}
+		if err != nil {
+			if errors.Is(err, dbus.ErrClosed) {
+				return nil, wrap(fmt.Sprintf("reading %q", u.Unit), err)
+			}
+			if u.Err == nil {
+				u.Err = wrap(fmt.Sprintf("reading %q", u.Unit), err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// StopAll stops the named units as [Conn.Stop] does (waits for their stop
+// jobs, then resets their failed state so that transient units are
+// unloaded; units that are not loaded are skipped), but all at once: every
+// stop is sent in one round, their jobs are waited for together (one
+// subscription to the manager's JobRemoved), and the resets go in a second
+// round. The cost in round trips does not grow with the number of units.
+//
+// If ctx is done before the stops are sent, none is; once they are sent
+// their answers are waited for (bounded), and if ctx is done while the
+// jobs run, the error says which units are still stopping.
+func (c *Conn) StopAll(ctx context.Context, units ...string) error {
+	if len(units) == 0 {
+		return nil
+	}
+	w, unwatch, err := c.watchManagerN(ctx, "JobRemoved", 4*len(units)+64)
+	if err != nil {
+		return err
+	}
+	defer unwatch()
+	// No Subscribe: the manager sends a job's JobRemoved to the client
+	// that queued it (and a private socket gets everything). A
+	// subscription would have every unit's PropertiesChanged broadcast
+	// while hundreds of units stop at once.
+
+	send, cancel, err := sendContext(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	mgr := c.object(managerPath)
+	var reqs []request
+	for _, u := range units {
+		reqs = append(reqs, request{mgr, "org.freedesktop.systemd1.Manager.StopUnit", []any{u, "replace"}})
+	}
+	calls, err := c.callAll(send, reqs)
+	if err != nil {
+		return wrap(fmt.Sprintf("stopping %q", units), err)
+	}
+	var errs []error
+	jobs := map[dbus.ObjectPath]string{} // job -> unit, still running
+	done := map[dbus.ObjectPath]bool{}   // jobs whose JobRemoved arrived
+	drain := func() {
+		for {
+			select {
+			case s, ok := <-w.ch:
+				if !ok {
+					return
+				}
+				if s.Name == jobRemoved && len(s.Body) >= 2 {
+					if p, ok := s.Body[1].(dbus.ObjectPath); ok {
+						done[p] = true
+					}
+				}
+			default:
+				return
+			}
+		}
+	}
+	var stopped []string
+	for k, call := range calls {
+		u := units[k]
+		var job dbus.ObjectPath
+		if err := call.Store(&job); err != nil {
+			if err = wrap(fmt.Sprintf("stopping %q", u), err); !errors.Is(err, ErrNoSuchUnit) {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		stopped = append(stopped, u)
+		drain()
+		if !done[job] {
+			jobs[job] = u
+		}
+	}
+	// Wait for the jobs still running. A signal can be lost (a full
+	// buffer, or a bus that did not route it): then, and once a second
+	// (recheckEvery) as a safety net, ask after those still pending.
+	recheck := time.NewTicker(recheckEvery)
+	defer recheck.Stop()
+	ask := false
+	for len(jobs) > 0 {
+		if w.lost.Swap(false) || ask {
+			ask = false
+			// Signals were dropped: ask after each job still pending
+			// (one round); a job that is gone is done.
+			var reqs []request
+			var paths []dbus.ObjectPath
+			for p := range jobs {
+				reqs = append(reqs, request{c.object(p), ifaceProps + ".Get", []any{"org.freedesktop.systemd1.Job", "State"}})
+				paths = append(paths, p)
+			}
+			calls, err := c.callAll(ctx, reqs)
+			if err != nil {
+				return errors.Join(append(errs, err)...)
+			}
+			for k, call := range calls {
+				if call.Err != nil {
+					delete(jobs, paths[k])
+				}
+			}
+			continue
+		}
+		select {
+		case <-recheck.C:
+			ask = true
+		case s, ok := <-w.ch:
+			if !ok {
+				return errors.Join(append(errs, fmt.Errorf("transient: waiting for %d stop jobs: %w", len(jobs), ErrDisconnected))...)
+			}
+			if s.Name == jobRemoved && len(s.Body) >= 2 {
+				if p, ok := s.Body[1].(dbus.ObjectPath); ok {
+					delete(jobs, p)
+				}
+			}
+		case <-ctx.Done():
+			var left []string
+			for _, u := range jobs {
+				left = append(left, u)
+			}
+			return errors.Join(append(errs, fmt.Errorf("transient: %q are stopping; stopped waiting for them: %w", left, ctx.Err()))...)
+		}
+	}
+	// Reset the failed state of all, in one round.
+	send, cancel, err = sendContext(ctx)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	defer cancel()
+	reqs = reqs[:0]
+	for _, u := range stopped {
+		reqs = append(reqs, request{mgr, "org.freedesktop.systemd1.Manager.ResetFailedUnit", []any{u}})
+	}
+	if calls, err = c.callAll(send, reqs); err != nil {
+		return errors.Join(append(errs, wrap("resetting failed units", err))...)
+	}
+	for k, call := range calls {
+		if err := wrap(fmt.Sprintf("resetting %q", stopped[k]), call.Err); err != nil && !errors.Is(err, ErrNoSuchUnit) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// WaitAllGone is [Conn.WaitGone] for several units at once: it asks after
+// all of them in one round and then waits for the manager's UnitRemoved
+// of each that was still loaded, or until ctx is done.
+func (c *Conn) WaitAllGone(ctx context.Context, units ...string) error {
+	if len(units) == 0 {
+		return nil
+	}
+	w, unwatch, err := c.watchManagerN(ctx, "UnitRemoved", 4*len(units)+64)
+	if err != nil {
+		return err
+	}
+	defer unwatch()
+	release, err := c.subscribe()
+	if err != nil {
+		return err
+	}
+	defer release()
+	mgr := c.object(managerPath)
+	var reqs []request
+	for _, u := range units {
+		reqs = append(reqs, request{mgr, "org.freedesktop.systemd1.Manager.GetUnit", []any{u}})
+	}
+	calls, err := c.callAll(ctx, reqs)
+	if err != nil {
+		return wrap(fmt.Sprintf("looking up %q", units), err)
+	}
+	left := map[string]bool{}
+	var errs []error
+	for k, call := range calls {
+		u := units[k]
+		err := wrap(fmt.Sprintf("looking up %q", u), call.Err)
+		switch {
+		case errors.Is(err, ErrNoSuchUnit):
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			left[u] = true
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	gone := func(s *dbus.Signal) {
+		if s.Name == "org.freedesktop.systemd1.Manager.UnitRemoved" && len(s.Body) > 0 {
+			if u, ok := s.Body[0].(string); ok {
+				delete(left, u)
+			}
+		}
+	}
+	recheck := time.NewTicker(recheckEvery)
+	defer recheck.Stop()
+	ask := false
+	for len(left) > 0 {
+		if w.lost.Swap(false) || ask {
+			// Signals were dropped (or, as a safety net once a
+			// second, may have been): look again at those left.
+			var names []string
+			for u := range left {
+				names = append(names, u)
+			}
+			return c.WaitAllGone(ctx, names...)
+		}
+		select {
+		case <-recheck.C:
+			ask = true
+		case s, ok := <-w.ch:
+			if !ok {
+				return fmt.Errorf("transient: waiting for %d units to unload: %w", len(left), ErrDisconnected)
+			}
+			gone(s)
+		case <-ctx.Done():
+			return fmt.Errorf("transient: waiting for %q to unload: %w", slices.Sorted(maps.Keys(left)), ctx.Err())
+		}
+	}
+	return nil
+}
+
+// request is one method call of a batch.
+type request struct {
+	obj    dbus.BusObject
+	method string
+	args   []any
+}
+
+// busWindow is how many batched calls a connection to a bus keeps
+// awaiting answers at once, all batches together: dbus-daemon refuses more
+// than 128 per connection (max_replies_per_connection), and other calls
+// may be in flight. A manager's private socket has no such limit.
+const busWindow = 100
+
+// callAll sends reqs and returns their answered calls, in order. All are
+// sent before any answer is awaited; on a bus at most busWindow of the
+// connection's batched calls await answers at a time (the next is sent as
+// an answer arrives). The error is ctx's, or the connection's when it is
+// lost; each call carries its own.
+func (c *Conn) callAll(ctx context.Context, reqs []request) ([]*dbus.Call, error) {
+	calls := make([]*dbus.Call, len(reqs))
+	index := make(map[*dbus.Call]int, len(reqs))
+	ch := make(chan *dbus.Call, len(reqs))
+	next, outstanding, done := 0, 0, 0
+	abandon := func() {
+		// Answers still to come free their slots of the window.
+		if c.window != nil && outstanding > 0 {
+			go func(n int) {
+				for range n {
+					<-ch
+					<-c.window
+				}
+			}(outstanding)
+		}
+	}
+	for done < len(reqs) {
+	send:
+		for next < len(reqs) {
+			if c.window != nil {
+				if outstanding == 0 {
+					select {
+					case c.window <- struct{}{}:
+					case <-ctx.Done():
+						return nil, ctx.Err()
+					}
+				} else {
+					select {
+					case c.window <- struct{}{}:
+					default:
+						break send
+					}
+				}
+			}
+			r := reqs[next]
+			call := r.obj.GoWithContext(ctx, r.method, 0, ch, r.args...)
+			index[call] = next
+			next++
+			outstanding++
+		}
+		select {
+		case call := <-ch:
+			outstanding--
+			done++
+			if c.window != nil {
+				<-c.window
+			}
+			calls[index[call]] = call
+			if errors.Is(call.Err, dbus.ErrClosed) {
+				abandon()
+				return nil, fmt.Errorf("%w: %w", ErrDisconnected, call.Err)
+			}
+		case <-ctx.Done():
+			abandon()
+			return nil, ctx.Err()
+		}
+	}
+	return calls, nil
+}
+
+// propertiesOfInterfaces reads all properties of each of ifaces of the
+// unit called name, in one round trip.
+func (c *Conn) propertiesOfInterfaces(ctx context.Context, name string, ifaces ...string) ([]map[string]dbus.Variant, error) {
+	obj := c.object(unitPath(name))
+	var reqs []request
+	for _, iface := range ifaces {
+		reqs = append(reqs, request{obj, ifaceProps + ".GetAll", []any{iface}})
+	}
+	calls, err := c.callAll(ctx, reqs)
+	if err != nil {
+		return nil, wrap(fmt.Sprintf("reading %q", name), err)
+	}
+	out := make([]map[string]dbus.Variant, len(calls))
+	for i, call := range calls {
+		if err := call.Store(&out[i]); err != nil {
+			return nil, wrap(fmt.Sprintf("reading %q", name), err)
+		}
+	}
+	return out, nil
+}
+
+// recheckEvery is how often a wait driven by signals asks after what it
+// waits for anyway, in case a signal was lost unnoticed.
+const recheckEvery = 3 * time.Second
