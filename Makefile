@@ -5,6 +5,12 @@ GO          ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN         := bin/borgrun
 
+# --version prints the commit Go stamps into the binary (vcs.revision,
+# vcs.modified). Go finds the repository only where .git is a directory;
+# in a git worktree (.git is a file) make passes the same two facts.
+VCSFLAGS := $(shell [ -f .git ] && rev=$$(git rev-parse HEAD 2>/dev/null) && \
+	echo "-X main.vcsRevision=$$rev -X main.vcsModified=$$(if [ -n "$$(git status --porcelain)" ]; then echo true; else echo false; fi)")
+
 .DEFAULT_GOAL := help
 
 .PHONY: help build deps debs roots test check bench demo fuzz clean
@@ -20,7 +26,7 @@ help: ## show this help
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 build: ## build bin/borgrun (static: CGO_ENABLED=0)
-	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/borgrun
+	CGO_ENABLED=0 $(GO) build -buildvcs=auto -ldflags '$(VCSFLAGS)' -o $(BIN) ./cmd/borgrun
 
 deps: debs roots ## install the Debian packages and build the roots the tests use (as root)
 

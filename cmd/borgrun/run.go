@@ -16,9 +16,6 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// version is the program's version, printed by --version.
-const version = "0.1.0"
-
 const usage = `borgrun runs backups as transient systemd units: no unit files, one
 StartTransientUnit call per schedule.
 
@@ -184,7 +181,7 @@ const versionDialTimeout = 2 * time.Second
 // borgrun speaks to it. A manager that does not answer is said so; that is
 // no error.
 func (e *env) printVersion() {
-	fmt.Fprintln(e.stdout, "borgrun", version)
+	fmt.Fprintln(e.stdout, versionLine)
 	ctx, cancel := context.WithTimeout(e.ctx, versionDialTimeout)
 	defer cancel()
 	d := e.dial
