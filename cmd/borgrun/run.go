@@ -26,7 +26,8 @@ Usage:
   borgrun remove NAME... | --all [--force]            stop and unload schedules
   borgrun export NAME... [--dir DIR]                  write schedules as unit files, to keep them across reboots
   borgrun run [OPTIONS...] COMMAND [ARGS...]          systemd-run 252, as a drop-in
-  borgrun help [COMMAND]
+  borgrun completion bash|zsh|fish                    print a shell completion script
+  borgrun help [COMMAND]                              show a command's usage, options and examples
   borgrun --version
 
 COMMAND defaults to the borgmatic found in PATH. Run "borgrun help COMMAND"
@@ -119,12 +120,16 @@ func (e *env) main(args []string) int {
 		if err == nil {
 			return code
 		}
+	case "completion":
+		err = e.completion(rest)
+	case "__complete": // hidden: the completion scripts' candidates
+		e.complete(rest)
 	case "help", "-h", "--help":
 		err = e.help(rest)
 	case "--version", "version":
 		e.printVersion()
 	default:
-		err = usagef("unknown command %q (want schedule, now, list, remove, export, run, help)", cmd)
+		err = usagef("unknown command %q (want schedule, now, list, remove, export, run, completion, help)", cmd)
 	}
 	return e.report(err)
 }
@@ -233,8 +238,10 @@ func (e *env) help(args []string) error {
 		e.printHelp(fs, exportHelp)
 	case "run":
 		fmt.Fprint(e.stdout, runHelp)
+	case "completion":
+		fmt.Fprint(e.stdout, completionHelp)
 	default:
-		return usagef("help: unknown command %q (want schedule, now, list, remove, export, run)", args[0])
+		return usagef("help: unknown command %q (want schedule, now, list, remove, export, run, completion)", args[0])
 	}
 	return nil
 }
