@@ -124,6 +124,8 @@ func (e *env) main(args []string) int {
 		err = e.completion(rest)
 	case "__complete": // hidden: the completion scripts' candidates
 		e.complete(rest)
+	case "__man": // hidden: make install's man pages
+		err = e.man(rest)
 	case "help", "-h", "--help":
 		err = e.help(rest)
 	case "--version", "version":
