@@ -128,11 +128,11 @@ func TestCompletePropertiesOfManager(t *testing.T) {
 	if newer == "" {
 		t.Skip("no property newer than the sandbox's systemd")
 	}
-	stdout, stderr, code := borgrun(t, "__complete", "schedule", "-p", newer[:len(newer)-1])
+	stdout, stderr, code := borgrunEnv(t, []string{noRaceExitSleep}, "__complete", "schedule", "-p", newer[:len(newer)-1])
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if stdout, _, _ := borgrun(t, "__complete", "schedule", "-p", "CPUQuot"); !slices.Contains(strings.Fields(stdout), "CPUQuota=") {
+	if stdout, _, _ := borgrunEnv(t, []string{noRaceExitSleep}, "__complete", "schedule", "-p", "CPUQuot"); !slices.Contains(strings.Fields(stdout), "CPUQuota=") {
 		t.Errorf("CPUQuota= not offered: %q", stdout)
 	}
 	if slices.Contains(strings.Fields(stdout), newer+"=") {
@@ -154,6 +154,10 @@ func systemdAbsent() bool {
 	_, err := os.Stat("/run/systemd/private")
 	return err != nil
 }
+
+// noRaceExitSleep spares borgrun, this test binary, the race runtime's
+// second of sleep at exit (under -race) on each completion.
+const noRaceExitSleep = "GORACE=atexit_sleep_ms=0"
 
 // shellCase is a completion typed into a shell: the line up to the
 // cursor, and what must and must not be offered.
@@ -210,15 +214,15 @@ func TestCompletionShells(t *testing.T) {
 		{"zsh", "zsh/vendor-completions/_borgrun"},
 		{"fish", "fish/vendor_completions.d/borgrun.fish"},
 	} {
-		stdout, stderr, code := borgrun(t, "completion", s.shell)
-		if code != 0 {
-			t.Fatalf("completion %s: exit %d: %s", s.shell, code, stderr)
+		var script, stderr bytes.Buffer
+		if code := run(t.Context(), []string{"completion", s.shell}, &script, &stderr); code != 0 {
+			t.Fatalf("completion %s: exit %d: %s", s.shell, code, stderr.String())
 		}
 		p := filepath.Join(dir, "share", s.file)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(p, []byte(stdout), 0o644); err != nil {
+		if err := os.WriteFile(p, script.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -226,7 +230,7 @@ func TestCompletionShells(t *testing.T) {
 	a, b := "cmpl-a", "cmpl-b"
 	for _, n := range []string{a, b} {
 		cleanupJob(t, n)
-		if _, stderr, code := borgrun(t, "schedule", "--daily", "--name", n, "--", "/bin/true"); code != 0 {
+		if _, stderr, code := borgrunEnv(t, []string{noRaceExitSleep}, "schedule", "--daily", "--name", n, "--", "/bin/true"); code != 0 {
 			t.Fatalf("schedule %s: exit %d: %s", n, code, stderr)
 		}
 	}
@@ -238,7 +242,7 @@ func TestCompletionShells(t *testing.T) {
 			skipUnlessRequired(t, "%s is not installed (make debs)", name)
 		}
 		cmd := sys.Command(t.Context(), name, args...)
-		cmd.Env = append(cmd.Env, "BORGRUN_TEST_MAIN=1", "PATH="+dir+"/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME="+dir, "XDG_DATA_DIRS="+dir+"/share")
+		cmd.Env = append(cmd.Env, "BORGRUN_TEST_MAIN=1", noRaceExitSleep, "PATH="+dir+"/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME="+dir, "XDG_DATA_DIRS="+dir+"/share")
 		stdout, stderr, code := runCapture(t, cmd)
 		if code != 0 {
 			t.Fatalf("%s: exit %d\n%s\n%s", name, code, stdout, stderr)

@@ -33,9 +33,10 @@ Usage:
 COMMAND defaults to the borgmatic found in PATH. Run "borgrun help COMMAND"
 for a command's options and examples.
 
-Every command but help takes -H [USER@]HOST[:PORT] (repeatable) to work on
-the system manager of each host over ssh (ssh HOST systemd-stdio-bridge, as
-systemctl -H), at most --parallel N hosts at once; see the README's Fleets.
+Every command but help and completion takes -H [USER@]HOST[:PORT]
+(repeatable) to work on the system manager of each host over ssh (ssh HOST
+systemd-stdio-bridge, as systemctl -H), at most --parallel N hosts at once;
+see the README's Fleets.
 `
 
 // Exit statuses of borgrun itself (the command's own status is passed
