@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/borgrun/borgrun/props"
+	"github.com/borgrun/borgrun/transient"
 )
 
 // completeHere runs "borgrun __complete ARGS..." in this process, where no
@@ -359,4 +363,60 @@ func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'
 // fishq quotes s for fish.
 func fishq(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, "'", `\'`).Replace(s) + "'"
+}
+
+// A manager that does not answer costs a completion at most about a
+// second, and its names are silently not offered.
+func TestCompleteSilentWithoutManager(t *testing.T) {
+	t.Parallel()
+	sock := filepath.Join(t.TempDir(), "private")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() }) // after the parallel subtests
+	// Accepts, then never says a word.
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	for _, c := range []struct {
+		name, address string
+		args          []string
+		want          []string
+	}{
+		{"absent", "unix:path=" + filepath.Join(t.TempDir(), "none"), []string{"remove", ""}, nil},
+		{"silent", "unix:path=" + sock, []string{"export", ""}, nil},
+		{"silent property", "unix:path=" + sock, []string{"now", "-p", "CPUQuotaP"}, []string{"CPUQuotaPeriodSec="}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var out, errb bytes.Buffer
+			e := &env{ctx: t.Context(), stdout: &out, stderr: &errb, dial: transient.DialOptions{Address: c.address}}
+			start := time.Now()
+			e.complete(c.args)
+			if d := time.Since(start); d > 3*completeTimeout {
+				t.Errorf("took %v", d)
+			}
+			if got := strings.Fields(out.String()); !slices.Equal(got, c.want) || errb.Len() > 0 {
+				t.Errorf("got %q, stderr %q; want %q", got, errb.String(), c.want)
+			}
+		})
+	}
 }
