@@ -15,8 +15,6 @@ type command struct {
 	// flags returns the command's flag set; nil for run, whose options are
 	// systemd-run's (runOptions), and for commands without options.
 	flags func() *pflag.FlagSet
-	// jobArgs: the command's arguments are names of scheduled jobs.
-	jobArgs bool
 }
 
 // commands lists borgrun's commands in the order the usage lists them.
@@ -26,16 +24,16 @@ func commands() []command {
 		{name: "schedule", help: scheduleHelp, flags: func() *pflag.FlagSet { fs, _ := newScheduleFlags(); return fs }},
 		{name: "now", help: nowHelp, flags: func() *pflag.FlagSet { fs, _ := newNowFlags(); return fs }},
 		{name: "list", help: listHelp, flags: func() *pflag.FlagSet { fs, _ := newListFlags(); return fs }},
-		{name: "remove", help: removeHelp, flags: func() *pflag.FlagSet { fs, _ := newRemoveFlags(); return fs }, jobArgs: true},
-		{name: "export", help: exportHelp, flags: func() *pflag.FlagSet { fs, _ := newExportFlags(); return fs }, jobArgs: true},
+		{name: "remove", help: removeHelp, flags: func() *pflag.FlagSet { fs, _ := newRemoveFlags(); return fs }},
+		{name: "export", help: exportHelp, flags: func() *pflag.FlagSet { fs, _ := newExportFlags(); return fs }},
 		{name: "run", help: runHelp},
 		{name: "completion", help: completionHelp},
 		{name: "help", help: helpHelp},
 	}
 }
 
-// jobArgCommands are the commands whose arguments are job names, including
-// those (logs, check) that may be added to commands later.
+// jobArgCommands are the commands whose arguments are job names (logs and
+// check once they are commands).
 var jobArgCommands = map[string]bool{"remove": true, "export": true, "logs": true, "check": true}
 
 // lookupCommand returns the command called name.
