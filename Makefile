@@ -3,24 +3,77 @@
 
 GO          ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
-BIN         := bin/borgrun
+# Build output: bin/ unless OUT says otherwise (the tests build there).
+OUT         ?= bin
+BIN         := $(OUT)/borgrun
+
+# make install: the usual PREFIX and DESTDIR.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR  := $(PREFIX)/bin
+MANDIR  := $(PREFIX)/share/man
+DATADIR := $(PREFIX)/share
+# Where each shell's packaging looks for completions.
+BASHCOMP := $(DATADIR)/bash-completion/completions/borgrun
+ZSHCOMP  := $(DATADIR)/zsh/vendor-completions/_borgrun
+FISHCOMP := $(DATADIR)/fish/vendor_completions.d/borgrun.fish
+
+# make deb: a native Debian version from git (v1.2.3 tags, else the date
+# and commit), and the machine's architecture.
+DEB_VERSION ?= $(shell v=$$(git describe --tags --match 'v[0-9]*' 2>/dev/null) && echo "$${v\#v}" | tr - + || \
+	echo "0.0~git$$(git log -1 --format=%cd --date=format:%Y%m%d 2>/dev/null).$$(git rev-parse --short=12 HEAD 2>/dev/null)")
+DEB_ARCH    ?= $(shell dpkg --print-architecture 2>/dev/null || $(GO) env GOARCH)
+DEB         := $(OUT)/borgrun_$(DEB_VERSION)_$(DEB_ARCH).deb
+
+# --version prints the commit Go stamps into the binary (vcs.revision,
+# vcs.modified). Go finds the repository only where .git is a directory;
+# in a git worktree (.git is a file) make passes the same two facts.
+VCSFLAGS := $(shell [ -f .git ] && rev=$$(git rev-parse HEAD 2>/dev/null) && \
+	echo "-X main.vcsRevision=$$rev -X main.vcsModified=$$(if [ -n "$$(git status --porcelain)" ]; then echo true; else echo false; fi)")
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build deps debs roots test check bench demo fuzz clean
+.PHONY: help build man completions install uninstall deb deps debs roots test check bench demo fuzz clean
 
 # Debian packages the tests use: the manager they boot, its bus, real borg
 # and borgmatic for real backups, sshd and ip for remote repositories and
 # remote managers.
 # mmdebstrap builds the Debian roots of other suites that the tests boot too.
 # systemd-container (nspawn, machined) boots containers inside the sandbox.
-DEBS := systemd systemd-container dbus util-linux borgbackup borgmatic openssh-server openssh-client iproute2 mmdebstrap
+# man-db renders the man pages, bash-completion, zsh and fish run the
+# completions, lintian checks make deb's package.
+DEBS := systemd systemd-container dbus util-linux borgbackup borgmatic openssh-server openssh-client iproute2 mmdebstrap \
+	man-db bash-completion zsh fish lintian
 
 help: ## show this help
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 build: ## build bin/borgrun (static: CGO_ENABLED=0)
-	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/borgrun
+	CGO_ENABLED=0 $(GO) build -buildvcs=auto -ldflags '$(VCSFLAGS)' -o $(BIN) ./cmd/borgrun
+
+man: build ## generate the man pages from the --help texts (bin/man)
+	rm -rf $(OUT)/man && $(BIN) __man $(OUT)/man >/dev/null
+
+completions: build ## generate the bash, zsh and fish completion scripts (bin/completions)
+	mkdir -p $(OUT)/completions && for s in bash zsh fish; do $(BIN) completion $$s >$(OUT)/completions/$$s || exit 1; done
+
+install: build man completions ## install the binary, man pages and completions (PREFIX=/usr/local, DESTDIR)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/borgrun
+	install -d -m 0755 $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 $(OUT)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -D -m 0644 $(OUT)/completions/bash $(DESTDIR)$(BASHCOMP)
+	install -D -m 0644 $(OUT)/completions/zsh $(DESTDIR)$(ZSHCOMP)
+	install -D -m 0644 $(OUT)/completions/fish $(DESTDIR)$(FISHCOMP)
+
+uninstall: build ## remove exactly what make install installed (same PREFIX, DESTDIR)
+	rm -f $(DESTDIR)$(BINDIR)/borgrun $(DESTDIR)$(BASHCOMP) $(DESTDIR)$(ZSHCOMP) $(DESTDIR)$(FISHCOMP)
+	for p in $$($(BIN) __man --list); do rm -f $(DESTDIR)$(MANDIR)/man1/$$p || exit 1; done
+
+deb: build man completions ## build bin/borgrun_VERSION_ARCH.deb with dpkg-deb; lintian checks it if installed
+	rm -rf $(OUT)/deb
+	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(OUT))/deb PREFIX=/usr >/dev/null
+	GO="$(GO)" packaging/deb/mkdeb $(OUT)/deb $(DEB) $(DEB_VERSION) $(DEB_ARCH)
+	@if command -v lintian >/dev/null; then lintian --fail-on error $(DEB); else echo "lintian is not installed: $(DEB) not checked"; fi
 
 deps: debs roots ## install the Debian packages and build the roots the tests use (as root)
 
@@ -55,7 +108,7 @@ fuzz: ## a short bounded run of every fuzz target
 
 demo: build ## schedule and run a sample backup end to end (in a throwaway systemd if needed)
 	$(GO) test -c -o bin/demo.test ./cmd/borgrun
-	BORGRUN_DEMO=1 BORGRUN_BIN=$(CURDIR)/$(BIN) bin/demo.test -test.run '^TestDemo$$'
+	BORGRUN_DEMO=1 BORGRUN_BIN=$(abspath $(BIN)) bin/demo.test -test.run '^TestDemo$$'
 
 clean: ## remove build output
 	rm -rf bin

@@ -27,7 +27,7 @@ func FuzzCLI(f *testing.F) {
 		f.Add(strings.Join(c.args, argSep))
 	}
 	for _, args := range [][]string{
-		{"help"}, {"--version"}, {"help", "schedule"}, {"now", "-h"}, {"run", "--help"},
+		{"help"}, {"--version"}, {"help", "schedule"}, {"__complete", "remove", ""}, {"completion", "zsh"}, {"now", "-h"}, {"run", "--help"},
 		{"list"}, {"list", "--json"}, {"remove", "--all"}, {"remove", "x", "y"},
 		{"export", "x"}, {"export", "x", "y", "--dir", "/tmp"}, {"help", "export"},
 		{"schedule", "--daily", "--dry-run", "--", "/bin/true"},
@@ -43,6 +43,9 @@ func FuzzCLI(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		args := strings.Split(in, argSep)
+		if args[0] == "__man" {
+			t.Skip("__man writes files where it is told")
+		}
 		var stdout, stderr bytes.Buffer
 		var dialled atomic.Bool
 		e := &env{ctx: t.Context(), stdout: &stdout, stderr: &stderr, now: testNow, lookPath: exec.LookPath,
@@ -64,7 +67,9 @@ func FuzzCLI(f *testing.F) {
 			// --version asks the manager which systemd it is, and
 			// says so when none answers.
 			version := strings.HasPrefix(stdout.String(), "borgrun ") && strings.Contains(stdout.String(), "\nmanager: ")
-			if dialled.Load() && !version {
+			// __complete asks the manager for names, and offers none
+			// when it does not answer.
+			if dialled.Load() && !version && args[0] != "__complete" {
 				t.Errorf("%q: exit 0 without a manager", args)
 			}
 		case exitFailure:

@@ -16,9 +16,6 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// version is the program's version, printed by --version.
-const version = "0.1.0"
-
 const usage = `borgrun runs backups as transient systemd units: no unit files, one
 StartTransientUnit call per schedule.
 
@@ -31,15 +28,17 @@ Usage:
   borgrun remove NAME... | --all [--force]            stop and unload schedules
   borgrun export NAME... [--dir DIR]                  write schedules as unit files, to keep them across reboots
   borgrun run [OPTIONS...] COMMAND [ARGS...]          systemd-run 252, as a drop-in
-  borgrun help [COMMAND]
+  borgrun completion bash|zsh|fish                    print a shell completion script
+  borgrun help [COMMAND]                              show a command's usage, options and examples
   borgrun --version
 
 COMMAND defaults to the borgmatic found in PATH. Run "borgrun help COMMAND"
 for a command's options and examples.
 
-Every command but help takes -H [USER@]HOST[:PORT] (repeatable) to work on
-the system manager of each host over ssh (ssh HOST systemd-stdio-bridge, as
-systemctl -H), at most --parallel N hosts at once; see the README's Fleets.
+Every command but help and completion takes -H [USER@]HOST[:PORT]
+(repeatable) to work on the system manager of each host over ssh (ssh HOST
+systemd-stdio-bridge, as systemctl -H), at most --parallel N hosts at once;
+see the README's Fleets.
 `
 
 // Exit statuses of borgrun itself (the command's own status is passed
@@ -128,12 +127,18 @@ func (e *env) main(args []string) int {
 		if err == nil {
 			return code
 		}
+	case "completion":
+		err = e.completion(rest)
+	case "__complete": // hidden: the completion scripts' candidates
+		e.complete(rest)
+	case "__man": // hidden: make install's man pages
+		err = e.man(rest)
 	case "help", "-h", "--help":
 		err = e.help(rest)
 	case "--version", "version":
 		e.printVersion()
 	default:
-		err = usagef("unknown command %q (want schedule, now, list, check, logs, remove, export, run, help)", cmd)
+		err = usagef("unknown command %q (want schedule, now, list, check, logs, remove, export, run, completion, help)", cmd)
 	}
 	return e.report(err)
 }
@@ -192,7 +197,7 @@ const versionDialTimeout = 2 * time.Second
 // borgrun speaks to it. A manager that does not answer is said so; that is
 // no error.
 func (e *env) printVersion() {
-	fmt.Fprintln(e.stdout, "borgrun", version)
+	fmt.Fprintln(e.stdout, versionLine)
 	ctx, cancel := context.WithTimeout(e.ctx, versionDialTimeout)
 	defer cancel()
 	d := e.dial
@@ -226,33 +231,19 @@ func (e *env) help(args []string) error {
 		fmt.Fprint(e.stdout, usage)
 		return nil
 	}
-	switch args[0] {
-	case "schedule":
-		fs, _ := newScheduleFlags()
-		e.printHelp(fs, scheduleHelp)
-	case "now":
-		fs, _ := newNowFlags()
-		e.printHelp(fs, nowHelp)
-	case "list":
-		fs, _ := newListFlags()
-		e.printHelp(fs, listHelp)
-	case "remove":
-		fs, _ := newRemoveFlags()
-		e.printHelp(fs, removeHelp)
-	case "check":
-		fs, _ := newCheckFlags()
-		e.printHelp(fs, checkHelp)
-	case "logs":
-		fs, _ := newLogsFlags()
-		e.printHelp(fs, logsHelp)
-	case "export":
-		fs, _ := newExportFlags()
-		e.printHelp(fs, exportHelp)
-	case "run":
-		fmt.Fprint(e.stdout, runHelp)
-	default:
-		return usagef("help: unknown command %q (want schedule, now, list, check, logs, remove, export, run)", args[0])
+	c, ok := lookupCommand(args[0])
+	if !ok {
+		var names []string
+		for _, c := range commands() {
+			names = append(names, c.name)
+		}
+		return usagef("help: unknown command %q (want %s)", args[0], strings.Join(names, ", "))
 	}
+	if c.flags == nil {
+		fmt.Fprint(e.stdout, c.help)
+		return nil
+	}
+	e.printHelp(c.flags(), c.help)
 	return nil
 }
 
