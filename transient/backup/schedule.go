@@ -360,7 +360,9 @@ func List(ctx context.Context, c *transient.Conn) ([]JobStatus, error) {
 	var tp, sp, ep, cp, hp []transient.UnitProperties
 	var terr, serr, eerr, cerr, herr error
 	var wg sync.WaitGroup
-	wg.Go(func() { hp, herr = c.PropertiesOf(ctx, loadedServices, transient.UnitInterface, "OnFailure", "OnSuccess") })
+	wg.Go(func() {
+		hp, herr = c.PropertiesOf(ctx, loadedServices, transient.UnitInterface, "OnFailure", "OnSuccess")
+	})
 	wg.Go(func() { tp, terr = c.PropertiesOf(ctx, timers, transient.TimerInterface) })
 	wg.Go(func() {
 		sp, serr = c.PropertiesOf(ctx, failed, transient.ServiceInterface, "Result", "ExecMainStatus", "ExecMainExitTimestamp")
