@@ -919,6 +919,15 @@ var namespaceFlags = []struct {
 	{"pid", 0x20000000}, {"user", 0x10000000}, {"uts", 0x04000000}, {"time", 0x80},
 }
 
+// namespaceNames lists the namespace names, comma-separated, for errors.
+func namespaceNames() string {
+	names := make([]string, len(namespaceFlags))
+	for i, n := range namespaceFlags {
+		names[i] = n.name
+	}
+	return strings.Join(names, ", ")
+}
+
 func namespaceFlag(name string) (uint64, bool) {
 	for _, n := range namespaceFlags {
 		if n.name == name {
@@ -1176,31 +1185,7 @@ func executeGroup() map[string]handler {
 		return one(name, al)
 	}, "RestrictAddressFamilies", "RestrictFileSystems", "SystemCallFilter", "SystemCallLog",
 		"RestrictNetworkInterfaces")
-	add(m, func(name, v string) ([]Property, error) {
-		if b, err := parseBool(v); err == nil {
-			if b {
-				return one(name, uint64(0))
-			}
-			return one(name, uint64(namespaceFlagsAll))
-		}
-		invert := strings.HasPrefix(v, "~")
-		words, err := splitWords(strings.TrimPrefix(v, "~"), whitespace, 0)
-		if err != nil {
-			return nil, err
-		}
-		var flags uint64
-		for _, w := range words {
-			f, ok := namespaceFlag(w)
-			if !ok {
-				return nil, syntaxf("invalid namespace %q: use yes, no or names among cgroup, ipc, net, mnt, pid, user, uts", w)
-			}
-			flags |= f
-		}
-		if invert {
-			flags = ^flags & namespaceFlagsAll
-		}
-		return one(name, flags)
-	}, "RestrictNamespaces")
+	add(m, namespaceHandler(namespaceFlagsAll, false), "RestrictNamespaces")
 	add(m, sendBindPaths, "BindPaths", "BindReadOnlyPaths")
 	add(m, func(name, v string) ([]Property, error) {
 		words, err := splitWords(v, whitespace, exUnquote)

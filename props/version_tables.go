@@ -492,7 +492,15 @@ const namespaceFlagsAll258 = namespaceFlagsAll | 0x80
 // namespaces: yes means none) and DelegateNamespaces= (delegated
 // namespaces, never user).
 func namespaceListHandler(delegate bool) handler {
-	all := uint64(namespaceFlagsAll258)
+	return namespaceHandler(namespaceFlagsAll258, delegate)
+}
+
+// namespaceHandler encodes a list of namespaces: with delegate false,
+// RestrictNamespaces= (the namespaces left allowed; yes means none, no
+// means all, where all is all: 252 to 257 without time, 258+ with it);
+// with delegate true, DelegateNamespaces= (the namespaces delegated, never
+// user; yes means all).
+func namespaceHandler(all uint64, delegate bool) handler {
 	if delegate {
 		user, _ := namespaceFlag("user")
 		all &^= user
@@ -513,7 +521,7 @@ func namespaceListHandler(delegate bool) handler {
 		for _, w := range words {
 			f, ok := namespaceFlag(w)
 			if !ok {
-				return nil, syntaxf("invalid namespace %q: use yes, no or names among cgroup, ipc, net, mnt, pid, user, uts, time", w)
+				return nil, syntaxf("invalid namespace %q: use yes, no or names among %s", w, namespaceNames())
 			}
 			flags |= f
 		}

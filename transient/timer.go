@@ -128,37 +128,7 @@ func (c *Conn) Stop(ctx context.Context, units ...string) error {
 // returns at once if no such unit is loaded, otherwise when the manager's
 // UnitRemoved signal for it arrives or ctx is done.
 func (c *Conn) WaitGone(ctx context.Context, name string) error {
-	w, unwatch, err := c.watchManager(ctx, "UnitRemoved")
-	if err != nil {
-		return err
-	}
-	defer unwatch()
-	release, err := c.subscribe()
-	if err != nil {
-		return err
-	}
-	defer release()
-	var p dbus.ObjectPath
-	err = c.object(managerPath).CallWithContext(ctx, "org.freedesktop.systemd1.Manager.GetUnit", 0, name).Store(&p)
-	if errors.Is(wrap("", err), ErrNoSuchUnit) {
-		return nil
-	}
-	if err != nil {
-		return wrap(fmt.Sprintf("looking up %q", name), err)
-	}
-	for {
-		select {
-		case s, ok := <-w.ch:
-			if !ok {
-				return fmt.Errorf("transient: waiting for %s to unload: %w", name, ErrDisconnected)
-			}
-			if s.Name == "org.freedesktop.systemd1.Manager.UnitRemoved" && len(s.Body) > 0 && s.Body[0] == name {
-				return nil
-			}
-		case <-ctx.Done():
-			return fmt.Errorf("transient: waiting for %s to unload: %w", name, ctx.Err())
-		}
-	}
+	return c.WaitAllGone(ctx, name)
 }
 
 // WaitActiveState waits until the unit called name is in the given
