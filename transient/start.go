@@ -256,26 +256,22 @@ var stateProps = [...]struct{ iface, name string }{
 	{ServiceInterface, "Result"}, {ServiceInterface, "ExecMainCode"}, {ServiceInterface, "ExecMainStatus"},
 }
 
-// readStateProps reads stateProps into st: all Gets sent at once, one
-// wait, a few hundred bytes instead of a GetAll of some 300 properties.
+// readStateProps reads stateProps into st from one snapshot: a GetAll of
+// every interface of the unit (interface ""), as systemd-run reads it.
+// Separate Gets, even sent at once, are answered at different moments: a
+// quick service could be read as inactive from before its start and with
+// no job from after its end, and taken for done before it ran.
 func (c *Conn) readStateProps(ctx context.Context, path dbus.ObjectPath, st *unitState) error {
-	obj := c.object(path)
-	calls := make([]*dbus.Call, len(stateProps))
-	for i, p := range stateProps {
-		calls[i] = obj.GoWithContext(ctx, ifaceProps+".Get", 0, make(chan *dbus.Call, 1), p.iface, p.name)
+	var all map[string]dbus.Variant
+	if err := c.object(path).CallWithContext(ctx, ifaceProps+".GetAll", 0, "").Store(&all); err != nil {
+		return wrap("reading "+string(path), err)
 	}
-	var first error
-	for i, call := range calls {
-		var v dbus.Variant
-		if err := (<-call.Done).Store(&v); err != nil {
-			if first == nil {
-				first = wrap("reading "+string(path), err)
-			}
-			continue
+	for _, p := range stateProps {
+		if v, ok := all[p.name]; ok {
+			st.props[p.name] = v
 		}
-		st.props[stateProps[i].name] = v
 	}
-	return first
+	return nil
 }
 
 // InvocationID reads the InvocationID of the unit called name, as

@@ -175,10 +175,9 @@ func TestRemoteOverDistance(t *testing.T) {
 	if code != 0 || strings.Count(stdout, l.host+"  far") != n {
 		t.Fatalf("list -H: exit %d, %q %q", code, stdout, stderr)
 	}
+	// The time is make bench's figure (goal ≤ 1 s); that it does not
+	// grow with the jobs is TestRoundTripsConstant's.
 	t.Logf("list -H of %d jobs over a 50 ms link: %v", n, took)
-	if took > time.Second {
-		t.Errorf("list -H of %d jobs took %v, want ≤ 1 s", n, took)
-	}
 
 	// A job that runs and fails on the host: check -H names it, logs -H
 	// shows its output, read over ssh.
@@ -201,10 +200,7 @@ func TestRemoteOverDistance(t *testing.T) {
 	if code != 0 || strings.Count(stdout, "removed far") != n+1 {
 		t.Fatalf("remove --all -H: exit %d, %q %q", code, stdout, stderr)
 	}
-	t.Logf("remove --all -H of %d jobs over a 50 ms link: %v", n+1, took)
-	if took > 2*time.Second {
-		t.Errorf("remove --all -H of %d jobs took %v, want ≤ 2 s", n+1, took)
-	}
+	t.Logf("remove --all -H of %d jobs over a 50 ms link: %v (make bench's goal: ≤ 2 s)", n+1, took)
 	if left := mustNames(t, c); len(left) > 0 {
 		t.Errorf("remove --all -H left %q", left)
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -285,8 +286,10 @@ func TestUserManagerApplies(t *testing.T) {
 				if code == 0 {
 					return ""
 				}
-				if _, s, ok := strings.Cut(stderr, "code=exited/status="); ok {
-					return strings.Fields(s)[0]
+				// "code=exited/status=218" (252, 254), "code=exited,
+				// status=218/CAPABILITIES" (257+).
+				if m := reExitStatus.FindStringSubmatch(stderr); m != nil {
+					return m[1]
 				}
 				t.Fatalf("borgrun run --user %s: exit %d: %s", strings.Join(ps, " "), code, stderr)
 				return ""
@@ -307,3 +310,7 @@ func TestUserManagerApplies(t *testing.T) {
 		})
 	}
 }
+
+// reExitStatus finds the status in the summary's "Main processes
+// terminated with" line, in every version's form.
+var reExitStatus = regexp.MustCompile(`code=exited(?:/|, )status=(\d+)`)

@@ -102,7 +102,7 @@ func Schedule(ctx context.Context, c *transient.Conn, b *Job, replace bool) (Out
 			if cur.serviceRunning {
 				return "", fmt.Errorf("backup: replacing %s: %w", b.ServiceUnit(), ErrRunInProgress)
 			}
-			if err := unload(ctx, c, b); err != nil {
+			if err := unloadUnits(ctx, c, cur.units); err != nil {
 				return "", err
 			}
 			if cur.timerLoaded {
@@ -133,9 +133,10 @@ func Schedule(ctx context.Context, c *transient.Conn, b *Job, replace bool) (Out
 
 // current describes what is loaded under a job's names.
 type current struct {
-	loaded         bool   // the timer or the service is loaded
-	which          string // the first loaded unit
-	ours           bool   // both are transient and carry a fingerprint
+	loaded         bool     // a unit of the job is loaded
+	units          []string // the job's loaded units: timer, service, hooks
+	which          string   // the first loaded unit
+	ours           bool     // both are transient and carry a fingerprint
 	fingerprint    string
 	timerLoaded    bool
 	serviceRunning bool
@@ -217,6 +218,7 @@ func lookupMany(ctx context.Context, c *transient.Conn, names []string) ([]*curr
 			if !cur.loaded {
 				cur.loaded, cur.which = true, u
 			}
+			cur.units = append(cur.units, u)
 			p := props[u]
 			if st.LoadState == "stub" {
 				// Just created as the auxiliary unit of a
@@ -503,7 +505,7 @@ func RemoveJobs(ctx context.Context, c *transient.Conn, names []string, force bo
 		case cur.serviceRunning && !force:
 			errs[i] = fmt.Errorf("backup: removing %s: %w", b.ServiceUnit(), ErrRunInProgress)
 		default:
-			units = append(units, jobUnits(b)...)
+			units = append(units, cur.units...)
 			which = append(which, i)
 		}
 	}
@@ -531,14 +533,9 @@ func jobUnits(b *Job) []string {
 	return units
 }
 
-// unload stops a job's timer, service and hook units and waits (bounded)
-// until the manager has unloaded them all.
-func unload(ctx context.Context, c *transient.Conn, b *Job) error {
-	return unloadUnits(ctx, c, jobUnits(b))
-}
-
-// unloadUnits stops units and waits (bounded) until the manager has
-// unloaded them all. They go as one: if ctx is done before anything is
+// unloadUnits stops units (the loaded units of one or more jobs: timer,
+// service, hooks) and waits (bounded) until the manager has unloaded them
+// all. They go as one: if ctx is done before anything is
 // sent, nothing is; once the stops are sent, all are, and waited for,
 // whatever ctx does (bounded by unloadTimeout), so that an interruption
 // never leaves part of a job.
