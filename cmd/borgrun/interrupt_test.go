@@ -15,16 +15,26 @@ import (
 	"github.com/borgrun/borgrun/transient/backup"
 )
 
+// sshPortInterrupt is the port of the sshd now -H reaches in
+// TestInterruptAtAnyMoment.
+const sshPortInterrupt = 2313
+
 // interrupted runs borgrun in-process against the shared sandbox's
 // manager and, after delay, cancels it as main does when sig arrives.
 func interrupted(t *testing.T, sig syscall.Signal, delay time.Duration, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	return interruptedSSH(t, []string{"/nonexistent/ssh"}, sig, delay, args...)
+}
+
+// interruptedSSH is interrupted with ssh as the ssh command of -H.
+func interruptedSSH(t *testing.T, ssh []string, sig syscall.Signal, delay time.Duration, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	sys := sandbox.Get(t)
 	ctx, cancel := context.WithCancelCause(t.Context())
 	defer cancel(nil)
 	var out, errb bytes.Buffer
 	e := &env{ctx: ctx, stdout: &out, stderr: &errb, now: time.Now, lookPath: exec.LookPath,
-		ssh: []string{"/nonexistent/ssh"}, dial: transient.DialOptions{Stream: sys.BusStream}}
+		ssh: ssh, dial: transient.DialOptions{Stream: sys.BusStream}}
 	timer := time.AfterFunc(delay, func() { cancel(signalCause{sig}) })
 	defer timer.Stop()
 	code = e.main(args)
@@ -52,7 +62,7 @@ func waitGone(t *testing.T, c *transient.Conn, unit string) {
 }
 
 // TestInterruptAtAnyMoment sends SIGINT or SIGTERM to schedule, now,
-// run --wait and remove at random moments of their first 100 ms, many
+// now -H, run --wait and remove at random moments of their first 100 ms, many
 // times. Each time the exit status is 0 (done before the signal) or
 // 128+N, every line of the report is true, and nothing is left behind:
 // no half pair, no probe, no unit of a run.
@@ -76,6 +86,21 @@ func TestInterruptAtAnyMoment(t *testing.T) {
 			t.Errorf("stderr is more than one line: %q", stderr)
 		}
 	}
+	// now -H reaches the same manager over a real ssh: an sshd in the
+	// sandbox, and ssh from here entering its network namespace.
+	sys := sandbox.Get(t)
+	sshDir := t.TempDir()
+	d, err := sys.StartSSHD(t.Context(), sshDir, sshPortInterrupt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = sys.Output(context.Background(), "systemctl", "stop", d.Unit) })
+	cfg, err := d.ClientConfig(sshDir, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inNet := []string{"nsenter", "-t", strconv.Itoa(sys.PID()), "-n", "--", "ssh", "-F", cfg}
+	host := "127.0.0.1:" + strconv.Itoa(sshPortInterrupt)
 	for i := range rounds {
 		sig := sigs[i%2]
 		delay := func() time.Duration { return time.Duration(rand.Int64N(int64(100 * time.Millisecond))) }
@@ -114,6 +139,24 @@ func TestInterruptAtAnyMoment(t *testing.T) {
 			name := "int-n" + strconv.Itoa(i)
 			_, stderr, code := interrupted(t, sig, delay(), append(append([]string{"now", "--name", name}, fast...), "--", "/bin/sleep", "30")...)
 			count("now", code)
+			if code != 128+int(sig) {
+				t.Fatalf("exit %d, want %d (the run takes 30 s); stderr %q", code, 128+int(sig), stderr)
+			}
+			waitGone(t, c, "borgrun-"+name+"-now.service")
+		})
+
+		t.Run("now-H/"+strconv.Itoa(i), func(t *testing.T) {
+			name := "int-h" + strconv.Itoa(i)
+			// Its ssh connection alone takes about half a second: the
+			// signal comes in its first 1.5 s, to reach every phase.
+			d := time.Duration(rand.Int64N(int64(1500 * time.Millisecond)))
+			_, stderr, code := interruptedSSH(t, inNet, sig, d, append(append([]string{"now", "-H", host, "--name", name}, fast...), "--", "/bin/sleep", "30")...)
+			count("now -H", code)
+			if strings.Contains(stderr, "Running as unit") {
+				count("now -H, interrupted once the run had started", code)
+			}
+			// Before the connection is up nothing was sent: 128+N as
+			// well.
 			if code != 128+int(sig) {
 				t.Fatalf("exit %d, want %d (the run takes 30 s); stderr %q", code, 128+int(sig), stderr)
 			}
