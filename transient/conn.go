@@ -414,12 +414,8 @@ func (c *Conn) watchSubscribed(ctx context.Context, path dbus.ObjectPath) (*wait
 	return w, func() { release(); unwatch() }, nil
 }
 
-// watchManager registers interest in the manager's signal called member.
-func (c *Conn) watchManager(ctx context.Context, member string) (*waiter, func(), error) {
-	return c.watchManagerN(ctx, member, 32)
-}
-
-// watchManagerN is watchManager with a buffer of n signals.
+// watchManagerN registers interest in the manager's signal called member,
+// with a buffer of n signals.
 func (c *Conn) watchManagerN(ctx context.Context, member string, n int) (*waiter, func(), error) {
 	return c.watchRuleN(ctx, managerPath, "interface='org.freedesktop.systemd1.Manager',member='"+member+"'", n)
 }
