@@ -127,7 +127,10 @@ func TestListReadCost(t *testing.T) {
 		timers = append(timers, backup.UnitPrefix+n+".timer")
 		services = append(services, backup.UnitPrefix+n+".service")
 	}
-	link := &transienttest.Link{}
+	// Answers held back 10 ms, as in TestRoundTripsConstant: without a
+	// distance, a fast manager answers the first calls while the last
+	// are still being written, and that counts as another turn-around.
+	link := &transienttest.Link{Delay: 10 * time.Millisecond}
 	lc, err := transient.Dial(t.Context(), transient.DialOptions{Stream: link.Wrap(sys.PrivateStream)})
 	if err != nil {
 		t.Fatal(err)
