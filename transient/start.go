@@ -181,7 +181,7 @@ func (c *Conn) WaitServiceReport(ctx context.Context, name string, started func(
 			return nil, fmt.Errorf("transient: waiting for %s: %w", name, ctx.Err())
 		}
 	}
-	c.readFigures(ctx, path, &st)
+	c.readFigures(ctx, path, &st, allFigures)
 	return waitResult(name, st.props), nil
 }
 
