@@ -95,9 +95,12 @@ type Conn struct {
 
 	mu      sync.Mutex
 	version string // the manager's Version, once read
-	subs    int    // users of the manager's Subscribe
-	waiters map[dbus.ObjectPath][]*waiter
-	sigch   chan *dbus.Signal
+	// versionCall is the Version read sent as the connection was made
+	// (see dial), until ManagerVersion takes its answer.
+	versionCall *dbus.Call
+	subs        int // users of the manager's Subscribe
+	waiters     map[dbus.ObjectPath][]*waiter
+	sigch       chan *dbus.Signal
 	// window holds a slot for each batched call awaiting its answer on
 	// a bus (see callAll); nil on a private socket, which has no limit.
 	window chan struct{}
@@ -294,12 +297,17 @@ func dial(what string, open opener, abort <-chan struct{}, hello bool, explain f
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
+	// The manager's version, which most callers need first (it selects
+	// how units are encoded), is asked beside go-systemd's AddMatch, which
+	// NewConnection waits for: the two share one round trip.
+	version := bc.Object("org.freedesktop.systemd1", managerPath).Go(ifaceProps+".Get", 0, make(chan *dbus.Call, 1), managerInterface, "Version")
 	sd, err := sddbus.NewConnection(func() (*dbus.Conn, error) { return bc, nil })
 	if err != nil {
 		bc.Close()
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	c := newConn(sd, bc, direct, what)
+	c.versionCall = version
 	c.redial = func() (*Conn, error) {
 		return dialBounded(context.Background(), DefaultDialTimeout, what, open, hello, explain)
 	}
@@ -420,7 +428,10 @@ func (c *Conn) watchManagerN(ctx context.Context, member string, n int) (*waiter
 	return c.watchRuleN(ctx, managerPath, "interface='org.freedesktop.systemd1.Manager',member='"+member+"'", n)
 }
 
-const managerPath = dbus.ObjectPath("/org/freedesktop/systemd1")
+const (
+	managerPath      = dbus.ObjectPath("/org/freedesktop/systemd1")
+	managerInterface = "org.freedesktop.systemd1.Manager"
+)
 
 func (c *Conn) watchRule(ctx context.Context, path dbus.ObjectPath, match string) (*waiter, func(), error) {
 	return c.watchRuleN(ctx, path, match, 32)
