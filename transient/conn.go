@@ -104,6 +104,12 @@ type Conn struct {
 	// window holds a slot for each batched call awaiting its answer on
 	// a bus (see callAll); nil on a private socket, which has no limit.
 	window chan struct{}
+	// batchBuffer, if not zero, is the number of signals the batched
+	// waits buffer (see waitBuffer); tests make it small to force drops.
+	batchBuffer int
+	// drops counts the signals dispatch dropped for a waiter whose
+	// buffer was full.
+	drops atomic.Int64
 }
 
 // Dial connects to a manager. With no Address: as root, the system
@@ -383,6 +389,7 @@ func (c *Conn) dispatch() {
 			case w.ch <- s:
 			default:
 				w.lost.Store(true)
+				c.drops.Add(1)
 			}
 		}
 		c.mu.Unlock()
