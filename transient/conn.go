@@ -95,12 +95,9 @@ type Conn struct {
 
 	mu      sync.Mutex
 	version string // the manager's Version, once read
-	// versionCall is the Version read sent as the connection was made
-	// (see dial), until ManagerVersion takes its answer.
-	versionCall *dbus.Call
-	subs        int // users of the manager's Subscribe
-	waiters     map[dbus.ObjectPath][]*waiter
-	sigch       chan *dbus.Signal
+	subs    int    // users of the manager's Subscribe
+	waiters map[dbus.ObjectPath][]*waiter
+	sigch   chan *dbus.Signal
 	// window holds a slot for each batched call awaiting its answer on
 	// a bus (see callAll); nil on a private socket, which has no limit.
 	window chan struct{}
@@ -313,7 +310,20 @@ func dial(what string, open opener, abort <-chan struct{}, hello bool, explain f
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	c := newConn(sd, bc, direct, what)
-	c.versionCall = version
+	// Its answer is taken here, so that a dialled connection has nothing
+	// in flight (on a bus, dbus-daemon's answer to AddMatch can come
+	// before the manager's). A refusal is left for ManagerVersion to
+	// meet again.
+	select {
+	case <-version.Done:
+		var v dbus.Variant
+		if version.Store(&v) == nil {
+			if s, ok := v.Value().(string); ok {
+				c.version = s
+			}
+		}
+	case <-abort:
+	}
 	c.redial = func() (*Conn, error) {
 		return dialBounded(context.Background(), DefaultDialTimeout, what, open, hello, explain)
 	}

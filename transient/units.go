@@ -87,34 +87,18 @@ func IsRunning(activeState any) bool {
 // ManagerVersion returns the manager's Version property, the version of
 // systemd that this connection talks to, as the manager states it
 // ("252.38-1~deb12u1"; systemctl --version shows the same). It is read
-// once per connection, asked as the connection is made ([Dial]) in the
-// same round trip as the connection's own last call: no round trip of
-// its own unless that read failed.
+// once per connection, as the connection is made ([Dial]), in the same
+// round trip as the connection's own last call: no round trip of its own
+// unless that read failed.
 func (c *Conn) ManagerVersion(ctx context.Context) (string, error) {
 	c.mu.Lock()
-	v, pending := c.version, c.versionCall
+	v := c.version
 	c.mu.Unlock()
 	if v != "" {
 		return v, nil
 	}
 	var val dbus.Variant
-	var err error
-	if pending != nil {
-		select {
-		case <-pending.Done:
-			err = pending.Store(&val)
-		case <-ctx.Done():
-			return "", fmt.Errorf("transient: reading the manager's version: %w", ctx.Err())
-		}
-		c.mu.Lock()
-		c.versionCall = nil
-		c.mu.Unlock()
-	}
-	if pending == nil || err != nil {
-		// Not asked at dial, or refused then: ask now.
-		err = c.object(managerPath).CallWithContext(ctx, ifaceProps+".Get", 0, managerInterface, "Version").Store(&val)
-	}
-	if err != nil {
+	if err := c.object(managerPath).CallWithContext(ctx, ifaceProps+".Get", 0, managerInterface, "Version").Store(&val); err != nil {
 		return "", wrap("reading the manager's version", err)
 	}
 	v, ok := val.Value().(string)
