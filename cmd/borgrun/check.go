@@ -63,7 +63,7 @@ func (e *env) check(args []string) error {
 	if err != nil {
 		return err
 	}
-	hosts, err := parseHosts("check", f.hosts, f.parallel, f.user)
+	hosts, err := parseHosts("check", f.hosts, f.machines, f.parallel, f.user)
 	if err != nil {
 		return err
 	}

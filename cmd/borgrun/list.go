@@ -65,7 +65,7 @@ func (e *env) list(args []string) error {
 	if err != nil {
 		return err
 	}
-	hosts, err := parseHosts("list", f.hosts, f.parallel, f.user)
+	hosts, err := parseHosts("list", f.hosts, f.machines, f.parallel, f.user)
 	if err != nil {
 		return err
 	}
@@ -265,7 +265,7 @@ func (e *env) remove(args []string) error {
 			return usagef("remove: %v", err)
 		}
 	}
-	hosts, err := parseHosts("remove", f.hosts, f.parallel, f.user)
+	hosts, err := parseHosts("remove", f.hosts, f.machines, f.parallel, f.user)
 	if err != nil {
 		return err
 	}

@@ -67,7 +67,7 @@ func (e *env) logs(args []string) error {
 	if f.runs < 1 {
 		return usagef("logs: -n %d: want at least 1", f.runs)
 	}
-	hosts, err := parseHosts("logs", f.hosts, f.parallel, f.user)
+	hosts, err := parseHosts("logs", f.hosts, f.machines, f.parallel, f.user)
 	if err != nil {
 		return err
 	}

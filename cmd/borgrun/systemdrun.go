@@ -69,17 +69,22 @@ Timer options:
      --on-clock-change            Run when the realtime clock jumps
      --timer-property=NAME=VALUE  Set timer unit property
 
-Remote hosts:
-  -H --host=[USER@]HOST[:PORT]    Operate on the system manager of HOST over ssh
+Remote hosts and containers:
+  -H --host=[USER@]HOST[:PORT][/MACHINE]
+                                  Operate on the system manager of HOST over
+                                  ssh, or of container MACHINE on HOST
                                   (repeatable; no --pipe, no --user)
-     --parallel=N                 With several -H, at most N hosts at once (8)
+  -M --machine=CONTAINER          Operate on local container, through
+                                  systemd-machined (repeatable; no --user)
+     --parallel=N                 With several -H/-M, at most N at once (8)
 
-One -H behaves as systemd-run -H: the same messages and exit status. With
-several, each host's lines are printed on stdout prefixed with "HOST: ",
-in the order the hosts were given; a host that fails (or whose service
-fails, with --wait) is named on stderr and the exit status is 1.
+One -H or -M behaves as systemd-run -H or -M: the same unit, summary and
+exit status. With several, each one's lines are printed on stdout prefixed
+with "HOST: " (or "CONTAINER: "), in the order they were given; one that
+fails (or whose service fails, with --wait) is named on stderr and the exit
+status is 1.
 
-Not supported: --scope, -t/--pty, -S/--shell, -M/--machine, HOST/MACHINE,
+Not supported: --scope, -t/--pty, -S/--shell, --user with -M USER@CONTAINER,
 --slice-inherit, --path-property, --socket-property.
 `
 
@@ -107,7 +112,7 @@ var runOptions = []runOption{
 	{"remain-after-exit", 'r', false, false},
 	{"send-sighup", 0, false, false},
 	{"host", 'H', true, false},
-	{"machine", 'M', true, true},
+	{"machine", 'M', true, false},
 	{"service-type", 0, true, false},
 	{"wait", 0, false, false},
 	{"uid", 0, true, false},
@@ -257,6 +262,7 @@ type runFlags struct {
 	userManager                         bool
 	noAskPassword                       bool
 	hosts                               []string // -H, in order
+	machines                            []string // -M, in order
 	parallel                            int
 	cmdline                             []string
 	warnings                            []string // printed before anything is sent
@@ -311,6 +317,8 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 			f.noAskPassword = true
 		case "host":
 			f.hosts = append(f.hosts, arg)
+		case "machine":
+			f.machines = append(f.machines, arg)
 		case "parallel":
 			n, err := strconv.Atoi(arg)
 			if err != nil {
@@ -704,17 +712,20 @@ func (e *env) systemdRun(args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	hosts, err := parseHosts("run", f.hosts, f.parallel, f.userManager)
+	hosts, err := parseHosts("run", f.hosts, f.machines, f.parallel, f.userManager)
 	if err != nil {
 		return 0, err
 	}
 	switch {
-	case len(hosts) > 0 && f.pipe:
+	case len(f.hosts) > 0 && f.pipe:
 		return 0, usagef("run: --pipe cannot be combined with -H: file descriptors cannot be passed over ssh")
+	case len(hosts) > 1 && f.pipe:
+		return 0, usagef("run: --pipe goes with one -M only")
 	case len(hosts) > 0 && len(f.cmdline) > 0:
-		// As systemd-run -H: the remote manager resolves a bare name.
+		// As systemd-run -H and -M: the remote manager resolves a
+		// bare name.
 		if strings.Contains(f.cmdline[0], "/") && !strings.HasPrefix(f.cmdline[0], "/") {
-			return 0, usagef("run: command %q: with -H, give an absolute path or a bare name the remote manager finds", f.cmdline[0])
+			return 0, usagef("run: command %q: with -H or -M, give an absolute path or a bare name the remote manager finds", f.cmdline[0])
 		}
 	default:
 		if err := resolveCommand(f); err != nil {
