@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -110,6 +111,16 @@ func (e *env) export(args []string) error {
 	}
 	defer c.Close()
 	opts := backup.ExportOptions{Generator: "borgrun " + version, User: f.user}
+	if target != nil {
+		// The unit files are on the target: read them with its cat.
+		opts.ReadFile = func(path string) ([]byte, error) {
+			var out bytes.Buffer
+			if err := target.Run(e.ctx, e.ssh, &out, "cat", "--", path); err != nil {
+				return nil, fmt.Errorf("reading %s on %s: %w", path, *target, err)
+			}
+			return out.Bytes(), nil
+		}
+	}
 	var exported []*backup.Exported
 	var errs []error
 	for _, n := range names {
