@@ -1,0 +1,301 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/borgrun/borgrun/transient/transienttest"
+)
+
+// TestMachine: borgrun in the throwaway systemd (the host side) works with
+// -M on a booted Debian 13 container (systemd 257, borgmatic, borg), as
+// systemd-run -M does: one container, booted once, for every subtest.
+// Nothing of borgrun is in the container; its borgmatic configuration is
+// only there.
+func TestMachine(t *testing.T) {
+	transienttest.RequireSuite(t, transienttest.Trixie)
+	sys := sandbox.Get(t)
+	c, err := sys.NewContainer(t.Context(), transienttest.ContainerOptions{Name: "borgrun-m", Suite: transienttest.Trixie})
+	if errors.Is(err, transienttest.ErrNoContainers) && os.Getenv(transienttest.EnvRequire) == "" {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	// Only in the container: its borgmatic configuration, data and
+	// repository (/mnt/backup, which nothing binds).
+	const config = "/etc/borgmatic/machine.yaml"
+	for _, f := range []struct {
+		name, data string
+		perm       os.FileMode
+	}{
+		{config, `source_directories:
+    - /srv/data
+repositories:
+    - path: /mnt/backup/repo
+      label: inside
+encryption_passphrase: "` + ctrPassphrase + `"
+archive_name_format: "m-{now:%Y-%m-%dT%H:%M:%S.%f}"
+keep_within: 1d
+`, 0o600},
+		{"/srv/data/one", "one\n", 0o644},
+	} {
+		p := c.ImagePath(f.name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f.data), f.perm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(sys.Root() + config); err == nil {
+		t.Fatalf("%s exists on the host side too: the test would not show where the sandbox is derived from", config)
+	}
+	ctrBoot(t, c, "boot", func() error { return c.Boot(t.Context()) })
+	ctrOut(t, c, "mkdir", "-p", "/mnt/backup")
+	ctrOut(t, c, "/usr/bin/borgmatic", "-c", config, "repo-create", "--encryption", "repokey")
+	m := c.Name()
+	show := func(t *testing.T, unit string, names ...string) map[string]string {
+		t.Helper()
+		out, err := sys.Output(t.Context(), "systemctl", "-M", m, "show", unit, "--property="+strings.Join(names, ","))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			k, v, _ := strings.Cut(l, "=")
+			got[k] = v
+		}
+		return got
+	}
+
+	t.Run("unknown-machine", func(t *testing.T) {
+		_, sderr, sdcode := runCapture(t, sys.Command(t.Context(), "systemd-run", "-M", "nosuch", "--wait", "true"))
+		out, stderr, code := borgrunIn(t, sys, nil, "run", "-M", "nosuch", "--wait", "true")
+		t.Logf("systemd-run -M nosuch: exit %d, %q; borgrun run: exit %d, %q", sdcode, sderr, code, stderr)
+		if code != sdcode || code != 1 || out != "" || stderr != "borgrun: No machine 'nosuch' known\n" {
+			t.Errorf("run -M nosuch: exit %d, stderr %q; want systemd-run's exit %d and \"borgrun: No machine 'nosuch' known\"", code, stderr, sdcode)
+		}
+		for _, args := range [][]string{{"list", "-M", "nosuch"}, {"now", "-M", "nosuch", "--", "/bin/true"}} {
+			_, stderr, code := borgrunIn(t, sys, nil, args...)
+			if code != 1 || !strings.Contains(stderr, "No machine 'nosuch' known") {
+				t.Errorf("%v: exit %d, stderr %q; want 1 and No machine 'nosuch' known", args, code, stderr)
+			}
+		}
+		// A bad name is bad input: exit 2, one line naming it.
+		for _, cmd := range []string{"run", "list", "schedule", "remove"} {
+			args := []string{cmd, "-M", "bad/name"}
+			if cmd == "run" {
+				args = append(args, "true")
+			}
+			if cmd == "remove" {
+				args = append(args, "x")
+			}
+			if cmd == "schedule" {
+				args = append(args, "--daily")
+			}
+			_, stderr, code := borgrunIn(t, sys, nil, args...)
+			if code != 2 || !strings.Contains(stderr, `"bad/name"`) || strings.Count(stderr, "\n") != 1 {
+				t.Errorf("%s -M bad/name: exit %d, stderr %q; want 2 and one line naming it", cmd, code, stderr)
+			}
+		}
+	})
+
+	t.Run("run-differential", func(t *testing.T) {
+		// The same command line to systemd-run -M and borgrun run -M,
+		// but for the unit's name: the same properties in the
+		// container's manager, output and exit status.
+		common := []string{"--wait", "-p", "Nice=5", "-E", "GREETING=hello", "--description=machine diff", "-r",
+			"sh", "-c", "echo $GREETING from $(cat /etc/debian_version); exit 3"}
+		props := []string{"Description", "Nice", "Environment", "RemainAfterExit", "ExecMainStatus", "Result", "Type", "User"}
+		sdOut, sdErr, sdCode := runCapture(t, sys.Command(t.Context(), "systemd-run", append([]string{"-M", m, "-u", "sd-diff"}, common...)...))
+		brOut, brErr, brCode := borgrunIn(t, sys, nil, append([]string{"run", "-M", m, "-u", "br-diff"}, common...)...)
+		t.Cleanup(func() {
+			sys.Output(context.Background(), "systemctl", "-M", m, "stop", "sd-diff.service", "br-diff.service")
+		})
+		if brCode != sdCode || brCode != 3 {
+			t.Errorf("exit: borgrun %d, systemd-run %d; want both 3", brCode, sdCode)
+		}
+		if brOut != sdOut {
+			t.Errorf("stdout: borgrun %q, systemd-run %q", brOut, sdOut)
+		}
+		norm := func(s string) string {
+			s = strings.ReplaceAll(s, "sd-diff", "UNIT")
+			s = strings.ReplaceAll(s, "br-diff", "UNIT")
+			// Timings differ from run to run.
+			return regexp.MustCompile(`(?m)^(Service runtime|CPU time consumed|Memory peak|Memory swap peak|IO bytes|IP traffic).*\n`).ReplaceAllString(s, "")
+		}
+		// The summary is the container's systemd version's (257), as the
+		// host's systemd-run (252) prints it, the lines borgrun prints for
+		// 257 aside: compare what both print in common.
+		t.Logf("systemd-run stderr:\n%s\nborgrun stderr:\n%s", sdErr, brErr)
+		for _, l := range []string{"Running as unit: UNIT.service", "Finished with result: exit-code"} {
+			if !strings.Contains(norm(sdErr), l) || !strings.Contains(norm(brErr), l) {
+				t.Errorf("stderr: want %q in both; systemd-run %q, borgrun %q", l, sdErr, brErr)
+			}
+		}
+		sd, br := show(t, "sd-diff.service", props...), show(t, "br-diff.service", props...)
+		for _, p := range props {
+			if p == "Description" {
+				continue
+			}
+			if sd[p] != br[p] {
+				t.Errorf("%s: borgrun %q, systemd-run %q", p, br[p], sd[p])
+			}
+		}
+		if sd["Description"] != "machine diff" || br["Description"] != "machine diff" {
+			t.Errorf("Description: borgrun %q, systemd-run %q", br["Description"], sd["Description"])
+		}
+		// --pipe: the container's bus carries file descriptors.
+		out, _, code := borgrunIn(t, sys, nil, "run", "-M", m, "--pipe", "--quiet", "--wait", "cat", "/srv/data/one")
+		if code != 0 || out != "one\n" {
+			t.Errorf("run -M --pipe cat: exit %d, stdout %q; want 0 and the container's file", code, out)
+		}
+	})
+
+	t.Run("schedule-list-check-export-remove", func(t *testing.T) {
+		job := []string{"--daily", "--name", "mnight", "--randomized-delay", "0", "--", "/usr/bin/borgmatic", "-c", config}
+		out, stderr, code := borgrunIn(t, sys, nil, append([]string{"schedule", "-M", m}, job...)...)
+		if code != 0 || !strings.HasPrefix(out, m+": scheduled mnight: borgrun-mnight.timer triggers borgrun-mnight.service") {
+			t.Fatalf("schedule -M: exit %d, stdout %q, stderr %q", code, out, stderr)
+		}
+		t.Cleanup(func() {
+			exe, _ := os.Executable()
+			cmd := sys.Command(context.Background(), exe, "remove", "-M", m, "mnight")
+			cmd.Env = append(cmd.Env, "BORGRUN_TEST_MAIN=1")
+			_ = cmd.Run() // gone already when the test passed
+		})
+		got := show(t, "borgrun-mnight.timer", "ActiveState", "FragmentPath")
+		if got["ActiveState"] != "active" || got["FragmentPath"] != "/run/systemd/transient/borgrun-mnight.timer" {
+			t.Errorf("the container's timer: %v", got)
+		}
+		// The sandbox comes from the container's files: its borgmatic
+		// configuration (only there) names the repository, made
+		// writable, and its root's home.
+		rw := show(t, "borgrun-mnight.service", "ReadWritePaths")["ReadWritePaths"]
+		if !strings.Contains(rw, "/mnt/backup/repo") || !strings.Contains(rw, "/root/.cache/borg") {
+			t.Errorf("ReadWritePaths = %q, want the container's repository and root's borg cache", rw)
+		}
+		out, stderr, code = borgrunIn(t, sys, nil, append([]string{"schedule", "-M", m}, job...)...)
+		if code != 0 || !strings.HasPrefix(out, m+": already scheduled, unchanged: mnight") {
+			t.Errorf("schedule -M again: exit %d, stdout %q, stderr %q; want already scheduled, unchanged", code, out, stderr)
+		}
+
+		out, stderr, code = borgrunIn(t, sys, nil, "list", "-M", m)
+		if code != 0 || !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(m)+` +mnight +`).MatchString(out) {
+			t.Errorf("list -M: exit %d, stdout %q, stderr %q; want a row for %s mnight", code, out, stderr, m)
+		}
+		out, _, code = borgrunIn(t, sys, nil, "list", "-M", m, "--json")
+		if code != 0 || !strings.Contains(out, `"host":"`+m+`"`) || !strings.Contains(out, `mnight`) {
+			t.Errorf("list -M --json: exit %d, stdout %q", code, out)
+		}
+
+		out, stderr, code = borgrunIn(t, sys, nil, "check", "-M", m, "mnight")
+		if code != 0 || !strings.Contains(out, "OK") {
+			t.Errorf("check -M: exit %d, stdout %q, stderr %q", code, out, stderr)
+		}
+
+		out, stderr, code = borgrunIn(t, sys, nil, "export", "-M", m, "mnight")
+		if code != 0 || !strings.HasPrefix(out, "# /run/systemd/transient/borgrun-mnight.timer\n") || !strings.Contains(out, "ExecStart=") {
+			t.Errorf("export -M: exit %d, stdout %q, stderr %q", code, out, stderr)
+		}
+		dir := "/etc/borgrun-export"
+		ctrOut(t, c, "mkdir", "-p", dir)
+		out, stderr, code = borgrunIn(t, sys, nil, "export", "-M", m, "mnight", "--dir", dir)
+		if code != 0 {
+			t.Errorf("export -M --dir: exit %d, stdout %q, stderr %q", code, out, stderr)
+		}
+		if link := strings.TrimSpace(ctrOut(t, c, "readlink", dir+"/timers.target.wants/borgrun-mnight.timer")); link != "../borgrun-mnight.timer" {
+			t.Errorf("export -M --dir: the container's link is %q", link)
+		}
+		if txt := ctrOut(t, c, "cat", dir+"/borgrun-mnight.service"); !strings.Contains(txt, `"/usr/bin/borgmatic" "--log-file" "/dev/null" "-c" "`+config+`"`) {
+			t.Errorf("export -M --dir: the container's service file:\n%s", txt)
+		}
+
+		out, stderr, code = borgrunIn(t, sys, nil, "remove", "-M", m, "mnight")
+		if code != 0 || out != m+": removed mnight\n" {
+			t.Errorf("remove -M: exit %d, stdout %q, stderr %q", code, out, stderr)
+		}
+		if got := show(t, "borgrun-mnight.timer", "LoadState")["LoadState"]; got != "not-found" {
+			t.Errorf("after remove -M: LoadState = %q, want not-found", got)
+		}
+	})
+
+	t.Run("now-borgmatic", func(t *testing.T) {
+		// A real borgmatic backup inside the container, into its
+		// repository, with its output on borgrun's stdout.
+		start := time.Now()
+		out, stderr, code := borgrunIn(t, sys, nil, "now", "-M", m, "--name", "madhoc", "--", "/usr/bin/borgmatic", "-c", config, "--verbosity", "1", "--list")
+		t.Logf("now -M (borgmatic backup): %v", time.Since(start).Round(time.Millisecond))
+		if code != 0 {
+			t.Fatalf("now -M: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+		}
+		if !strings.Contains(out, "/srv/data/one") {
+			t.Errorf("now -M: borgmatic's file list not on stdout:\n%s\nstderr:\n%s", out, stderr)
+		}
+		cmd := c.Command(t.Context(), "/usr/bin/borg", "list", "--short", "/mnt/backup/repo")
+		cmd.Env = append(cmd.Env, "BORG_PASSPHRASE="+ctrPassphrase, "HOME=/root")
+		list, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("borg list: %v\n%s", err, list)
+		}
+		if n := len(strings.Fields(string(list))); n != 1 {
+			t.Errorf("archives in the container's repository: %q, want 1", list)
+		}
+	})
+
+	t.Run("now-live", func(t *testing.T) {
+		// The output is live: the service's first line is on
+		// borgrun's stdout while the service still waits for the test
+		// (on a FIFO in the container).
+		fifo := "/run/borgrun-live"
+		ctrOut(t, c, "mkfifo", fifo)
+		exe, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		cmd := sys.Command(ctx, exe, "now", "-M", m, "--name", "mlive", "--hardening", "off", "--",
+			"/bin/sh", "-c", "echo started; read line < "+fifo+"; echo got $line")
+		cmd.Env = append(cmd.Env, "BORGRUN_TEST_MAIN=1")
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		r := bufio.NewReader(stdout)
+		first, err := r.ReadString('\n')
+		if err != nil || first != "started\n" {
+			t.Fatalf("first line %q (%v), want started; stderr %q", first, err, stderr.String())
+		}
+		// The service is still running: it waits on the FIFO.
+		if got := show(t, "borgrun-mlive-now.service", "ActiveState")["ActiveState"]; got != "active" {
+			t.Errorf("after the first line: the service is %q, want active", got)
+		}
+		ctrOut(t, c, "sh", "-c", "echo go > "+fifo)
+		rest, _ := r.ReadString(0)
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("now -M: %v, stderr %q", err, stderr.String())
+		}
+		if rest != "got go\n" {
+			t.Errorf("the rest of stdout %q, want got go", rest)
+		}
+	})
+}
