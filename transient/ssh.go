@@ -53,7 +53,7 @@ func ParseHost(s string) (Host, error) {
 		}
 		rest, h.Machine = r, m
 	}
-	if u, r, ok := strings.Cut(s, "@"); ok {
+	if u, r, ok := strings.Cut(rest, "@"); ok {
 		if !validHostWord(u, "._-") || strings.HasPrefix(u, "-") {
 			return bad("bad user name")
 		}
