@@ -133,6 +133,13 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 	switch {
 	case opts.Host != nil:
 		h := *opts.Host
+		if opts.Manager == User && h.Name == "" && h.Machine != "" && h.User != "" {
+			var err error
+			if cands, err = machineUserCandidates(ctx, h, timeout, busOpts); err != nil {
+				return nil, err
+			}
+			break
+		}
 		if opts.Manager != System {
 			return nil, fmt.Errorf("transient: host %s: only the system manager can be reached on a host or in a container", h)
 		}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -142,4 +145,99 @@ func machineCandidates(ctx context.Context, h Host, timeout time.Duration, busOp
 	}, true, nil}
 	argv := []string{"nsenter", "-t", strconv.Itoa(leader), "-a", "-r", "-w", "--", "sh", "-c", machineBridge}
 	return []candidate{bus, bridgeCandidate("machine "+h.Machine+" bridge", h, argv)}, nil
+}
+
+// The manager of a user in a container (--user -M USER@NAME): as
+// systemd's sd_bus_open_user_machine does, the container's system manager
+// starts a service as USER with a PAM session (PAMName=login, so logind
+// starts the user's manager and sets $XDG_RUNTIME_DIR) whose standard
+// input and output are one end of a socket pair, passed over the
+// container's bus; the service runs the container's systemd-stdio-bridge
+// on the user manager's private socket (no user bus needed, unlike
+// systemd-run 252's, which needs dbus-user-session in the container),
+// else on the user's bus. The service ends when the stream is closed.
+
+// userBridge is the user's side of the stream: the user manager's private
+// socket, else the user's bus.
+const userBridge = `p="$XDG_RUNTIME_DIR/systemd/private"; test -w "$p" && exec systemd-stdio-bridge --bus-path="unix:path=$p" || exec systemd-stdio-bridge --user`
+
+// machineUserCandidates returns how Dial reaches the manager of user
+// h.User in the container h.Machine on this machine.
+func machineUserCandidates(ctx context.Context, h Host, timeout time.Duration, busOpts []dbus.ConnOption) ([]candidate, error) {
+	lctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	leader, err := MachineLeader(lctx, h.Machine)
+	if err != nil {
+		return nil, err
+	}
+	// A user the container does not know would only make the service
+	// fail (status 217/USER) and the stream end without a word.
+	out, err := exec.CommandContext(lctx, "nsenter", "-t", strconv.Itoa(leader), "-a", "-r", "-w", "--", "getent", "passwd", "--", h.User).Output()
+	if err != nil || len(out) == 0 {
+		return nil, fmt.Errorf("machine %s: no user %q in the container", h.Machine, h.User)
+	}
+	busPath := "unix:path=/proc/" + strconv.Itoa(leader) + "/root/run/dbus/system_bus_socket"
+	return []candidate{{"machine " + h.Machine + " user " + h.User, func(<-chan struct{}) (*dbus.Conn, error) {
+		s, err := startUserBridge(busPath, h.User)
+		if err != nil {
+			return nil, err
+		}
+		c, err := dbus.NewConn(s, busOpts...)
+		if err != nil {
+			s.Close()
+		}
+		return c, err
+	}, true, nil}}, nil
+}
+
+// startUserBridge has the system manager on the bus at busPath start
+// userBridge as user, on a socket pair, and returns our end.
+func startUserBridge(busPath, user string) (net.Conn, error) {
+	sys, err := dbus.Dial(busPath)
+	if err != nil {
+		return nil, err
+	}
+	defer sys.Close()
+	if err := sys.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
+		return nil, err
+	}
+	if err := sys.Hello(); err != nil {
+		return nil, err
+	}
+	if !sys.SupportsUnixFDs() {
+		return nil, errors.New("the container's bus does not pass file descriptors")
+	}
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socketpair: %w", err)
+	}
+	local := os.NewFile(uintptr(fds[0]), "bus")
+	remote := os.NewFile(uintptr(fds[1]), "bridge")
+	defer local.Close()
+	defer remote.Close()
+	type execCmd struct {
+		Path        string
+		Args        []string
+		UncleanExit bool
+	}
+	props := []Property{
+		{Name: "Description", Value: dbus.MakeVariant("borgrun bridge to " + user + "'s manager")},
+		{Name: "User", Value: dbus.MakeVariant(user)},
+		{Name: "PAMName", Value: dbus.MakeVariant("login")},
+		{Name: "StandardInputFileDescriptor", Value: dbus.MakeVariant(dbus.UnixFD(remote.Fd()))},
+		{Name: "StandardOutputFileDescriptor", Value: dbus.MakeVariant(dbus.UnixFD(remote.Fd()))},
+		{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")},
+		{Name: "ExecStart", Value: dbus.MakeVariant([]execCmd{{"/bin/sh", []string{"sh", "-c", userBridge}, false}})},
+	}
+	name := "borgrun-user-bridge-" + strconv.FormatInt(time.Now().UnixNano(), 36) + ".service"
+	var job dbus.ObjectPath
+	err = sys.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").
+		Call("org.freedesktop.systemd1.Manager.StartTransientUnit", 0, name, "fail", props, []struct {
+			Name  string
+			Props []Property
+		}{}).Store(&job)
+	if err != nil {
+		return nil, wrap("starting "+name, err)
+	}
+	return net.FileConn(local)
 }

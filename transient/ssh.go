@@ -24,8 +24,10 @@ import (
 // HOST/MACHINE). The three are systemd's transports: remote, machine, and
 // remote with a machine.
 type Host struct {
-	// User is the remote login; empty means ssh's default. Unused for a
-	// container of this machine.
+	// User is the remote login; empty means ssh's default. For a
+	// container of this machine, it is the user whose manager is reached
+	// (DialOptions.Manager User, as systemd-run --user -M USER@NAME);
+	// empty there means the system manager.
 	User string
 	// Name is a host name, an ssh_config alias or an IP address (IPv6
 	// without brackets); empty for a container of this machine.
@@ -118,6 +120,9 @@ func validHostWord(s, extra string) bool {
 // it.
 func (h Host) String() string {
 	if h.Name == "" {
+		if h.User != "" {
+			return h.User + "@" + h.Machine
+		}
 		return h.Machine
 	}
 	s := h.Name

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	osuser "os/user"
 	"strings"
 	"sync"
 	"time"
@@ -67,7 +68,10 @@ func parseHosts(cmd string, values, machines []string, parallel int, user bool) 
 	if len(values) == 0 && len(machines) == 0 {
 		return nil, nil
 	}
-	if user {
+	// run takes --user -M [USER@]NAME, as systemd-run does: USER's
+	// manager in the container (root's without USER@).
+	userMachine := user && cmd == "run" && len(values) == 0
+	if user && !userMachine {
 		flag := "-H"
 		if len(values) == 0 {
 			flag = "-M"
@@ -98,17 +102,36 @@ func parseHosts(cmd string, values, machines []string, parallel int, user bool) 
 	}
 	local := false
 	for _, v := range machines {
+		h := transient.Host{Machine: v}
+		if u, name, ok := strings.Cut(v, "@"); ok {
+			if !userMachine {
+				return nil, usagef("%s: -M %q: USER@ selects a user's manager in the container, which only run --user reaches; give the container's name", cmd, v)
+			}
+			if u == "" {
+				cur, err := osuser.Current()
+				if err != nil {
+					return nil, usagef("%s: -M %q: no user name before @, and ours is unknown: %v", cmd, v, err)
+				}
+				u = cur.Username
+			}
+			if strings.HasPrefix(u, "-") || !validUserName(u) {
+				return nil, usagef("%s: -M %q: bad user name %q", cmd, v, u)
+			}
+			if name == "" || name == ".host" {
+				return nil, usagef("%s: -M %q: give a container's name after @ (another user's manager here is not reached by borgrun)", cmd, v)
+			}
+			h = transient.Host{User: u, Machine: name}
+		} else if userMachine {
+			h.User = "root"
+		}
 		if v == ".host" {
 			local = true
 			continue
 		}
-		if strings.Contains(v, "@") {
-			return nil, usagef("%s: -M %q: USER@ selects a user's manager in the container, which borgrun does not reach; give the container's name", cmd, v)
-		}
-		if err := transient.ValidMachineName(v); err != nil {
+		if err := transient.ValidMachineName(h.Machine); err != nil {
 			return nil, usagef("%s: -M: %v", cmd, err)
 		}
-		if err := add("-M", v, transient.Host{Machine: v}); err != nil {
+		if err := add("-M", v, h); err != nil {
 			return nil, err
 		}
 	}
@@ -131,10 +154,25 @@ func sshCommand() []string {
 	return nil
 }
 
-// hostDial returns how to reach h's system manager.
+// validUserName reports whether u is a user name: letters, digits, ".",
+// "_" and "-".
+func validUserName(u string) bool {
+	for _, r := range u {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("._-", r)) {
+			return false
+		}
+	}
+	return u != ""
+}
+
+// hostDial returns how to reach h's system manager, or for a container
+// with a user (run --user -M USER@NAME) that user's manager there.
 func (e *env) hostDial(h transient.Host) transient.DialOptions {
 	d := e.dial
 	d.Manager = transient.System
+	if h.Name == "" && h.User != "" {
+		d.Manager = transient.User
+	}
 	d.Host = &h
 	d.SSH = e.ssh
 	if d.Timeout == 0 {

@@ -165,6 +165,32 @@ keep_within: 1d
 		}
 	})
 
+	t.Run("user-manager", func(t *testing.T) {
+		// run --user -M USER@NAME: the service runs in USER's manager
+		// in the container (its cgroup is below user@UID.service).
+		ctrOut(t, c, "useradd", "-m", "alice")
+		start := time.Now()
+		out, stderr, code := borgrunIn(t, sys, nil, "run", "--user", "-M", "alice@"+m, "--wait", "--quiet",
+			"sh", "-c", "{ id -un; cat /proc/self/cgroup; } > $HOME/where")
+		t.Logf("run --user -M alice@%s --wait: %v", m, time.Since(start).Round(time.Millisecond))
+		if code != 0 {
+			t.Fatalf("run --user -M alice@: exit %d, stdout %q, stderr %q", code, out, stderr)
+		}
+		where := ctrOut(t, c, "cat", "/home/alice/where")
+		uid := strings.TrimSpace(ctrOut(t, c, "id", "-u", "alice"))
+		if !strings.HasPrefix(where, "alice\n") || !strings.Contains(where, "/user@"+uid+".service/") {
+			t.Errorf("the service ran as %q, want alice in user@%s.service", where, uid)
+		}
+		// systemd-run 252's --user -M needs a user bus in the container
+		// (dbus-user-session), which this one lacks.
+		_, sderr, sdcode := runCapture(t, sys.Command(t.Context(), "systemd-run", "--user", "-M", "alice@"+m, "--wait", "true"))
+		t.Logf("systemd-run --user -M alice@%s: exit %d, %q", m, sdcode, sderr)
+		_, stderr, code = borgrunIn(t, sys, nil, "run", "--user", "-M", "bob@"+m, "true")
+		if code != 1 || stderr != "borgrun: machine "+m+": no user \"bob\" in the container\n" {
+			t.Errorf("run --user -M bob@: exit %d, stderr %q; want 1 and no user", code, stderr)
+		}
+	})
+
 	t.Run("schedule-list-check-export-remove", func(t *testing.T) {
 		job := []string{"--daily", "--name", "mnight", "--randomized-delay", "0", "--", "/usr/bin/borgmatic", "-c", config}
 		out, stderr, code := borgrunIn(t, sys, nil, append([]string{"schedule", "-M", m}, job...)...)
