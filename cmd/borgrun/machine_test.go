@@ -325,3 +325,93 @@ keep_within: 1d
 		}
 	})
 }
+
+// TestMachineOnHost: -H HOST/MACHINE reaches a container on a host, over
+// ssh, as systemd-run -H HOST/MACHINE does: run (against systemd-run's
+// units), schedule with the sandbox derived from the container's own
+// files, list, now with its output followed in the container's journal,
+// and remove.
+func TestMachineOnHost(t *testing.T) {
+	transienttest.RequireSuite(t, transienttest.Trixie)
+	f := newFleet(t, 1)
+	host := f.machines[0]
+	c, err := host.NewContainer(t.Context(), transienttest.ContainerOptions{Name: "borgrun-hm", Suite: transienttest.Trixie})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	const config = "/etc/borgmatic/hm.yaml"
+	p := c.ImagePath(config)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("source_directories:\n    - /etc/hostname\nrepositories:\n    - path: /var/lib/hm-repo\n      label: hm\nencryption_passphrase: \"x\"\nkeep_within: 1d\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctrBoot(t, c, "boot", func() error { return c.Boot(t.Context()) })
+	target := f.addrs[0] + "/" + c.Name()
+	show := func(t *testing.T, unit string, names ...string) map[string]string {
+		t.Helper()
+		out, err := host.Output(t.Context(), "systemctl", "-M", c.Name(), "show", unit, "--property="+strings.Join(names, ","))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			k, v, _ := strings.Cut(l, "=")
+			got[k] = v
+		}
+		return got
+	}
+
+	// run: the same units as systemd-run -H HOST/MACHINE's.
+	common := []string{"-r", "--description=on a host's container", "-p", "Nice=7", "/bin/sh", "-c", "exit 0"}
+	sd := f.systemdRun(t, append([]string{"-H", target, "-u", "sd-hm"}, common...)...)
+	start := time.Now()
+	_, brErr, brCode := f.borgrun(t, append([]string{"run", "-H", target, "-u", "br-hm"}, common...)...)
+	t.Logf("run -H %s: %v; systemd-run: exit %d %q", target, time.Since(start).Round(time.Millisecond), sd.code, sd.stderr)
+	// The container's systemd (257) adds the invocation ID, as its
+	// systemd-run does; the host's (252) does not know it.
+	brErr = regexp.MustCompile(`; invocation ID: [0-9a-f]{32}`).ReplaceAllString(brErr, "")
+	if brCode != sd.code || brCode != 0 || strings.ReplaceAll(brErr, "br-hm", "U") != strings.ReplaceAll(sd.stderr, "sd-hm", "U") {
+		t.Errorf("run -H HOST/MACHINE: exit %d, stderr %q; systemd-run: exit %d, %q", brCode, brErr, sd.code, sd.stderr)
+	}
+	props := []string{"Description", "Nice", "RemainAfterExit", "ExecMainStatus", "Result", "ActiveState"}
+	sdp, brp := show(t, "sd-hm.service", props...), show(t, "br-hm.service", props...)
+	for _, p := range props {
+		if sdp[p] != brp[p] {
+			t.Errorf("%s: borgrun %q, systemd-run %q", p, brp[p], sdp[p])
+		}
+	}
+	_, stderr, code := f.borgrun(t, "list", "-H", f.addrs[0]+"/nosuch")
+	if code != 1 || !strings.Contains(stderr, "No machine 'nosuch' known") {
+		t.Errorf("list -H HOST/nosuch: exit %d, stderr %q; want 1 and No machine 'nosuch' known", code, stderr)
+	}
+
+	// schedule: the sandbox comes from the container's configuration.
+	out, stderr, code := f.borgrun(t, "schedule", "-H", target, "--daily", "--name", "hm", "--", "/usr/bin/borgmatic", "-c", config)
+	if code != 0 || !strings.HasPrefix(out, target+": scheduled hm:") {
+		t.Fatalf("schedule -H HOST/MACHINE: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	if rw := show(t, "borgrun-hm.service", "ReadWritePaths")["ReadWritePaths"]; !strings.Contains(rw, "/var/lib/hm-repo") {
+		t.Errorf("ReadWritePaths = %q, want the container's repository", rw)
+	}
+	out, _, code = f.borgrun(t, "list", "-H", target)
+	if code != 0 || !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(target)+` +hm +`).MatchString(out) {
+		t.Errorf("list -H HOST/MACHINE: exit %d, stdout %q", code, out)
+	}
+	// now: the output followed in the container's journal.
+	out, stderr, code = f.borgrun(t, "now", "-H", target, "--name", "hmnow", "--hardening", "off", "--", "/bin/sh", "-c", "echo from $(cat /etc/debian_version)")
+	deb := strings.TrimSpace(ctrOut(t, c, "cat", "/etc/debian_version"))
+	if code != 0 || out != "from "+deb+"\n" {
+		t.Errorf("now -H HOST/MACHINE: exit %d, stdout %q, stderr %q; want from %s", code, out, stderr, deb)
+	}
+	out, stderr, code = f.borgrun(t, "remove", "-H", target, "hm")
+	if code != 0 || out != target+": removed hm\n" {
+		t.Errorf("remove -H HOST/MACHINE: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+}
