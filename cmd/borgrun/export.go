@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/pflag"
 )
 
-const exportHelp = `Usage: borgrun export NAME... [--dir DIR]
+const exportHelp = `Usage: borgrun export NAME... [--dir DIR] [-H [USER@]HOST[:PORT][/MACHINE] | -M CONTAINER]
 
 Writes unit files equivalent to each job's transient timer and service, so
 that the schedule survives a reboot without running "borgrun schedule" at
@@ -29,6 +29,9 @@ line naming the transient file it comes from, as systemctl cat does. With
 systemctl enable would: DIR/timers.target.wants/borgrun-NAME.timer ->
 ../borgrun-NAME.timer. Nothing is written unless every NAME exports.
 
+With one -H or -M, the job is the one on that host or container, its
+files are read there (with its cat), and DIR is a directory there.
+
 The files are a snapshot: a later "borgrun schedule" does not change them.
 Once they are loaded, schedule, remove and export refuse the job's names
 (they are no longer transient units made by borgrun); manage it with
@@ -40,6 +43,7 @@ Examples:
   borgrun remove nightly                  # then the files take over:
   systemctl daemon-reload && systemctl start borgrun-nightly.timer
   borgrun export --user nightly --dir ~/.config/systemd/user
+  borgrun export -M web1 nightly --dir /etc/systemd/system
 `
 
 type exportFlags struct {

@@ -31,12 +31,17 @@ With -H, on each host's system manager over ssh: the output goes to the
 host's journal and is followed there (stdout and stderr merged, on
 stdout); with one host the exit status is the command's, with several each
 line is prefixed with "HOST: " and the exit status is 1 if it failed on any.
+With -M NAME, in the local container NAME: the container's bus passes
+file descriptors, so the output comes live to stdout and stderr as
+without -M (followed in its journal only when the container has no bus);
+-H HOST/MACHINE is followed in the container's journal.
 
 Examples:
   borgrun now
   borgrun now --quiet -- /usr/bin/borgmatic --verbosity 1
   borgrun now --name offsite --wait-running -- /usr/bin/borgmatic -c /etc/borgmatic/offsite.yaml
   borgrun now -H root@db1 -- borgmatic --verbosity 1
+  borgrun now -M web1 -- /usr/bin/borgmatic --verbosity 1
 `
 
 type nowFlags struct {
