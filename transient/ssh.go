@@ -170,9 +170,19 @@ func (h Host) SSHArgs(ssh []string, remote string) []string {
 // [Host.SSHArgs]), each word quoted for the remote shell; in h's
 // container, entered as [EnterMachine] does, on the host over ssh or
 // here.
+//
+// In a container of this machine, nsenter forks to enter the PID
+// namespace, so the command is not the process started: it runs in a
+// process group of its own, and the command's Cancel (called when ctx is
+// done) kills the whole group.
 func (h Host) Command(ctx context.Context, ssh []string, argv ...string) *exec.Cmd {
 	args := h.argv(ssh, argv)
-	return exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	if h.Name == "" {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	}
+	return cmd
 }
 
 // argv returns the command line, run here, that runs argv on h.

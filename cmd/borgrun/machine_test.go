@@ -415,3 +415,64 @@ func TestMachineOnHost(t *testing.T) {
 		t.Errorf("remove -H HOST/MACHINE: exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
 }
+
+// TestMachineWithoutBus: a container without a bus (dbus masked) is
+// reached through nsenter and its own systemd-stdio-bridge on its
+// manager's private socket, which carries no file descriptors: run works,
+// run --pipe says why it cannot, and now follows its output in the
+// container's journal (and ends: the journalctl -f that nsenter forked
+// is killed with its process group). Without a bus, systemd-inhibit
+// cannot reach logind either: --inhibit=no.
+func TestMachineWithoutBus(t *testing.T) {
+	transienttest.RequireSuite(t, transienttest.Trixie)
+	sys := sandbox.Get(t)
+	c, err := sys.NewContainer(t.Context(), transienttest.ContainerOptions{Name: "borgrun-nobus", Suite: transienttest.Trixie})
+	if errors.Is(err, transienttest.ErrNoContainers) && os.Getenv(transienttest.EnvRequire) == "" {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	// systemctl mask, in the image.
+	for _, u := range []string{"dbus.service", "dbus.socket"} {
+		p := c.ImagePath("/etc/systemd/system/" + u)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("/dev/null", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctrBoot(t, c, "boot", func() error { return c.Boot(t.Context()) })
+	if out, err := c.Output(t.Context(), "test", "-e", "/run/dbus/system_bus_socket"); err == nil {
+		t.Fatalf("the container has a bus socket: %s", out)
+	}
+	m := c.Name()
+
+	start := time.Now()
+	_, stderr, code := borgrunIn(t, sys, nil, "run", "-M", m, "-u", "nobus", "--wait", "-r", "/bin/sh", "-c", "exit 4")
+	t.Logf("run -M (bridge) --wait: %v", time.Since(start).Round(time.Millisecond))
+	if code != 4 || !strings.Contains(stderr, "Running as unit: nobus.service") {
+		t.Errorf("run -M without a bus: exit %d, stderr %q; want 4", code, stderr)
+	}
+	if got := strings.TrimSpace(ctrOut(t, c, "systemctl", "show", "nobus.service", "--property=ExecMainStatus", "--value")); got != "4" {
+		t.Errorf("the container's nobus.service: ExecMainStatus %q, want 4", got)
+	}
+	_, stderr, code = borgrunIn(t, sys, nil, "run", "-M", m, "--pipe", "--wait", "true")
+	if code != 1 || !strings.Contains(stderr, "cannot pass file descriptors") {
+		t.Errorf("run -M --pipe without a bus: exit %d, stderr %q; want 1 and why", code, stderr)
+	}
+	out, stderr, code := borgrunIn(t, sys, nil, "now", "-M", m, "--name", "nobus", "--hardening", "off", "--inhibit=no", "--", "/bin/sh", "-c", "echo out; echo err >&2; exit 3")
+	if code != 3 || out != "out\nerr\n" || !strings.Contains(stderr, "(output from its journal)") {
+		t.Errorf("now -M without a bus: exit %d, stdout %q, stderr %q; want 3, both lines on stdout from the journal", code, out, stderr)
+	}
+	out, _, code = borgrunIn(t, sys, nil, "list", "-M", m)
+	if code != 0 || !strings.Contains(out, m+"  (no borgrun schedules)") {
+		t.Errorf("list -M without a bus: exit %d, stdout %q", code, out)
+	}
+}
