@@ -324,6 +324,34 @@ keep_within: 1d
 			t.Errorf("the rest of stdout %q, want got go", rest)
 		}
 	})
+
+	t.Run("export-survives-reboot", func(t *testing.T) {
+		// From the host: schedule in the container, export the pair
+		// into its /etc/systemd/system, remove the transient pair; the
+		// container's persistent root keeps the files, so the timer is
+		// back after a reboot with no re-arm.
+		job := []string{"--daily", "--name", "mkeep", "--randomized-delay", "0", "--", "/usr/bin/borgmatic", "-c", config}
+		steps := [][]string{
+			append([]string{"schedule", "-M", m}, job...),
+			{"export", "-M", m, "mkeep", "--dir", "/etc/systemd/system"},
+			{"remove", "-M", m, "mkeep"},
+		}
+		for _, args := range steps {
+			if out, stderr, code := borgrunIn(t, sys, nil, args...); code != 0 {
+				t.Fatalf("%v: exit %d, stdout %q, stderr %q", args, code, out, stderr)
+			}
+		}
+		ctrBoot(t, c, "reboot", func() error { return c.Reboot(t.Context()) })
+		got := show(t, "borgrun-mkeep.timer", "ActiveState", "FragmentPath", "UnitFileState")
+		if got["ActiveState"] != "active" || got["FragmentPath"] != "/etc/systemd/system/borgrun-mkeep.timer" || got["UnitFileState"] != "enabled" {
+			t.Errorf("after the reboot: the exported timer %v, want active, enabled, from /etc/systemd/system", got)
+		}
+		// The name is no longer borgrun's transient unit.
+		_, stderr, code := borgrunIn(t, sys, nil, append([]string{"schedule", "-M", m}, job...)...)
+		if code != 1 || !strings.Contains(stderr, "not created by borgrun") {
+			t.Errorf("schedule -M over the exported files: exit %d, stderr %q; want 1, not created by borgrun", code, stderr)
+		}
+	})
 }
 
 // TestMachineOnHost: -H HOST/MACHINE reaches a container on a host, over
