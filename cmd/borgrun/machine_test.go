@@ -504,3 +504,86 @@ func TestMachineWithoutBus(t *testing.T) {
 		t.Errorf("list -M without a bus: exit %d, stdout %q", code, out)
 	}
 }
+
+// TestMachineRearmFromHost: the README's host-side recipe. A unit on the
+// host, wanted by the container's unit and ordered after it (the
+// container's unit is ready once the container has booted, as
+// systemd-nspawn --notify-ready=yes makes it), runs borgrun schedule -M
+// at every start of the container: every boot finds the transient pair
+// gone, and the host's unit schedules it again, with nothing of borgrun
+// in the container. The container's persistent root keeps the timer's
+// stamp.
+func TestMachineRearmFromHost(t *testing.T) {
+	transienttest.RequireSuite(t, transienttest.Trixie)
+	sys := sandbox.Get(t)
+	c, err := sys.NewContainer(t.Context(), transienttest.ContainerOptions{Name: "borgrun-rearm", Suite: transienttest.Trixie})
+	if errors.Is(err, transienttest.ErrNoContainers) && os.Getenv(transienttest.EnvRequire) == "" {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The test binary is borgrun with BORGRUN_TEST_MAIN=1.
+	unit := `[Unit]
+Description=Re-arm borgrun's schedules in container %i
+After=borgrun-container-%i.service
+PartOf=borgrun-container-%i.service
+
+[Service]
+Type=oneshot
+Environment=BORGRUN_TEST_MAIN=1
+ExecStart=` + exe + ` schedule -M %i --daily --name nightly --randomized-delay 0 -- /bin/true
+`
+	dir := sys.Root() + "/etc/systemd/system"
+	if err := os.WriteFile(dir+"/borgrun-rearm@.service", []byte(unit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wants := dir + "/" + c.Unit() + ".wants"
+	if err := os.MkdirAll(wants, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rearm := "borgrun-rearm@" + c.Name() + ".service"
+	if err := os.Symlink("../borgrun-rearm@.service", wants+"/"+rearm); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.Remove(dir + "/borgrun-rearm@.service")
+		os.RemoveAll(wants)
+		sys.Output(context.Background(), "systemctl", "daemon-reload")
+	})
+	if out, err := sys.Output(t.Context(), "systemctl", "daemon-reload"); err != nil {
+		t.Fatal(err, out)
+	}
+	for boot := 1; boot <= 2; boot++ {
+		what := "first boot"
+		f := func() error { return c.Boot(t.Context()) }
+		if boot == 2 {
+			what, f = "reboot", func() error { return c.Reboot(t.Context()) }
+		}
+		ctrBoot(t, c, what, f)
+		// The re-arm job was queued with the container's start, after
+		// it: a unit ordered after it starts once it is done.
+		if out, err := sys.Output(t.Context(), "systemd-run", "--quiet", "--wait", "-p", "After="+rearm, "/bin/true"); err != nil {
+			t.Fatal(err, out)
+		}
+		log, err := sys.Output(t.Context(), "journalctl", "--no-pager", "-o", "cat", "_SYSTEMD_UNIT="+rearm, "_SYSTEMD_INVOCATION_ID="+strings.TrimSpace(systemctl(t, "show", rearm, "--property=InvocationID", "--value")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(log, c.Name()+": scheduled nightly: borgrun-nightly.timer triggers borgrun-nightly.service") {
+			t.Errorf("%s: the host's re-arm unit printed %q, want scheduled", what, log)
+		}
+		if got := strings.TrimSpace(ctrOut(t, c, "systemctl", "show", "borgrun-nightly.timer", "--property=ActiveState", "--value")); got != "active" {
+			t.Errorf("%s: the container's timer is %q, want active", what, got)
+		}
+	}
+}
