@@ -25,8 +25,9 @@ import (
 // socket). The container's manager refuses a direct connection to its
 // private socket from outside its PID namespace, and a Go process cannot
 // enter a mount namespace (setns needs a single thread); so a container
-// without a bus (no dbus-daemon), or one whose bus refuses us (a user
-// namespace mapping our uid away), is reached the other way: nsenter into
+// without a bus (no dbus-daemon), or one with a user namespace of its own
+// (whose bus would take us for an unprivileged user), is reached the
+// other way: nsenter into
 // all the leader's namespaces runs the container's own
 // systemd-stdio-bridge on its manager's private socket, as -H does over
 // ssh. That stream carries no file descriptors.
@@ -144,7 +145,26 @@ func machineCandidates(ctx context.Context, h Host, timeout time.Duration, busOp
 		return dbus.Dial(busPath, busOpts...)
 	}, true, nil}
 	argv := []string{"nsenter", "-t", strconv.Itoa(leader), "-a", "-r", "-w", "--", "sh", "-c", machineBridge}
-	return []candidate{bus, bridgeCandidate("machine "+h.Machine+" bridge", h, argv)}, nil
+	bridge := bridgeCandidate("machine "+h.Machine+" bridge", h, argv)
+	if !sameUserNamespace(leader) {
+		// Our uid is not root's in the container: its bus would take
+		// us for an unprivileged user (measured: the manager answers
+		// StartTransientUnit with Permission denied). The bridge runs
+		// in its user namespace, as its root.
+		return []candidate{bridge}, nil
+	}
+	return []candidate{bus, bridge}, nil
+}
+
+// sameUserNamespace reports whether the process pid is in our user
+// namespace: only then is our uid the same in the container.
+func sameUserNamespace(pid int) bool {
+	ours, err := os.Readlink("/proc/self/ns/user")
+	if err != nil {
+		return false
+	}
+	theirs, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/user")
+	return err == nil && ours == theirs
 }
 
 // The manager of a user in a container (--user -M USER@NAME): as

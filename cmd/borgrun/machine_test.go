@@ -587,3 +587,38 @@ ExecStart=` + exe + ` schedule -M %i --daily --name nightly --randomized-delay 0
 		}
 	}
 }
+
+// TestMachineUserNamespace: a container with a user namespace of its own
+// (systemd-nspawn@.service's -U) maps our uid away, so its bus would take
+// us for an unprivileged user (the manager refuses StartTransientUnit:
+// Permission denied, measured); borgrun reaches it through the bridge
+// instead, entered into its user namespace as its root.
+func TestMachineUserNamespace(t *testing.T) {
+	transienttest.RequireSuite(t, transienttest.Trixie)
+	sys := sandbox.Get(t)
+	c, err := sys.NewContainer(t.Context(), transienttest.ContainerOptions{Name: "borgrun-userns", Suite: transienttest.Trixie, PrivateUsers: "100000:65536"})
+	if errors.Is(err, transienttest.ErrNoContainers) && os.Getenv(transienttest.EnvRequire) == "" {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	ctrBoot(t, c, "boot", func() error { return c.Boot(t.Context()) })
+	m := c.Name()
+	_, stderr, code := borgrunIn(t, sys, nil, "run", "-M", m, "-u", "userns", "-r", "--wait", "/bin/sh", "-c", "exit 5")
+	if code != 5 || !strings.Contains(stderr, "Running as unit: userns.service") {
+		t.Errorf("run -M: exit %d, stderr %q; want 5", code, stderr)
+	}
+	if got := strings.TrimSpace(ctrOut(t, c, "systemctl", "show", "userns.service", "--property=ExecMainStatus", "--value")); got != "5" {
+		t.Errorf("the container's userns.service: ExecMainStatus %q, want 5", got)
+	}
+	out, stderr, code := borgrunIn(t, sys, nil, "now", "-M", m, "--name", "userns", "--hardening", "off", "--inhibit=no", "--", "/bin/sh", "-c", "echo uid $(id -u)")
+	if code != 0 || out != "uid 0\n" {
+		t.Errorf("now -M: exit %d, stdout %q, stderr %q; want uid 0 from the container's journal", code, out, stderr)
+	}
+}
