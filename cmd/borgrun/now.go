@@ -158,7 +158,7 @@ func (e *env) nowResult(c *transient.Conn, b *backup.Job, f *nowFlags, res *tran
 // runs (a running hook keeps the service that names it loaded).
 func (e *env) alreadyRunning(c *transient.Conn, b *backup.Job) error {
 	if running, err := c.Running(e.ctx, b.NowUnit()); err == nil && !running {
-		for _, k := range backup.Hooks {
+		for _, k := range backup.HookKinds() {
 			h := backup.HookUnit(b.NowUnit(), k)
 			if running, err := c.Running(e.ctx, h); err == nil && running {
 				return fmt.Errorf("now: %s, the %s hook of an earlier borgrun now --name %s, is still running; run again once it is done", h, k, b.Name)
