@@ -244,7 +244,7 @@ var volatile = map[string]bool{
 	"MemoryCurrent": true, "MemoryAvailable": true, "TasksCurrent": true, "IOReadBytes": true, "IOWriteBytes": true,
 	"IOReadOperations": true, "IOWriteOperations": true, "IPIngressBytes": true, "IPEgressBytes": true,
 	"IPIngressPackets": true, "IPEgressPackets": true, "NextElapseUSecMonotonic": true, "NextElapseUSecRealtime": true,
-	"LastTriggerUSec": true, "LastTriggerUSecMonotonic": true, "ExecMainStartTimestamp": true, "ExecMainExitTimestamp": true,
+	"Refs": true, "LastTriggerUSec": true, "LastTriggerUSecMonotonic": true, "ExecMainStartTimestamp": true, "ExecMainExitTimestamp": true,
 }
 
 // unordered are list properties whose order the manager does not keep.
