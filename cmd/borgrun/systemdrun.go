@@ -51,9 +51,12 @@ Options:
      --working-directory=PATH     Set working directory
   -d --same-dir                   Inherit working directory from caller
   -E --setenv=NAME[=VALUE]        Set environment variable
+  -t --pty                        Run service on pseudo TTY as STDIN/STDOUT/
+                                  STDERR
   -P --pipe                       Pass STDIN/STDOUT/STDERR directly to service
   -q --quiet                      Suppress information messages during runtime
   -G --collect                    Unload unit after it ran, even when failed
+  -S --shell                      Invoke a $SHELL interactively
      --user                       Run as user unit
      --system                     Run as system unit (the default)
      --no-ask-password            Do not prompt for password
@@ -71,7 +74,7 @@ Timer options:
 
 Remote hosts:
   -H --host=[USER@]HOST[:PORT]    Operate on the system manager of HOST over ssh
-                                  (repeatable; no --pipe, no --user)
+                                  (repeatable; no --pty/--pipe, no --user)
      --parallel=N                 With several -H, at most N hosts at once (8)
 
 One -H behaves as systemd-run -H: the same messages and exit status. With
@@ -79,8 +82,8 @@ several, each host's lines are printed on stdout prefixed with "HOST: ",
 in the order the hosts were given; a host that fails (or whose service
 fails, with --wait) is named on stderr and the exit status is 1.
 
-Not supported: --scope, -t/--pty, -S/--shell, -M/--machine, HOST/MACHINE,
---slice-inherit, --path-property, --socket-property.
+Not supported: --scope, -M/--machine, HOST/MACHINE, --slice-inherit,
+--path-property, --socket-property.
 `
 
 // runOption is one systemd-run option, as in its getopt_long table.
