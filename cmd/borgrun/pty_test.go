@@ -363,6 +363,24 @@ func runPTYCases(t *testing.T, sys *transienttest.Systemd) {
 		})
 	}
 
+	// -t without a terminal: the pty's output is forwarded until our
+	// input ends (at once, from /dev/null), then no more, as systemd-run
+	// does; the exit status is the service's.
+	t.Run("pty without a terminal", func(t *testing.T) {
+		var outs []outcome
+		for _, tool := range ptyTools(t, sys, "pt") {
+			cmd := tool.command(t.Context(), subst([]string{"-t", "-q", "-u", "@U", "/bin/sh", "-c", "exit 4"}, tool.stem)...)
+			stdout, stderr, code := runCapture(t, cmd)
+			outs = append(outs, outcome{stdout, stderr, code})
+		}
+		if outs[0] != outs[1] {
+			t.Errorf("borgrun %+v, systemd-run %+v", outs[1], outs[0])
+		}
+		if outs[1].code != 4 {
+			t.Errorf("borgrun exit %d, want 4", outs[1].code)
+		}
+	})
+
 	// -t -P without a terminal: the pipe, as systemd-run picks it.
 	t.Run("auto without a terminal", func(t *testing.T) {
 		var outs []outcome
@@ -379,4 +397,61 @@ func runPTYCases(t *testing.T, sys *transienttest.Systemd) {
 			t.Errorf("borgrun: stdout %q, exit %d; want %q, exit 0", outs[1].stdout, outs[1].code, want)
 		}
 	})
+}
+
+// childPID returns the first child of pid: the tool nsenter runs.
+func childPID(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		t.Fatalf("nsenter %d has no child", pid)
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestRunPTYInterrupted sends SIGTERM to both tools forwarding a pty:
+// both restore the terminal; systemd-run exits and leaves its service to
+// the hangup; borgrun, as its run --wait does, stops the service, waits
+// for it and exits 128+15.
+func TestRunPTYInterrupted(t *testing.T) {
+	sys := sandbox.Get(t)
+	for _, tool := range ptyTools(t, sys, "int") {
+		t.Run(tool.name, func(t *testing.T) {
+			tt := newTestTerm(t, 24, 80)
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			cmd := tool.command(ctx, "-t", "-u", tool.stem, "/bin/sh", "-c", "echo ready; exec sleep 600")
+			cmd.Env = append(cmd.Env, "TERM=xterm-borgrun")
+			t.Cleanup(func() { cleanupUnits(t, sys, tool.stem) })
+			before := tt.termios(t)
+			tt.start(t, cmd)
+			tt.waitFor(t, "ready\r\n")
+			if err := syscall.Kill(childPID(t, cmd.Process.Pid), syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			code := waitExit(t, cmd)
+			if after := tt.termios(t); after != before {
+				t.Errorf("the terminal's mode changed:\nbefore %+v\nafter  %+v", before, after)
+			}
+			if tool.name == "systemd-run" {
+				// It exits with the state it last saw and lets go of
+				// the pty: the service then ends of the hangup's
+				// SIGHUP, at a moment of its own.
+				return
+			}
+			// borgrun's stop is waited for: the service is down now.
+			state := showPropsIn(t, sys, tool.stem+".service", "ActiveState")["ActiveState"]
+			if code != 128+int(syscall.SIGTERM) || state == "active" || state == "deactivating" {
+				t.Errorf("borgrun exit %d, its service %s; want %d and the service stopped", code, state, 128+int(syscall.SIGTERM))
+			}
+		})
+	}
 }
