@@ -37,7 +37,7 @@ func (f *runFlags) implyShell() error {
 	if _, ok := f.exec["WorkingDirectory"]; !ok {
 		wd, err := os.Getwd()
 		if err != nil {
-			return fmt.Errorf("Failed to get current working directory: %w", err)
+			return fmt.Errorf("failed to get current working directory: %w", err)
 		}
 		if err := f.setExec("working-directory", wd); err != nil {
 			return err
@@ -104,7 +104,7 @@ func userShell() (string, error) {
 func openPTY() (master, peer *os.File, path string, err error) {
 	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("Failed to acquire pseudo tty: %w", err)
+		return nil, nil, "", fmt.Errorf("failed to acquire pseudo tty: %w", err)
 	}
 	n, err := unix.IoctlGetUint32(fd, unix.TIOCGPTN)
 	if err == nil {
@@ -112,7 +112,7 @@ func openPTY() (master, peer *os.File, path string, err error) {
 	}
 	if err != nil {
 		unix.Close(fd)
-		return nil, nil, "", fmt.Errorf("Failed to unlock tty: %w", err)
+		return nil, nil, "", fmt.Errorf("failed to unlock tty: %w", err)
 	}
 	master = os.NewFile(uintptr(fd), "/dev/ptmx")
 	peer, err = openPeer(master)
@@ -121,16 +121,6 @@ func openPTY() (master, peer *os.File, path string, err error) {
 		return nil, nil, "", err
 	}
 	return master, peer, "/dev/pts/" + strconv.FormatUint(uint64(n), 10), nil
-}
-
-// ptyMaster makes fd, a pseudo-terminal master received from elsewhere
-// (machined's OpenMachinePTY), a non-blocking *os.File for
-// [startPTYForward]; it takes fd over.
-func ptyMaster(fd int) (*os.File, error) {
-	if err := unix.SetNonblock(fd, true); err != nil {
-		return nil, err
-	}
-	return os.NewFile(uintptr(fd), "pty master"), nil
 }
 
 // openPeer opens the terminal side of the pseudo-terminal whose master is
@@ -149,7 +139,7 @@ func openPeer(master *os.File) (*os.File, error) {
 		return nil, err
 	}
 	if errno != 0 {
-		return nil, fmt.Errorf("Failed to open pty peer: %w", errno)
+		return nil, fmt.Errorf("failed to open pty peer: %w", errno)
 	}
 	return os.NewFile(fd, "pty peer"), nil
 }
@@ -187,8 +177,9 @@ const escapeWindow = time.Second
 
 // startPTYForward starts forwarding between our stdin and stdout and
 // master, the master of a pseudo-terminal allocated here ([openPTY]) or
-// elsewhere (a container's: pass its descriptor through [ptyMaster]). The
-// master must be non-blocking, as both of those make it. Close restores
+// elsewhere (a container's, from machined's OpenMachinePTY: make its
+// descriptor non-blocking, unix.SetNonblock, before os.NewFile, so that
+// the file is pollable as openPTY's is). Close restores
 // the terminal; call it on every path.
 func startPTYForward(master *os.File) (*ptyForward, error) {
 	f := &ptyForward{
@@ -511,7 +502,7 @@ func (e *env) forwardPTY(c *transient.Conn, p *runPlan, master *os.File) (int, e
 	}
 	fw, err := startPTYForward(master)
 	if err != nil {
-		return 0, fmt.Errorf("run: Failed to create PTY forwarder: %w", err)
+		return 0, fmt.Errorf("run: failed to create PTY forwarder: %w", err)
 	}
 
 	ctx, cancel := context.WithCancel(e.ctx)

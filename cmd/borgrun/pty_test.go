@@ -207,10 +207,10 @@ func normalizeTerm(s, stem string) string {
 
 // ptyRun is one tool's session on a terminal of its own.
 type ptyRun struct {
-	shown          string
-	code           int
-	before, after  unix.Termios
-	show, unitName string
+	shown         string
+	code          int
+	before, after unix.Termios
+	show          string
 }
 
 // TestRunPTY runs systemd-run -t (and -S, and -t -P) and borgrun run with

@@ -427,7 +427,7 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 		}
 		sh, err := userShell()
 		if err != nil {
-			return nil, usagef("run: --shell: Failed to determine shell: %v", err)
+			return nil, usagef("run: --shell: failed to determine shell: %v", err)
 		}
 		f.cmdline = []string{sh}
 	}
