@@ -374,6 +374,7 @@ func runPTYCases(t *testing.T, sys *transienttest.Systemd) {
 	t.Run("pty without a terminal", func(t *testing.T) {
 		var outs []outcome
 		for _, tool := range ptyTools(t, sys, "pt") {
+			t.Cleanup(func() { cleanupUnits(t, sys, tool.stem) })
 			cmd := tool.command(t.Context(), subst([]string{"-t", "-q", "-u", "@U", "/bin/sh", "-c", "exit 4"}, tool.stem)...)
 			stdout, stderr, code := runCapture(t, cmd)
 			outs = append(outs, outcome{stdout, stderr, code})
@@ -390,6 +391,7 @@ func runPTYCases(t *testing.T, sys *transienttest.Systemd) {
 	t.Run("auto without a terminal", func(t *testing.T) {
 		var outs []outcome
 		for _, tool := range ptyTools(t, sys, "nt") {
+			t.Cleanup(func() { cleanupUnits(t, sys, tool.stem) })
 			cmd := tool.command(t.Context(), subst([]string{"-t", "-P", "-q", "-u", "@U", "/bin/sh", "-c", "tty; echo TERM=$TERM"}, tool.stem)...)
 			cmd.Env = append(cmd.Env, "TERM=xterm-borgrun")
 			stdout, stderr, code := runCapture(t, cmd)
