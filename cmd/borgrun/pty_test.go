@@ -235,7 +235,9 @@ func runPTYCases(t *testing.T, sys *transienttest.Systemd) {
 		// normalize, if set, removes what may differ between runs.
 		normalize func(string) string
 		// detach: then type ^]^]^].
-		detach   bool
+		detach bool
+		// stop: then stop the unit.
+		stop     bool
 		wantCode int
 		want     []string // shown on the terminal (normalised)
 	}
@@ -295,6 +297,33 @@ func runPTYCases(t *testing.T, sys *transienttest.Systemd) {
 			return s
 		},
 	}, {
+		name: "quiet",
+		args: []string{"-t", "-q", "--wait", "-u", "@U", "/bin/sh", "-c", "echo ready; read x; printf %s quiet-$x; exit 2"},
+		session: func(t *testing.T, tt *testTerm) {
+			tt.waitFor(t, "ready\r\n")
+			tt.typeIn(t, "q\r")
+		},
+		wantCode: 2,
+		want:     []string{"ready\r\nq\r\nquiet-q"},
+		normalize: func(s string) string {
+			if t, ok := strings.CutSuffix(s, "\r\n"); ok {
+				return t + "\n"
+			}
+			return s
+		},
+	}, {
+		name: "detach with --wait",
+		args: []string{"-t", "--wait", "-u", "@U", "/bin/sh", "-c", "echo ready; read x; exit 6"},
+		session: func(t *testing.T, tt *testTerm) {
+			tt.waitFor(t, "ready\r\n")
+			tt.typeIn(t, "\x1d\x1d\x1d")
+			// The tool still waits for the service, which still waits
+			// for a line: stop it (SIGTERM, a clean end).
+		},
+		stop:     true,
+		wantCode: 0,
+		want:     []string{"ready\r\n", "Finished with result: success\r"},
+	}, {
 		name: "shell",
 		args: []string{"-S", "-u", "@U"},
 		env:  []string{"SHELL=/bin/sh"},
@@ -335,6 +364,11 @@ func runPTYCases(t *testing.T, sys *transienttest.Systemd) {
 				}
 				if tc.detach {
 					tt.typeIn(t, "\x1d\x1d\x1d")
+				}
+				if tc.stop {
+					if _, err := sys.Output(t.Context(), "systemctl", "stop", tool.stem+".service"); err != nil {
+						t.Fatal(err)
+					}
 				}
 				r.code = waitExit(t, cmd)
 				r.after = tt.termios(t)

@@ -1000,6 +1000,9 @@ func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 			id := ""
 			if p.v >= props.V255 {
 				if id, err = c.InvocationID(e.ctx, p.service); err != nil {
+					if _, ok := e.signalExit(); ok && f.pty {
+						return e.stopInterrupted(c, p.service)
+					}
 					return 0, err
 				}
 			}
