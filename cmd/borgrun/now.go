@@ -296,13 +296,18 @@ func (e *env) summary(r *transient.Result, always bool, v props.Version) {
 		return
 	}
 	// A vertical table (format-table.c): the fields with a colon,
-	// right-aligned to the longest, a space, the values.
+	// right-aligned to the longest, a space, the values; printed, not
+	// logged, so with plain "\n" line ends even on a terminal.
+	out := e.stderr
+	if c, ok := out.(crlfWriter); ok {
+		out = c.w
+	}
 	width := 0
 	for _, row := range rows {
 		width = max(width, len(row[0])+1)
 	}
 	for _, row := range rows {
-		fmt.Fprintf(e.stderr, "%*s %s\n", width, row[0]+":", row[1])
+		fmt.Fprintf(out, "%*s %s\n", width, row[0]+":", row[1])
 	}
 }
 
