@@ -88,36 +88,16 @@ func ValidMachineName(name string) error {
 // (its init), as this machine's PID namespace sees it. A machine that
 // machined does not know is a [*NoMachineError].
 func MachineLeader(ctx context.Context, name string) (int, error) {
-	addr := os.Getenv("DBUS_SYSTEM_BUS_ADDRESS")
-	if addr == "" {
-		addr = "unix:path=/run/dbus/system_bus_socket"
-	}
-	bus, err := dbus.Dial(addr, dbus.WithContext(ctx))
+	bus, err := machined(name)
 	if err != nil {
-		return 0, fmt.Errorf("machine %s: systemd-machined: %w", name, err)
+		return 0, err
 	}
 	defer bus.Close()
-	if err := bus.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
-		return 0, fmt.Errorf("machine %s: systemd-machined: %w", name, err)
-	}
-	if err := bus.Hello(); err != nil {
-		return 0, fmt.Errorf("machine %s: systemd-machined: %w", name, err)
-	}
 	var path dbus.ObjectPath
 	err = bus.Object("org.freedesktop.machine1", "/org/freedesktop/machine1").
 		CallWithContext(ctx, "org.freedesktop.machine1.Manager.GetMachine", 0, name).Store(&path)
-	var de dbus.Error
-	if errors.As(err, &de) && de.Name == "org.freedesktop.machine1.NoSuchMachine" {
-		msg := fmt.Sprintf("No machine '%s' known", name)
-		if len(de.Body) > 0 {
-			if s, ok := de.Body[0].(string); ok && s != "" {
-				msg = s
-			}
-		}
-		return 0, &NoMachineError{Name: name, Message: msg}
-	}
 	if err != nil {
-		return 0, fmt.Errorf("machine %s: systemd-machined: %w", name, wrap("GetMachine", err))
+		return 0, machinedError(name, "GetMachine", err)
 	}
 	v, err := bus.Object("org.freedesktop.machine1", path).GetProperty("org.freedesktop.machine1.Machine.Leader")
 	if err != nil {
@@ -128,6 +108,69 @@ func MachineLeader(ctx context.Context, name string) (int, error) {
 		return 0, fmt.Errorf("machine %s: systemd-machined gave no leader (%v)", name, v)
 	}
 	return int(leader), nil
+}
+
+// machined connects to this machine's system bus ($DBUS_SYSTEM_BUS_ADDRESS
+// or the default), where systemd-machined answers.
+func machined(name string) (*dbus.Conn, error) {
+	addr := os.Getenv("DBUS_SYSTEM_BUS_ADDRESS")
+	if addr == "" {
+		addr = "unix:path=/run/dbus/system_bus_socket"
+	}
+	bus, err := dbus.Dial(addr)
+	if err == nil {
+		if err = bus.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err == nil {
+			err = bus.Hello()
+		}
+		if err != nil {
+			bus.Close()
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("machine %s: systemd-machined: %w", name, err)
+	}
+	return bus, nil
+}
+
+// machinedError is machined's answer err to op about machine name: a
+// [*NoMachineError] for NoSuchMachine.
+func machinedError(name, op string, err error) error {
+	var de dbus.Error
+	if errors.As(err, &de) && de.Name == "org.freedesktop.machine1.NoSuchMachine" {
+		msg := fmt.Sprintf("No machine '%s' known", name)
+		if len(de.Body) > 0 {
+			if s, ok := de.Body[0].(string); ok && s != "" {
+				msg = s
+			}
+		}
+		return &NoMachineError{Name: name, Message: msg}
+	}
+	return fmt.Errorf("machine %s: systemd-machined: %w", name, wrap(op, err))
+}
+
+// OpenMachinePTY has systemd-machined allocate a pseudo-terminal in the
+// container name (OpenMachinePTY, as systemd-run -M -t does) and returns
+// its master, non-blocking (pollable), and the path of its terminal in
+// the container.
+func OpenMachinePTY(ctx context.Context, name string) (*os.File, string, error) {
+	bus, err := machined(name)
+	if err != nil {
+		return nil, "", err
+	}
+	defer bus.Close()
+	var fd dbus.UnixFD
+	var path string
+	err = bus.Object("org.freedesktop.machine1", "/org/freedesktop/machine1").
+		CallWithContext(ctx, "org.freedesktop.machine1.Manager.OpenMachinePTY", 0, name).Store(&fd, &path)
+	if err != nil {
+		return nil, "", machinedError(name, "OpenMachinePTY", err)
+	}
+	syscall.CloseOnExec(int(fd))
+	if err := syscall.SetNonblock(int(fd), true); err != nil {
+		syscall.Close(int(fd))
+		return nil, "", err
+	}
+	return os.NewFile(uintptr(fd), "machine pty master"), path, nil
 }
 
 // machineCandidates returns how Dial reaches the system manager of the

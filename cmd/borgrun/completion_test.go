@@ -420,3 +420,49 @@ func TestCompleteSilentWithoutManager(t *testing.T) {
 		})
 	}
 }
+
+// TestCompleteHosts: -H completes the hosts ssh knows, from ~/.ssh/config
+// (no patterns) and ~/.ssh/known_hosts (no hashed names, [name]:port as
+// name:port), after a USER@ already typed.
+func TestCompleteHosts(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	if err := os.Mkdir(filepath.Join(home, ".ssh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	config := "Host web1 web2 *.corp !bad\n  User root\nHost=db1\nMatch host x\n"
+	known := "web1,10.0.0.7 ssh-ed25519 AAAA\n[backup.example]:2222 ssh-rsa AAAA\n|1|abc=|def= ssh-rsa AAAA\n@cert-authority *.example ssh-rsa AAAA\n# comment\n"
+	for name, text := range map[string]string{"config": config, "known_hosts": known} {
+		if err := os.WriteFile(filepath.Join(home, ".ssh", name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"10.0.0.7", "backup.example:2222", "db1", "web1", "web2"}
+	var system []string // the host's own /etc/ssh/ssh_known_hosts, if any
+	for _, h := range sshHosts("") {
+		if !slices.Contains(want, h) {
+			system = append(system, h)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"list", "-H", ""}, want},
+		{[]string{"list", "--host=we"}, []string{"--host=web1", "--host=web2"}},
+		{[]string{"run", "-H", "root@d"}, []string{"root@db1"}},
+	} {
+		got := completeHere(t, c.args...)
+		got = slices.DeleteFunc(got, func(s string) bool {
+			for _, h := range system {
+				if strings.HasSuffix(s, h) {
+					return true
+				}
+			}
+			return false
+		})
+		if !slices.Equal(got, c.want) {
+			t.Errorf("__complete %q = %q, want %q", c.args, got, c.want)
+		}
+	}
+}

@@ -325,6 +325,43 @@ keep_within: 1d
 		}
 	})
 
+	t.Run("pty", func(t *testing.T) {
+		// run -M -t: a pseudo-terminal of the container's, from
+		// machined's OpenMachinePTY, forwarded to the test's terminal
+		// (its size too), typed into.
+		exe, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tt := newTestTerm(t, 24, 80)
+		cmd := sys.Command(t.Context(), exe, "run", "-M", m, "-t", "--wait", "sh", "-c", "tty; stty size; read line; echo got $line")
+		cmd.Env = append(cmd.Env, "BORGRUN_TEST_MAIN=1")
+		tt.start(t, cmd)
+		tt.waitFor(t, "24 80")
+		tt.typeIn(t, "hello\r")
+		if code := waitExit(t, cmd); code != 0 {
+			t.Errorf("run -M -t: exit %d; the terminal shows %q", code, tt.output())
+		}
+		out := tt.allOutput(t)
+		for _, want := range []string{"Press ^] three times within 1s to disconnect TTY.", "/dev/pts/", "got hello", "Finished with result: success"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("run -M -t: the terminal shows %q, want %q in it", out, want)
+			}
+		}
+		// systemd-run 252 opens the path OpenMachinePTY names, which is
+		// the container's, on the host: it fails without a word.
+		st := newTestTerm(t, 24, 80)
+		sd := sys.Command(t.Context(), "systemd-run", "-M", m, "-t", "--wait", "true")
+		st.start(t, sd)
+		code := waitExit(t, sd)
+		t.Logf("systemd-run -M -t: exit %d, %q", code, st.allOutput(t))
+		// With several -M there is no one terminal to forward.
+		_, stderr, code := borgrunIn(t, sys, nil, "run", "-M", m, "-M", "nosuch", "-t", "true")
+		if code != 2 || !strings.Contains(stderr, "--pty/--pipe goes with one -M only") {
+			t.Errorf("run -M -M -t: exit %d, stderr %q; want 2", code, stderr)
+		}
+	})
+
 	t.Run("export-survives-reboot", func(t *testing.T) {
 		// From the host: schedule in the container, export the pair
 		// into its /etc/systemd/system, remove the transient pair; the
@@ -620,5 +657,24 @@ func TestMachineUserNamespace(t *testing.T) {
 	out, stderr, code := borgrunIn(t, sys, nil, "now", "-M", m, "--name", "userns", "--hardening", "off", "--inhibit=no", "--", "/bin/sh", "-c", "echo uid $(id -u)")
 	if code != 0 || out != "uid 0\n" {
 		t.Errorf("now -M: exit %d, stdout %q, stderr %q; want uid 0 from the container's journal", code, out, stderr)
+	}
+	// -t through the bridge: no descriptor passes, the container's
+	// manager opens the pseudo-terminal by its path in the container
+	// (StandardInput=tty, TTYPath=).
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tt := newTestTerm(t, 24, 80)
+	cmd := sys.Command(t.Context(), exe, "run", "-M", m, "-t", "--wait", "sh", "-c", "read line; echo got $line on $(tty)")
+	cmd.Env = append(cmd.Env, "BORGRUN_TEST_MAIN=1")
+	tt.start(t, cmd)
+	tt.waitFor(t, "Press ^] three times")
+	tt.typeIn(t, "there\r")
+	if code := waitExit(t, cmd); code != 0 {
+		t.Errorf("run -M -t through the bridge: exit %d; the terminal shows %q", code, tt.output())
+	}
+	if out := tt.allOutput(t); !strings.Contains(out, "got there on /dev/pts/") {
+		t.Errorf("run -M -t through the bridge: the terminal shows %q", out)
 	}
 }

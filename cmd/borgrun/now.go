@@ -163,7 +163,7 @@ func (e *env) nowResult(c *transient.Conn, b *backup.Job, f *nowFlags, res *tran
 // runs (a running hook keeps the service that names it loaded).
 func (e *env) alreadyRunning(c *transient.Conn, b *backup.Job) error {
 	if running, err := c.Running(e.ctx, b.NowUnit()); err == nil && !running {
-		for _, k := range backup.Hooks {
+		for _, k := range backup.HookKinds() {
 			h := backup.HookUnit(b.NowUnit(), k)
 			if running, err := c.Running(e.ctx, h); err == nil && running {
 				return fmt.Errorf("now: %s, the %s hook of an earlier borgrun now --name %s, is still running; run again once it is done", h, k, b.Name)
@@ -301,13 +301,18 @@ func (e *env) summary(r *transient.Result, always bool, v props.Version) {
 		return
 	}
 	// A vertical table (format-table.c): the fields with a colon,
-	// right-aligned to the longest, a space, the values.
+	// right-aligned to the longest, a space, the values; printed, not
+	// logged, so with plain "\n" line ends even on a terminal.
+	out := e.stderr
+	if c, ok := out.(crlfWriter); ok {
+		out = c.w
+	}
 	width := 0
 	for _, row := range rows {
 		width = max(width, len(row[0])+1)
 	}
 	for _, row := range rows {
-		fmt.Fprintf(e.stderr, "%*s %s\n", width, row[0]+":", row[1])
+		fmt.Fprintf(out, "%*s %s\n", width, row[0]+":", row[1])
 	}
 }
 

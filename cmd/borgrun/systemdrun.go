@@ -51,9 +51,12 @@ Options:
      --working-directory=PATH     Set working directory
   -d --same-dir                   Inherit working directory from caller
   -E --setenv=NAME[=VALUE]        Set environment variable
+  -t --pty                        Run service on pseudo TTY as STDIN/STDOUT/
+                                  STDERR
   -P --pipe                       Pass STDIN/STDOUT/STDERR directly to service
   -q --quiet                      Suppress information messages during runtime
   -G --collect                    Unload unit after it ran, even when failed
+  -S --shell                      Invoke a $SHELL interactively
      --user                       Run as user unit
      --system                     Run as system unit (the default)
      --no-ask-password            Do not prompt for password
@@ -73,9 +76,10 @@ Remote hosts and containers:
   -H --host=[USER@]HOST[:PORT][/MACHINE]
                                   Operate on the system manager of HOST over
                                   ssh, or of container MACHINE on HOST
-                                  (repeatable; no --pipe, no --user)
+                                  (repeatable; no --pty/--pipe, no --user)
   -M --machine=CONTAINER          Operate on local container, through
-                                  systemd-machined (repeatable; no --user)
+                                  systemd-machined (repeatable; --user with
+                                  USER@CONTAINER; --pty/--pipe with one)
      --parallel=N                 With several -H/-M, at most N at once (8)
 
 One -H or -M behaves as systemd-run -H or -M: the same unit, summary and
@@ -84,8 +88,7 @@ with "HOST: " (or "CONTAINER: "), in the order they were given; one that
 fails (or whose service fails, with --wait) is named on stderr and the exit
 status is 1.
 
-Not supported: --scope, -t/--pty, -S/--shell, --user with -M USER@CONTAINER,
---slice-inherit, --path-property, --socket-property.
+Not supported: --scope, --slice-inherit, --path-property, --socket-property.
 `
 
 // runOption is one systemd-run option, as in its getopt_long table.
@@ -120,8 +123,8 @@ var runOptions = []runOption{
 	{"nice", 0, true, false},
 	{"setenv", 'E', true, false},
 	{"property", 'p', true, false},
-	{"tty", 't', false, true},
-	{"pty", 't', false, true},
+	{"tty", 't', false, false},
+	{"pty", 't', false, false},
 	{"pipe", 'P', false, false},
 	{"quiet", 'q', false, false},
 	{"on-active", 0, true, false},
@@ -140,7 +143,7 @@ var runOptions = []runOption{
 	{"collect", 'G', false, false},
 	{"working-directory", 0, true, false},
 	{"same-dir", 'd', false, false},
-	{"shell", 'S', false, true},
+	{"shell", 'S', false, false},
 	// borgrun's own: how many -H hosts at once.
 	{"parallel", 0, true, false},
 }
@@ -259,13 +262,20 @@ type runFlags struct {
 	withTimer                           bool
 	remainAfterExit, sendSIGHUP         bool
 	wait, noBlock, pipe, quiet, collect bool
-	userManager                         bool
-	noAskPassword                       bool
-	hosts                               []string // -H, in order
-	machines                            []string // -M, in order
-	parallel                            int
-	cmdline                             []string
-	warnings                            []string // printed before anything is sent
+	// pty is -t: a pseudo-terminal forwarded to ours. With -P too (or
+	// -S) parseRun picks one: pty if stdin, stdout and stderr are all
+	// terminals, else pipe. shell is -S.
+	pty, shell    bool
+	userManager   bool
+	noAskPassword bool
+	hosts         []string // -H, in order
+	machines      []string // -M, in order
+	parallel      int
+	cmdline       []string
+	warnings      []string // printed before anything is sent
+	// ptyMachine is the local container whose pseudo-terminal -t
+	// forwards (machined's OpenMachinePTY), with one -M.
+	ptyMachine string
 }
 
 // execOptions are the properties systemd-run 252 sends for the options
@@ -358,6 +368,10 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 			f.properties = append(f.properties, arg)
 		case "pipe":
 			f.pipe = true
+		case "pty", "tty":
+			f.pty = true
+		case "shell":
+			f.shell = true
 		case "quiet":
 			f.quiet = true
 		case "on-active", "on-boot", "on-startup", "on-unit-active", "on-unit-inactive":
@@ -414,13 +428,28 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 	f.cmdline = rest
 
 	// The checks at the end of systemd-run 252's parse_argv, in its order.
+	if err := f.implyShell(); err != nil {
+		return nil, usagef("run: --shell: %v", err)
+	}
+	f.pickStdio()
+	if f.shell {
+		if len(f.cmdline) > 0 {
+			return nil, usagef("run: If --shell is used, no command line is expected.")
+		}
+		sh, err := userShell()
+		if err != nil {
+			return nil, usagef("run: --shell: failed to determine shell: %v", err)
+		}
+		f.cmdline = []string{sh}
+	}
+	stdio := f.pty || f.pipe
 	switch {
 	case len(f.cmdline) == 0 && (!f.unitSet || !f.withTimer):
 		return nil, usagef("run: command line to execute required (COMMAND may be omitted only with --unit and a timer option)")
-	case f.pipe && f.withTimer:
-		return nil, usagef("run: --pipe cannot be combined with timer options")
-	case f.pipe && f.noBlock:
-		return nil, usagef("run: --pipe cannot be combined with --no-block")
+	case stdio && f.withTimer:
+		return nil, usagef("run: --pty/--pipe is not compatible in timer or --scope mode.")
+	case stdio && f.noBlock:
+		return nil, usagef("run: --pty/--pipe is not compatible with --no-block.")
 	case len(f.timerProperties) > 0 && !f.withTimer:
 		return nil, usagef("run: --timer-property=%s has no effect without any other timer options", f.timerProperties[0])
 	case f.wait && f.noBlock:
@@ -641,7 +670,7 @@ func (e *env) plan(f *runFlags, uniqueName string, v props.Version) (*runPlan, e
 	if p.serviceProps, err = p.encode(props.Service, before...); err != nil {
 		return nil, err
 	}
-	if (f.wait || f.pipe) && uniqueName != "" {
+	if (f.wait || f.pipe || f.pty) && uniqueName != "" {
 		p.serviceProps = append(p.serviceProps, transient.Property{Name: "AddRef", Value: dbus.MakeVariant(true)})
 	}
 	ps, err := p.encode(props.Service, after...)
@@ -717,10 +746,10 @@ func (e *env) systemdRun(args []string) (int, error) {
 		return 0, err
 	}
 	switch {
-	case len(f.hosts) > 0 && f.pipe:
-		return 0, usagef("run: --pipe cannot be combined with -H: file descriptors cannot be passed over ssh")
-	case len(hosts) > 1 && f.pipe:
-		return 0, usagef("run: --pipe goes with one -M only")
+	case len(f.hosts) > 0 && (f.pipe || f.pty):
+		return 0, usagef("run: --pty/--pipe is only supported when connecting to the local system or containers.")
+	case len(hosts) > 1 && (f.pipe || f.pty):
+		return 0, usagef("run: --pty/--pipe goes with one -M only")
 	case len(hosts) > 0 && len(f.cmdline) > 0:
 		// As systemd-run -H and -M: the remote manager resolves a
 		// bare name.
@@ -742,7 +771,7 @@ func (e *env) systemdRun(args []string) (int, error) {
 		return 0, err
 	}
 
-	wait := f.wait || f.pipe
+	wait := f.wait || f.pipe || f.pty
 	if len(hosts) > 1 {
 		return 0, e.fanOut(hosts, f.parallel, wait, false, func(_ transient.Host, c *transient.Conn, w io.Writer) (any, error) {
 			he := *e
@@ -758,6 +787,9 @@ func (e *env) systemdRun(args []string) (int, error) {
 	switch {
 	case len(hosts) == 1:
 		dial = e.hostDial(hosts[0])
+		if f.pty {
+			f.ptyMachine = hosts[0].Machine
+		}
 	case f.userManager:
 		dial.Manager = transient.User
 	}
@@ -780,6 +812,11 @@ func (e *env) runOn(c *transient.Conn, f *runFlags) (int, error) {
 	p, err := e.plan(f, c.UniqueName(), v)
 	if err != nil {
 		return 0, err
+	}
+	if consoleCRLF(e.stderr, v) {
+		ce := *e
+		ce.stderr = crlfWriter{e.stderr}
+		e = &ce
 	}
 	for _, w := range slices.Concat(f.warnings, p.warnings) {
 		fmt.Fprintln(e.stderr, w)
@@ -918,7 +955,27 @@ func jobFailure(je *transient.JobError, v props.Version, user bool) string {
 func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 	f := p.f
 	ps := p.serviceProps
-	if f.pipe {
+	var master *os.File
+	switch {
+	case f.pty:
+		open := openPTY
+		if f.ptyMachine != "" {
+			open = func() (*os.File, *os.File, string, error) { return e.openMachinePTY(f.ptyMachine) }
+		}
+		m, peer, path, err := open()
+		if err != nil {
+			return 0, fmt.Errorf("run: %w", err)
+		}
+		defer m.Close()
+		defer peer.Close()
+		master = m
+		ps = append(ps, ptyProperties(p.v, path, peer, c.PassesFDs())...)
+		env, err := p.encodeEach(props.Service, "Environment", termEnvironment(p.v, true))
+		if err != nil {
+			return 0, err
+		}
+		ps = append(ps, env...)
+	case f.pipe:
 		if !c.PassesFDs() {
 			return 0, errors.New("run: --pipe: this connection to the manager cannot pass file descriptors")
 		}
@@ -929,27 +986,20 @@ func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 		defer out.close()
 		ps = append(ps, transient.Property{Name: "StandardInputFileDescriptor", Value: dbus.MakeVariant(dbus.UnixFD(os.Stdin.Fd()))})
 		ps = append(ps, out.props...)
-		tty := false
-		for _, fd := range []uintptr{os.Stdin.Fd(), os.Stdout.Fd(), os.Stderr.Fd()} {
-			if _, err := unix.IoctlGetTermios(int(fd), unix.TCGETS); err == nil {
-				tty = true
-			}
+		env, err := p.encodeEach(props.Service, "Environment", termEnvironment(p.v, false))
+		if err != nil {
+			return 0, err
 		}
-		if term, ok := os.LookupEnv("TERM"); ok && tty {
-			env, err := p.encode(props.Service, "Environment="+props.Quote("TERM="+term))
-			if err != nil {
-				return 0, err
-			}
-			ps = append(ps, env...)
-		}
+		ps = append(ps, env...)
 	}
 	ps = slices.Concat(ps, p.environment, p.execStart)
 
-	// 257 waits for the start job neither with --pipe nor with --wait
-	// (where the service's end is waited for).
-	waitJob := !f.noBlock && !f.pipe && !(f.wait && p.v >= props.V257)
+	// 257 waits for the start job neither with --pipe or --pty nor with
+	// --wait (where the service's end is waited for).
+	waits := f.wait || f.pipe || f.pty
+	waitJob := !f.noBlock && !f.pipe && !f.pty && !(f.wait && p.v >= props.V257)
 	err := c.StartTransient(e.ctx, p.service, ps, nil, waitJob)
-	if errors.Is(err, transient.ErrCreated) && (f.wait || f.pipe) {
+	if errors.Is(err, transient.ErrCreated) && waits {
 		// Interrupted while the start job ran: as below.
 		return e.stopInterrupted(c, p.service)
 	}
@@ -966,15 +1016,21 @@ func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 			fmt.Fprintf(e.stderr, "Running as unit: %s; invocation ID: %s\n", p.service, id)
 		}
 	}
-	if !f.wait && !f.pipe {
+	if !waits || f.pty {
 		if !f.quiet {
 			id := ""
 			if p.v >= props.V255 {
 				if id, err = c.InvocationID(e.ctx, p.service); err != nil {
+					if _, ok := e.signalExit(); ok && f.pty {
+						return e.stopInterrupted(c, p.service)
+					}
 					return 0, err
 				}
 			}
 			running(id)
+		}
+		if f.pty {
+			return e.forwardPTY(c, p, master)
 		}
 		return 0, nil
 	}
