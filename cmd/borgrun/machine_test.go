@@ -214,6 +214,12 @@ keep_within: 1d
 		if !strings.Contains(rw, "/mnt/backup/repo") || !strings.Contains(rw, "/root/.cache/borg") {
 			t.Errorf("ReadWritePaths = %q, want the container's repository and root's borg cache", rw)
 		}
+		// --dry-run derives the same from the container, creating
+		// nothing.
+		out, stderr, code = borgrunIn(t, sys, nil, append([]string{"schedule", "-M", m, "--dry-run"}, job...)...)
+		if code != 0 || !strings.Contains(out, "/mnt/backup/repo") || !strings.Contains(out, "[Timer]") {
+			t.Errorf("schedule -M --dry-run: exit %d, stdout %q, stderr %q; want the units with the container's repository", code, out, stderr)
+		}
 		out, stderr, code = borgrunIn(t, sys, nil, append([]string{"schedule", "-M", m}, job...)...)
 		if code != 0 || !strings.HasPrefix(out, m+": already scheduled, unchanged: mnight") {
 			t.Errorf("schedule -M again: exit %d, stdout %q, stderr %q; want already scheduled, unchanged", code, out, stderr)
