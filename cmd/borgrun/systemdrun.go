@@ -23,23 +23,26 @@ import (
 )
 
 // borgrun run is a drop-in for the systemd-run of the manager's version
-// (252's options; services and timers): the same unit names, properties in
+// (252's options; services, scopes, and timer, path and socket triggers): the same unit names, properties in
 // the same order, messages, summary and exit statuses, except that invalid input exits 2 with one line naming
 // the bad token, and is never sent to the manager.
 
 const runHelp = `Usage: borgrun run [OPTIONS...] COMMAND [ARGS...]
 
-Runs COMMAND in a transient service, or on a transient timer, exactly as
-the systemd-run of the manager's version does: same unit names (before
+Runs COMMAND in a transient service or scope, or on a transient timer,
+path or socket unit, exactly as the systemd-run of the manager's version
+does: same unit names (before
 257 run-u<N> through a bus, run-r<hex> on the manager's private socket;
 from 257 run-p<PID>-i<pidfd ID>), same properties, messages, summary and
 exit statuses. Invalid input exits 2 and nothing is sent to the manager.
 
 Options:
+     --scope                      Run this as scope rather than service
   -u --unit=UNIT                  Run under the specified unit name
-  -p --property=NAME=VALUE        Set service unit property
+  -p --property=NAME=VALUE        Set service or scope unit property
      --description=TEXT           Description for unit
      --slice=SLICE                Run in the specified slice
+     --slice-inherit              Inherit the slice
      --no-block                   Do not wait until operation finished
   -r --remain-after-exit          Leave service around until explicitly stopped
      --wait                       Wait until service stopped again
@@ -60,6 +63,12 @@ Options:
      --user                       Run as user unit
      --system                     Run as system unit (the default)
      --no-ask-password            Do not prompt for password
+
+Path options:
+     --path-property=NAME=VALUE   Set path unit property
+
+Socket options:
+     --socket-property=NAME=VALUE Set socket unit property
 
 Timer options:
      --on-active=SECONDS          Run after SECONDS delay
@@ -87,8 +96,6 @@ exit status. With several, each one's lines are printed on stdout prefixed
 with "HOST: " (or "CONTAINER: "), in the order they were given; one that
 fails (or whose service fails, with --wait) is named on stderr and the exit
 status is 1.
-
-Not supported: --scope, --slice-inherit, --path-property, --socket-property.
 `
 
 // runOption is one systemd-run option, as in its getopt_long table.
