@@ -22,8 +22,9 @@ type runCase struct {
 	// invalid: systemd-run exits 1, borgrun must exit 2 with one line
 	// and create nothing.
 	invalid bool
-	// invalidFrom: invalid on this systemd major version and later.
-	invalidFrom int
+	// invalidFrom: invalid on this systemd major version and later;
+	// validFrom: invalid before this version.
+	invalidFrom, validFrom int
 	// noShow: the units may be unloaded at any moment after the command
 	// (collected, or a race with a short-lived process), so only the
 	// outcome is compared, not systemctl show.
@@ -36,6 +37,7 @@ func rcInvalid(args ...string) runCase { return runCase{args: args, invalid: tru
 func rcInvalidFrom(major int, args ...string) runCase {
 	return runCase{args: args, invalidFrom: major, noShow: true}
 }
+func rcValidFrom(major int, args ...string) runCase { return runCase{args: args, validFrom: major} }
 
 func runCases() []runCase {
 	cases := []runCase{
@@ -245,6 +247,25 @@ func runCases() []runCase {
 			"--socket-property=TimeoutSec=5", "--socket-property=ExecStartPre=/bin/true", "-q", "/bin/true"),
 		rc("-u", "@U", "--socket-property=ListenFIFO=/run/@U.fifo", "--socket-property=RemoveOnStop=yes", "--slice=sock", "/bin/cat"),
 		rcNoShow("--path-property=PathExists=/nonexistent/x", "/bin/true"),
+		rc("-u", "@U", "--socket-property=ListenStream=/run/@U.s", "--socket-property=KeepAlive=yes",
+			"--socket-property=KeepAliveTimeSec=2h", "--socket-property=KeepAliveIntervalSec=75s",
+			"--socket-property=KeepAliveProbes=9", "--socket-property=NoDelay=yes", "--socket-property=IPTOS=low-delay",
+			"--socket-property=Priority=6", "--socket-property=Mark=7", "--socket-property=SendBuffer=64K", "/bin/true"),
+		rc("-u", "@U", "--socket-property=ListenSequentialPacket=/run/@U.seq", "--socket-property=Symlinks=/run/@U.a /run/@U.b",
+			"--socket-property=FileDescriptorName=borg", "--socket-property=SocketUser=nobody",
+			"--socket-property=DirectoryMode=0700", "--socket-property=TriggerLimitIntervalSec=2s",
+			"--socket-property=TriggerLimitBurst=7", "--socket-property=ExecStopPost=-/bin/rm -f /run/@U.x", "/bin/true"),
+		rc("-u", "@U", "--socket-property=ListenMessageQueue=/@U", "--socket-property=MessageQueueMaxMessages=10",
+			"--socket-property=MessageQueueMessageSize=128", "/bin/true"),
+		rc("-u", "@U", "--socket-property=ListenStream=/run/@U.s", "--socket-property=ListenStream=",
+			"--socket-property=ListenDatagram=/run/@U.d", "--socket-property=Description=two", "/bin/true"),
+		rc("-u", "@U", "--path-property=PathExists=/nonexistent/@U", "--path-property=PathExists=",
+			"--path-property=PathModified=/nonexistent/@U.m", "--path-property=Wants=@U-other.service", "/bin/true"),
+		rcValidFrom(257, "-u", "@U", "--path-property=PathExists=/nonexistent/@U", "--path-property=PollLimitBurst=5",
+			"--path-property=PollLimitIntervalSec=3s", "/bin/true"),
+		rcValidFrom(257, "-u", "@U", "--socket-property=ListenStream=/run/@U.s", "--socket-property=PassFileDescriptorsToExec=yes", "/bin/true"),
+		rc("-u", "@U", "--scope", "-p", "CPUWeight=50", "-p", "TasksMax=20", "-p", "Delegate=yes", "-p", "OOMPolicy=continue",
+			"-p", "RuntimeRandomizedExtraSec=5", "-p", "Group=nogroup", "-p", "Wants=@U-x.service", "/bin/sh", "-c", bgSleep),
 
 		// Refused: one line and exit 2 from borgrun.
 		rcInvalid("-u", "@U", "--scope", "-r", "/bin/true"),
@@ -423,7 +444,8 @@ func runDifferential(t *testing.T, sys *transienttest.Systemd, cases []runCase) 
 			br := outcome{stdout, stderr, code}
 			t.Cleanup(func() { cleanupUnits(t, sys, sdStem, sd.stderr); cleanupUnits(t, sys, brStem, br.stderr) })
 
-			if tc.invalid || tc.invalidFrom != 0 && sys.Suite().SystemdMajor() >= tc.invalidFrom {
+			major := sys.Suite().SystemdMajor()
+			if tc.invalid || tc.invalidFrom != 0 && major >= tc.invalidFrom || major < tc.validFrom {
 				if sd.code != 1 {
 					t.Errorf("systemd-run exit %d, want 1 (the case says invalid); stderr %q", sd.code, sd.stderr)
 				}
