@@ -270,6 +270,7 @@ func runCases() []runCase {
 		// Refused: one line and exit 2 from borgrun.
 		rcInvalid("-u", "@U", "--scope", "-r", "/bin/true"),
 		rcInvalid("-u", "@U", "--scope", "--service-type=exec", "/bin/true"),
+		rcInvalid("-u", "@U", "--scope", "--service-type=", "/bin/true"),
 		rcInvalid("-u", "@U", "--scope", "--wait", "/bin/true"),
 		rcInvalid("-u", "@U", "--scope", "--pipe", "/bin/true"),
 		rcInvalid("-u", "@U", "--scope", "--on-active=1h", "/bin/true"),
