@@ -91,7 +91,7 @@ var versionTables struct {
 // whose systemd-run takes it; built once, when first asked for.
 var introduced = sync.OnceValue(func() map[UnitType]map[string]Version {
 	introduced := map[UnitType]map[string]Version{}
-	for _, t := range []UnitType{Service, Timer} {
+	for _, t := range propTypes {
 		introduced[t] = map[string]Version{}
 		for name := range tables[t] {
 			introduced[t][name] = OldestVersion
@@ -122,7 +122,9 @@ func buildVersionTable(v Version, t UnitType) map[string]handler {
 	for _, c := range changedNames {
 		if c.since <= v && c.types&typeBit(t) != 0 {
 			for _, name := range c.names {
-				if _, ok := m[name]; ok {
+				if _, ok := m[name]; ok && c.h == nil {
+					delete(m, name) // moved to another group
+				} else if ok {
 					m[name] = c.h
 				}
 			}
@@ -133,10 +135,10 @@ func buildVersionTable(v Version, t UnitType) map[string]handler {
 
 // tableFor returns the names and handlers of version v (the newest known
 // for a newer one) for unit type t; nil for an older version or a type
-// other than Service and Timer.
+// props does not know (see propTypes).
 func tableFor(v Version, t UnitType) map[string]handler {
 	v = v.effective()
-	if v < OldestVersion || (t != Service && t != Timer) {
+	if v < OldestVersion || !slices.Contains(propTypes, t) {
 		return nil
 	}
 	key := versionKey{v, t}
@@ -198,7 +200,7 @@ func Beyond(v Version, t UnitType, name string) bool {
 // only warns and sends nothing (the cgroup-v1 settings from 258 on), and
 // the warning it prints.
 func Ignored(v Version, t UnitType, name string) (warning string, ok bool) {
-	if t != Service || v.effective() < V258 {
+	if typeBit(t)&forCgroupGroup == 0 || v.effective() < V258 {
 		return "", false
 	}
 	for _, n := range cgroupV1Names {
@@ -291,8 +293,17 @@ func unknownNameFor(v Version, t UnitType, name string) error {
 		return &valueError{ErrNeedsNewer, fmt.Sprintf("%s= needs systemd %d or newer; this manager is %d",
 			name, int(since), int(v))}
 	}
-	for _, other := range []UnitType{Service, Timer} {
-		if other == t {
+	if since, ok := Since(Service, name); ok && t == Scope {
+		msg := fmt.Sprintf("%s is not a scope property: a scope runs no command of its own", name)
+		if since > v.effective() {
+			msg += fmt.Sprintf(" (and needs systemd %d or newer)", int(since))
+		}
+		return &valueError{ErrWrongUnitType, msg}
+	}
+	for _, other := range propTypes {
+		// -p with --scope takes what a scope takes; a service name
+		// there is just unknown.
+		if other == t || other == Scope || t == Scope && other == Service {
 			continue
 		}
 		if since, ok := Since(other, name); ok {

@@ -39,7 +39,7 @@ func TestStopAllRunning(t *testing.T) {
 	defer wcancel()
 	if err := c.WaitAllGone(wctx, units...); err != nil {
 		for _, u := range units {
-			t.Log(u, show(t, sys, u)["ActiveState"], show(t, sys, u)["LoadState"])
+			t.Log(u, sys.Show(t, u)["ActiveState"], sys.Show(t, u)["LoadState"])
 		}
 		t.Fatal(err)
 	}

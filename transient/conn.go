@@ -51,10 +51,15 @@ type DialOptions struct {
 	Stream func(ctx context.Context) (io.ReadWriteCloser, error)
 	// Host, if set, is a remote machine whose system manager is reached
 	// over ssh running systemd-stdio-bridge there, as systemctl -H does
-	// (see [Host.SSHArgs]). Only the system manager can be reached so
-	// (systemd refuses -H with --user too). The connection cannot pass
-	// file descriptors. Timeout bounds the whole of ssh's connect, login
-	// and the bus handshake; an error says why ssh failed ([SSHError]).
+	// (see [Host.SSHArgs]), or a container (Host.Machine) here or on
+	// that host, as systemctl -M and -H HOST/MACHINE do (see machine.go).
+	// Only the system manager can be reached so (systemd refuses -H with
+	// --user too). Over ssh the connection cannot pass file descriptors;
+	// to a container here it can when its bus is reached
+	// ([Conn.PassesFDs]). Timeout bounds the whole of ssh's connect,
+	// login and the bus handshake; an error says why ssh failed
+	// ([SSHError]), or that machined knows no such machine
+	// ([NoMachineError]).
 	Host *Host
 	// SSH is the ssh command and its own options (for example
 	// {"ssh", "-F", "/path/config"}); nil means "ssh" from PATH.
@@ -119,12 +124,6 @@ type Conn struct {
 // lives until Close, so that a caller whose context is cancelled can still
 // stop what it started.
 func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
-	type candidate struct {
-		what    string
-		open    opener
-		hello   bool              // a bus: authenticate, then Hello; else a manager's private socket
-		explain func(error) error // if set, says why a handshake failed
-	}
 	var busOpts []dbus.ConnOption
 	if opts.AskPassword {
 		busOpts = append(busOpts, dbus.WithOutgoingInterceptor(allowInteractive))
@@ -132,39 +131,48 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 	direct := func(address string) candidate {
 		return candidate{address, func(<-chan struct{}) (*dbus.Conn, error) { return dbus.Dial(address) }, false, nil}
 	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultDialTimeout
+	}
 	var cands []candidate
 	switch {
 	case opts.Host != nil:
-		if opts.Manager != System {
-			return nil, fmt.Errorf("transient: host %s: only the system manager can be reached over ssh", opts.Host)
+		h := *opts.Host
+		if opts.Manager == User && h.Name == "" && h.Machine != "" && h.User != "" {
+			var err error
+			if cands, err = machineUserCandidates(ctx, h, timeout, busOpts); err != nil {
+				return nil, err
+			}
+			break
 		}
-		if opts.Host.Name == "" {
+		if opts.Manager != System {
+			return nil, fmt.Errorf("transient: host %s: only the system manager can be reached on a host or in a container", h)
+		}
+		if h.Name == "" && h.Machine == "" {
 			return nil, errors.New("transient: host has no name")
 		}
-		h, ssh := *opts.Host, opts.SSH
-		var last atomic.Pointer[sshStream] // the latest attempt's
+		if h.Name == "" {
+			var err error
+			if cands, err = machineCandidates(ctx, h, timeout, busOpts); err != nil {
+				return nil, err
+			}
+			break
+		}
 		remoteCmd := sshPrivateBridge
 		if opts.Wait {
 			// Only a bus connection can pin a unit (AddRef).
 			remoteCmd = sshBridge
 		}
-		cands = []candidate{{"ssh " + h.String(), func(abort <-chan struct{}) (*dbus.Conn, error) {
-			s, err := dialSSH(h, ssh, remoteCmd, abort)
-			if err != nil {
-				return nil, err
+		argv := h.SSHArgs(opts.SSH, remoteCmd)
+		if h.Machine != "" {
+			remoteCmd = machineBridge
+			if opts.Wait {
+				remoteCmd = machineBusBridge
 			}
-			last.Store(s)
-			c, err := dbus.NewConn(s)
-			if err != nil {
-				s.Close()
-			}
-			return c, err
-		}, true, func(err error) error {
-			if s := last.Load(); s != nil {
-				return s.explain(err)
-			}
-			return err
-		}}}
+			argv = h.argv(opts.SSH, []string{"sh", "-c", remoteCmd})
+		}
+		cands = []candidate{bridgeCandidate("ssh "+h.String(), h, argv)}
 	case opts.Stream != nil:
 		cands = []candidate{{"bus stream", func(<-chan struct{}) (*dbus.Conn, error) {
 			rwc, err := opts.Stream(ctx)
@@ -197,10 +205,6 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 	default:
 		return nil, fmt.Errorf("transient: unknown manager %d", opts.Manager)
 	}
-	timeout := opts.Timeout
-	if timeout <= 0 {
-		timeout = DefaultDialTimeout
-	}
 	var tried []error
 	for _, cand := range cands {
 		c, err := dialBounded(ctx, timeout, cand.what, cand.open, cand.hello, cand.explain)
@@ -210,6 +214,39 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		tried = append(tried, err)
 	}
 	return nil, &DialError{Manager: opts.Manager, Err: errors.Join(tried...)}
+}
+
+// candidate is one way Dial may reach a manager.
+type candidate struct {
+	what    string
+	open    opener
+	hello   bool              // a bus: authenticate, then Hello; else a manager's private socket
+	explain func(error) error // if set, says why a handshake failed
+}
+
+// bridgeCandidate is a candidate that runs argv, a command whose standard
+// input and output are a bus stream (ssh and systemd-stdio-bridge on a
+// host, or nsenter and the bridge in a container), h being where it
+// leads, for error messages.
+func bridgeCandidate(what string, h Host, argv []string) candidate {
+	var last atomic.Pointer[sshStream] // the latest attempt's
+	return candidate{what, func(abort <-chan struct{}) (*dbus.Conn, error) {
+		s, err := dialSSH(h, argv, abort)
+		if err != nil {
+			return nil, err
+		}
+		last.Store(s)
+		c, err := dbus.NewConn(s)
+		if err != nil {
+			s.Close()
+		}
+		return c, err
+	}, true, func(err error) error {
+		if s := last.Load(); s != nil {
+			return s.explain(err)
+		}
+		return err
+	}}
 }
 
 // DialError reports that no connection to a manager could be made. Err

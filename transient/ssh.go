@@ -15,30 +15,47 @@ import (
 	"time"
 )
 
-// Host is a remote machine whose system manager is reached over ssh, as
-// systemctl -H and systemd-run -H reach it: ssh runs systemd-stdio-bridge
-// on the host, which joins the remote system bus. Nothing of borgrun runs
-// on the host; it needs only systemd and sshd.
+// Host is where a system manager other than this machine's is: a remote
+// machine reached over ssh, as systemctl -H and systemd-run -H reach it
+// (ssh runs systemd-stdio-bridge on the host, which joins the remote
+// system bus; nothing of borgrun runs on the host, which needs only
+// systemd and sshd), a container registered with systemd-machined here
+// (-M, see [machine.go]), or a container on a remote host (-H
+// HOST/MACHINE). The three are systemd's transports: remote, machine, and
+// remote with a machine.
 type Host struct {
-	// User is the remote login; empty means ssh's default.
+	// User is the remote login; empty means ssh's default. For a
+	// container of this machine, it is the user whose manager is reached
+	// (DialOptions.Manager User, as systemd-run --user -M USER@NAME);
+	// empty there means the system manager.
 	User string
 	// Name is a host name, an ssh_config alias or an IP address (IPv6
-	// without brackets).
+	// without brackets); empty for a container of this machine.
 	Name string
 	// Port is the ssh port; 0 means ssh's default.
 	Port int
+	// Machine, if set, is a container (a machine registered with
+	// systemd-machined) on the host, or on this machine when Name is
+	// empty: its manager is the one reached, and commands run in it.
+	Machine string
 }
 
-// ParseHost parses [USER@]HOST[:PORT], the syntax of systemd's -H without
-// its /MACHINE suffix. An IPv6 address with a port goes in brackets:
-// [2001:db8::1]:2222. Errors name the bad part and what is accepted.
+// ParseHost parses [USER@]HOST[:PORT][/MACHINE], the syntax of systemd's
+// -H. An IPv6 address with a port goes in brackets: [2001:db8::1]:2222.
+// Errors name the bad part and what is accepted.
 func ParseHost(s string) (Host, error) {
 	var h Host
 	bad := func(why string) (Host, error) {
-		return Host{}, fmt.Errorf("host %q: %s (want [USER@]HOST[:PORT])", s, why)
+		return Host{}, fmt.Errorf("host %q: %s (want [USER@]HOST[:PORT][/MACHINE])", s, why)
 	}
 	rest := s
-	if u, r, ok := strings.Cut(s, "@"); ok {
+	if r, m, ok := strings.Cut(s, "/"); ok {
+		if err := ValidMachineName(m); err != nil {
+			return bad(err.Error())
+		}
+		rest, h.Machine = r, m
+	}
+	if u, r, ok := strings.Cut(rest, "@"); ok {
 		if !validHostWord(u, "._-") || strings.HasPrefix(u, "-") {
 			return bad("bad user name")
 		}
@@ -98,8 +115,16 @@ func validHostWord(s, extra string) bool {
 	return true
 }
 
-// String returns the host as ParseHost accepts it.
+// String returns the host as ParseHost accepts it ([USER@]HOST[:PORT]
+// [/MACHINE]), or for a container of this machine its name, as -M takes
+// it.
 func (h Host) String() string {
+	if h.Name == "" {
+		if h.User != "" {
+			return h.User + "@" + h.Machine
+		}
+		return h.Machine
+	}
 	s := h.Name
 	if strings.Contains(s, ":") {
 		s = "[" + s + "]"
@@ -109,6 +134,9 @@ func (h Host) String() string {
 	}
 	if h.Port != 0 {
 		s += ":" + strconv.Itoa(h.Port)
+	}
+	if h.Machine != "" {
+		s += "/" + h.Machine
 	}
 	return s
 }
@@ -138,15 +166,38 @@ func (h Host) SSHArgs(ssh []string, remote string) []string {
 	return append(argv, "--", h.target(), remote)
 }
 
-// Command returns a command that runs argv on h over ssh (see
-// [Host.SSHArgs]), each word quoted for the remote shell.
+// Command returns a command that runs argv on h: over ssh (see
+// [Host.SSHArgs]), each word quoted for the remote shell; in h's
+// container, entered as [EnterMachine] does, on the host over ssh or
+// here.
+//
+// In a container of this machine, nsenter forks to enter the PID
+// namespace, so the command is not the process started: it runs in a
+// process group of its own, and the command's Cancel (called when ctx is
+// done) kills the whole group.
 func (h Host) Command(ctx context.Context, ssh []string, argv ...string) *exec.Cmd {
+	args := h.argv(ssh, argv)
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	if h.Name == "" {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	}
+	return cmd
+}
+
+// argv returns the command line, run here, that runs argv on h.
+func (h Host) argv(ssh []string, argv []string) []string {
+	if h.Machine != "" {
+		argv = append([]string{"sh", "-c", EnterMachine, "sh", h.Machine}, argv...)
+		if h.Name == "" {
+			return argv
+		}
+	}
 	quoted := make([]string, len(argv))
 	for i, a := range argv {
 		quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
-	args := h.SSHArgs(ssh, strings.Join(quoted, " "))
-	return exec.CommandContext(ctx, args[0], args[1:]...)
+	return h.SSHArgs(ssh, strings.Join(quoted, " "))
 }
 
 // Run runs argv on h over ssh (see [Host.Command]), copying its standard
@@ -194,9 +245,10 @@ type sshStream struct {
 	first []byte // the first bytes read, to explain a failed handshake
 }
 
-// dialSSH starts ssh to h running systemd-stdio-bridge, and returns the
-// stream. ssh is killed if abort is closed before the stream is.
-func dialSSH(h Host, ssh []string, remoteCmd string, abort <-chan struct{}) (*sshStream, error) {
+// dialSSH starts argv, ssh to h running systemd-stdio-bridge (or the
+// bridge in h's container), and returns the stream. argv is killed if
+// abort is closed before the stream is.
+func dialSSH(h Host, argv []string, abort <-chan struct{}) (*sshStream, error) {
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %w", err)
@@ -205,7 +257,6 @@ func dialSSH(h Host, ssh []string, remoteCmd string, abort <-chan struct{}) (*ss
 	remote := os.NewFile(uintptr(fds[1]), "ssh")
 	defer local.Close()
 	defer remote.Close()
-	argv := h.SSHArgs(ssh, remoteCmd)
 	s := &sshStream{host: h, stderr: &tailBuffer{}, exited: make(chan struct{})}
 	s.cmd = exec.Command(argv[0], argv[1:]...)
 	s.cmd.Stdin, s.cmd.Stdout, s.cmd.Stderr = remote, remote, s.stderr

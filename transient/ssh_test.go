@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -34,7 +35,13 @@ func TestParseHost(t *testing.T) {
 		{"db1:0", transient.Host{}, "port must be 1..65535"},
 		{"db1:65536", transient.Host{}, "port must be 1..65535"},
 		{"db1:ssh", transient.Host{}, "port must be 1..65535"},
-		{"db1/container", transient.Host{}, "bad host name"},
+		{"db1/web1", transient.Host{Name: "db1", Machine: "web1"}, ""},
+		{"root@[2001:db8::1]:2222/web-1.a_b", transient.Host{User: "root", Name: "2001:db8::1", Port: 2222, Machine: "web-1.a_b"}, ""},
+		{"db1/", transient.Host{}, "machine name"},
+		{"db1/a/b", transient.Host{}, "machine name"},
+		{"db1/-x", transient.Host{}, "machine name"},
+		{"db1/a..b", transient.Host{}, "machine name"},
+		{"/web1", transient.Host{}, "bad host name"},
 		{"2001:db8::1", transient.Host{}, "goes in brackets"},
 		{"[2001:db8::1", transient.Host{}, "bad bracketed"},
 		{"[2001:db8::1]x", transient.Host{}, "after ]"},
@@ -188,5 +195,37 @@ func TestDialHostUserManager(t *testing.T) {
 		Host: &transient.Host{Name: "db1"}, SSH: []string{"/nonexistent/ssh"}})
 	if err == nil || !strings.Contains(err.Error(), "only the system manager") || strings.Contains(err.Error(), "/nonexistent/ssh") {
 		t.Fatalf("Dial(User, Host) = %v, want a refusal before ssh", err)
+	}
+}
+
+// TestMachineCommand: a command in a container of this machine enters it
+// with EnterMachine; one in a container on a host does the same over ssh,
+// each word quoted for the remote shell.
+func TestMachineCommand(t *testing.T) {
+	local := transient.Host{Machine: "web1"}.Command(t.Context(), nil, "cat", "/etc/it's")
+	if want := []string{"sh", "-c", transient.EnterMachine, "sh", "web1", "cat", "/etc/it's"}; !slices.Equal(local.Args, want) {
+		t.Errorf("local machine: %q, want %q", local.Args, want)
+	}
+	remote := transient.Host{Name: "db1", Machine: "web1"}.Command(t.Context(), []string{"ssh"}, "cat", "/etc/it's")
+	n := len(remote.Args)
+	if n < 3 || remote.Args[n-3] != "--" || remote.Args[n-2] != "db1" ||
+		!strings.HasPrefix(remote.Args[n-1], "'sh' '-c' '") || !strings.HasSuffix(remote.Args[n-1], `' 'sh' 'web1' 'cat' '/etc/it'\''s'`) {
+		t.Errorf("machine on a host: %q", remote.Args)
+	}
+	if got := (transient.Host{Machine: "web1"}).String(); got != "web1" {
+		t.Errorf("String = %q, want web1", got)
+	}
+}
+
+func TestValidMachineName(t *testing.T) {
+	for _, ok := range []string{"web1", "a.b-c_d", strings.Repeat("a", 64)} {
+		if err := transient.ValidMachineName(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", ".", "a..b", ".a", "a.", "-a", "a/b", "a b", "a@b", strings.Repeat("a", 65)} {
+		if err := transient.ValidMachineName(bad); err == nil || !strings.Contains(err.Error(), strconv.Quote(bad)) {
+			t.Errorf("%q: %v, want an error naming it", bad, err)
+		}
 	}
 }

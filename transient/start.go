@@ -210,6 +210,19 @@ func (c *Conn) WaitServiceReport(ctx context.Context, name string, started func(
 	return waitResult(name, st.props), nil
 }
 
+// ServiceResult reads how the service name stands now, in one reading of
+// its state (as [Conn.WaitService] reads it first): for a service still
+// running, Result is its Result so far ("success" unless it failed
+// before) and Code is "". systemd-run --pty reports this state when the
+// user detaches without --wait.
+func (c *Conn) ServiceResult(ctx context.Context, name string) (*Result, error) {
+	st := unitState{props: make(map[string]dbus.Variant)}
+	if _, err := c.readStateProps(ctx, unitPath(name), &st); err != nil {
+		return nil, err
+	}
+	return waitResult(name, st.props), nil
+}
+
 // waitResult builds a Result from a unit's properties as systemd-run
 // --wait reads them.
 func waitResult(name string, props map[string]dbus.Variant) *Result {

@@ -44,22 +44,6 @@ func encode(t props.UnitType, assignments ...string) ([]transient.Property, erro
 	return out, nil
 }
 
-// show returns `systemctl show` of unit inside the sandbox as a map.
-func show(t *testing.T, sys *transienttest.Systemd, unit string) map[string]string {
-	t.Helper()
-	out, err := sys.Output(t.Context(), "systemctl", "show", unit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := make(map[string]string)
-	for _, line := range strings.Split(out, "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok {
-			m[k] = v
-		}
-	}
-	return m
-}
-
 func TestRunPropagatesExitStatus(t *testing.T) {
 	c, sys := dial(t)
 	tests := []struct {
@@ -99,7 +83,7 @@ func TestRunPropagatesExitStatus(t *testing.T) {
 			if err := c.WaitGone(t.Context(), unit); err != nil {
 				t.Fatal(err)
 			}
-			if got := show(t, sys, unit)["LoadState"]; got != "not-found" {
+			if got := sys.Show(t, unit)["LoadState"]; got != "not-found" {
 				t.Fatalf("after Run, LoadState of %s = %q, want not-found", unit, got)
 			}
 		})

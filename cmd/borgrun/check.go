@@ -11,13 +11,14 @@ import (
 	"github.com/spf13/pflag"
 )
 
-const checkHelp = `Usage: borgrun check [NAME...] [--max-age DUR] [-H [USER@]HOST[:PORT]...]
+const checkHelp = `Usage: borgrun check [NAME...] [--max-age DUR] [-H [USER@]HOST[:PORT][/MACHINE]...] [-M CONTAINER...]
 
 For monitoring (a Nagios-style check): exits 1 when any of the named jobs
 (default: all) failed its last run, is overdue (see borgrun help list), or
 is not scheduled, printing one line per problem; otherwise prints one OK
 line and exits 0. With -H, on every host: each line is prefixed with the
-host, and a host that cannot be reached is a problem too.
+host, and a host that cannot be reached is a problem too. -M CONTAINER
+checks a local container's jobs the same way.
 
 Examples:
   borgrun check
@@ -63,7 +64,7 @@ func (e *env) check(args []string) error {
 	if err != nil {
 		return err
 	}
-	hosts, err := parseHosts("check", f.hosts, f.parallel, f.user)
+	hosts, err := parseHosts("check", f.hosts, f.machines, f.parallel, f.user)
 	if err != nil {
 		return err
 	}

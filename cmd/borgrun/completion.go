@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -18,8 +20,8 @@ const completionHelp = `Usage: borgrun completion bash|zsh|fish
 
 Prints the completion script for the shell. The script asks borgrun itself
 ("borgrun __complete WORDS...") for the candidates: the commands and their
-flags, the values of -p/--property and --timer-property (the property names
-of the manager's systemd version), --hardening, --relax, --priority,
+flags, the values of -p/--property, --timer-property, --path-property and
+--socket-property (the property names of the manager's systemd version), --hardening, --relax, --priority,
 --inhibit and --on-calendar, and the names of the jobs the manager has now
 for remove, export and now --name. A manager that does not answer within a
 second is no error: its names are just not offered.
@@ -92,6 +94,7 @@ func (e *env) complete(args []string) {
 type completer struct {
 	e      *env
 	user   bool
+	scope  bool // run --scope: -p takes scope properties
 	dialed bool
 	conn   *transient.Conn
 }
@@ -220,6 +223,8 @@ func (c *completer) see(o *option) {
 		c.user = true
 	case "system":
 		c.user = false
+	case "scope":
+		c.scope = true
 	}
 }
 
@@ -229,9 +234,17 @@ func (c *completer) values(cmd string, o *option, prefix, v string) []string {
 	var vals []string
 	switch o.long {
 	case "property":
-		vals = c.propertyNames(props.Service, v)
+		t := props.Service
+		if c.scope {
+			t = props.Scope
+		}
+		vals = c.propertyNames(t, v)
 	case "timer-property":
 		vals = c.propertyNames(props.Timer, v)
+	case "path-property":
+		vals = c.propertyNames(props.Path, v)
+	case "socket-property":
+		vals = c.propertyNames(props.Socket, v)
 	case "hardening":
 		vals = []string{"default", "strict", "off"}
 	case "priority":
@@ -255,6 +268,10 @@ func (c *completer) values(cmd string, o *option, prefix, v string) []string {
 		if cmd == "now" {
 			vals = c.jobs(nil)
 		}
+	case "host":
+		vals = sshHosts(v)
+	case "machine":
+		vals = machines()
 	case "dir", "writable", "working-directory":
 		return []string{completeDirs}
 	case "passphrase-file", "passphrase-credential":
@@ -503,3 +520,73 @@ end
 
 complete -c borgrun -f -a '(__borgrun_complete)'
 `
+
+// sshHosts returns the host names ssh knows, for -H: the Host patterns
+// without wildcards of ~/.ssh/config, and the names of ~/.ssh/known_hosts
+// and /etc/ssh/ssh_known_hosts that are not hashed (a [name]:port entry
+// as name:port, -H's own form), each after the USER@ v already has. The
+// files are read as bash-completion's _known_hosts reads them; a missing
+// one gives nothing.
+func sshHosts(v string) []string {
+	user, _ := splitLast(v, "@")
+	if user != "" {
+		user += "@"
+	}
+	seen := map[string]bool{}
+	var out []string
+	add := func(h string) {
+		if h == "" || seen[h] || strings.ContainsAny(h, "*?!/") {
+			return
+		}
+		seen[h] = true
+		out = append(out, user+h)
+	}
+	known := []string{"/etc/ssh/ssh_known_hosts"}
+	if home, err := os.UserHomeDir(); err == nil && filepath.IsAbs(home) {
+		known = append(known, filepath.Join(home, ".ssh", "known_hosts"))
+		b, _ := os.ReadFile(filepath.Join(home, ".ssh", "config"))
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(strings.ReplaceAll(line, "=", " "))
+			if len(f) > 1 && strings.EqualFold(f[0], "Host") {
+				for _, h := range f[1:] {
+					add(h)
+				}
+			}
+		}
+	}
+	for _, file := range known {
+		b, _ := os.ReadFile(file)
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) > 0 && strings.HasPrefix(f[0], "@") { // @cert-authority, @revoked
+				f = f[1:]
+			}
+			if len(f) == 0 || strings.HasPrefix(f[0], "#") || strings.HasPrefix(f[0], "|") {
+				continue
+			}
+			for _, h := range strings.Split(f[0], ",") {
+				if rest, ok := strings.CutPrefix(h, "["); ok {
+					name, port, _ := strings.Cut(rest, "]:")
+					h = name + ":" + port
+				}
+				add(h)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// machines returns the names of the local machines machined has
+// registered, for -M: the entries of /run/systemd/machines, where machined
+// keeps a file for each (and "unit:" links, left out).
+func machines() []string {
+	entries, _ := os.ReadDir("/run/systemd/machines")
+	var out []string
+	for _, e := range entries {
+		if n := e.Name(); !strings.HasPrefix(n, "unit:") && !strings.HasPrefix(n, ".") {
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -57,6 +57,12 @@ func TestComplete(t *testing.T) {
 		{args: []string{"now", "--writable", ""}, want: []string{completeDirs}, exact: true},
 		{args: []string{"run", "--service-type", "o"}, want: []string{"oneshot"}, exact: true},
 		{args: []string{"run", "--timer-property", "OnCalendar"}, want: []string{"OnCalendar="}, exact: true},
+		{args: []string{"run", "--path-property", "PathEx"}, want: []string{"PathExists=", "PathExistsGlob="}, exact: true},
+		{args: []string{"run", "--socket-property", "ListenS"}, want: []string{"ListenSequentialPacket=", "ListenSpecial=", "ListenStream="}, exact: true},
+		{args: []string{"run", "--scope", "-p", "RuntimeMax"}, want: []string{"RuntimeMaxSec="}, exact: true},
+		{args: []string{"run", "--scope", "-p", "Nic"}, exact: true},
+		{args: []string{"run", "-p", "Nic"}, want: []string{"Nice="}, exact: true},
+		{args: []string{"run", "--sc"}, want: []string{"--scope"}, exact: true},
 		{args: []string{"run", "--on-"}, want: []string{"--on-active", "--on-calendar", "--on-timezone-change"}, not: []string{"--on-failure"}},
 		{args: []string{"help", ""}, want: []string{"schedule", "run", "completion"}, not: []string{"help"}},
 		{args: []string{"completion", ""}, want: []string{"bash", "zsh", "fish"}, exact: true},
@@ -418,5 +424,51 @@ func TestCompleteSilentWithoutManager(t *testing.T) {
 				t.Errorf("got %q, stderr %q; want %q", got, errb.String(), c.want)
 			}
 		})
+	}
+}
+
+// TestCompleteHosts: -H completes the hosts ssh knows, from ~/.ssh/config
+// (no patterns) and ~/.ssh/known_hosts (no hashed names, [name]:port as
+// name:port), after a USER@ already typed.
+func TestCompleteHosts(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	if err := os.Mkdir(filepath.Join(home, ".ssh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	config := "Host web1 web2 *.corp !bad\n  User root\nHost=db1\nMatch host x\n"
+	known := "web1,10.0.0.7 ssh-ed25519 AAAA\n[backup.example]:2222 ssh-rsa AAAA\n|1|abc=|def= ssh-rsa AAAA\n@cert-authority *.example ssh-rsa AAAA\n# comment\n"
+	for name, text := range map[string]string{"config": config, "known_hosts": known} {
+		if err := os.WriteFile(filepath.Join(home, ".ssh", name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"10.0.0.7", "backup.example:2222", "db1", "web1", "web2"}
+	var system []string // the host's own /etc/ssh/ssh_known_hosts, if any
+	for _, h := range sshHosts("") {
+		if !slices.Contains(want, h) {
+			system = append(system, h)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"list", "-H", ""}, want},
+		{[]string{"list", "--host=we"}, []string{"--host=web1", "--host=web2"}},
+		{[]string{"run", "-H", "root@d"}, []string{"root@db1"}},
+	} {
+		got := completeHere(t, c.args...)
+		got = slices.DeleteFunc(got, func(s string) bool {
+			for _, h := range system {
+				if strings.HasSuffix(s, h) {
+					return true
+				}
+			}
+			return false
+		})
+		if !slices.Equal(got, c.want) {
+			t.Errorf("__complete %q = %q, want %q", c.args, got, c.want)
+		}
 	}
 }

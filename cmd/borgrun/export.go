@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -12,7 +13,7 @@ import (
 	"github.com/spf13/pflag"
 )
 
-const exportHelp = `Usage: borgrun export NAME... [--dir DIR]
+const exportHelp = `Usage: borgrun export NAME... [--dir DIR] [-H [USER@]HOST[:PORT][/MACHINE] | -M CONTAINER]
 
 Writes unit files equivalent to each job's transient timer and service, so
 that the schedule survives a reboot without running "borgrun schedule" at
@@ -28,6 +29,9 @@ line naming the transient file it comes from, as systemctl cat does. With
 systemctl enable would: DIR/timers.target.wants/borgrun-NAME.timer ->
 ../borgrun-NAME.timer. Nothing is written unless every NAME exports.
 
+With one -H or -M, the job is the one on that host or container, its
+files are read there (with its cat), and DIR is a directory there.
+
 The files are a snapshot: a later "borgrun schedule" does not change them.
 Once they are loaded, schedule, remove and export refuse the job's names
 (they are no longer transient units made by borgrun); manage it with
@@ -39,11 +43,13 @@ Examples:
   borgrun remove nightly                  # then the files take over:
   systemctl daemon-reload && systemctl start borgrun-nightly.timer
   borgrun export --user nightly --dir ~/.config/systemd/user
+  borgrun export -M web1 nightly --dir /etc/systemd/system
 `
 
 type exportFlags struct {
 	dir string
 	managerFlags
+	hostFlags
 }
 
 func newExportFlags() (*pflag.FlagSet, *exportFlags) {
@@ -51,6 +57,9 @@ func newExportFlags() (*pflag.FlagSet, *exportFlags) {
 	fs := newFlagSet("export")
 	fs.StringVar(&f.dir, "dir", "", "write the files into this existing directory, and enable the timer there")
 	addManagerFlags(fs, &f.managerFlags)
+	fs.StringArrayVarP(&f.hosts, "host", "H", nil, "export from the system manager of [USER@]HOST[:PORT][/MACHINE] over ssh; --dir is then on that host")
+	fs.StringArrayVarP(&f.machines, "machine", "M", nil, "export from the system manager of the local container NAME; --dir is then in the container")
+	f.parallel = 1
 	return fs, f
 }
 
@@ -72,7 +81,18 @@ func (e *env) export(args []string) error {
 			return usagef("export: %v", err)
 		}
 	}
-	if fs.Changed("dir") {
+	targets, err := parseHosts("export", f.hosts, f.machines, 1, f.user)
+	if err != nil {
+		return err
+	}
+	if len(targets) > 1 {
+		return usagef("export: give one -H or -M")
+	}
+	if fs.Changed("dir") && len(targets) == 1 {
+		if !filepath.IsAbs(f.dir) {
+			return usagef("export: --dir %q: with -H or -M, want an absolute path on %s", f.dir, targets[0])
+		}
+	} else if fs.Changed("dir") {
 		fi, err := os.Stat(f.dir)
 		switch {
 		case f.dir == "":
@@ -83,12 +103,28 @@ func (e *env) export(args []string) error {
 			return usagef("export: --dir %q: not a directory", f.dir)
 		}
 	}
-	c, err := e.connect(e.dialOptions(f.managerFlags))
+	d := e.dialOptions(f.managerFlags)
+	var target *transient.Host
+	if len(targets) == 1 {
+		target = &targets[0]
+		d = e.hostDial(*target)
+	}
+	c, err := e.connect(d)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	opts := backup.ExportOptions{Generator: "borgrun " + version, User: f.user}
+	if target != nil {
+		// The unit files are on the target: read them with its cat.
+		opts.ReadFile = func(path string) ([]byte, error) {
+			var out bytes.Buffer
+			if err := target.Run(e.ctx, e.ssh, &out, "cat", "--", path); err != nil {
+				return nil, fmt.Errorf("reading %s on %s: %w", path, *target, err)
+			}
+			return out.Bytes(), nil
+		}
+	}
 	var exported []*backup.Exported
 	var errs []error
 	for _, n := range names {
@@ -120,7 +156,11 @@ func (e *env) export(args []string) error {
 		return nil
 	}
 	for _, x := range exported {
-		if err := writeExport(f.dir, x); err != nil {
+		write := writeExport
+		if target != nil {
+			write = func(dir string, x *backup.Exported) error { return e.writeExportOn(*target, dir, x) }
+		}
+		if err := write(f.dir, x); err != nil {
 			return fmt.Errorf("export: %s: %w", x.Name, err)
 		}
 		names := []string{x.Timer.Name, x.Service.Name}
@@ -148,6 +188,38 @@ func writeExport(dir string, x *backup.Exported) error {
 		return err
 	}
 	return symlinkAtomic(filepath.Join("..", x.Timer.Name), filepath.Join(wants, x.Timer.Name))
+}
+
+// exportScript writes its standard input to DIR/NAME ($1, $2) through a
+// temporary file renamed over it, or with a third argument makes
+// DIR/timers.target.wants/NAME a link to it, as writeExport does here.
+const exportScript = `test -d "$1" || { echo "--dir $1: not an existing directory" >&2; exit 1; }
+if [ $# -eq 3 ]; then
+	mkdir -p "$1/timers.target.wants" && ln -s "../$2" "$1/timers.target.wants/.$2.tmp" && exec mv -fT "$1/timers.target.wants/.$2.tmp" "$1/timers.target.wants/$2"
+fi
+umask 022 && cat > "$1/.$2.tmp" && sync "$1/.$2.tmp" && exec mv -f "$1/.$2.tmp" "$1/$2"`
+
+// writeExportOn is writeExport into dir on h (a host over ssh, or a
+// container), with h's own shell tools.
+func (e *env) writeExportOn(h transient.Host, dir string, x *backup.Exported) error {
+	run := func(stdin string, args ...string) error {
+		cmd := h.Command(e.ctx, e.ssh, append([]string{"sh", "-c", exportScript, "sh", dir}, args...)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			if msg := strings.TrimSpace(string(out)); msg != "" {
+				return fmt.Errorf("on %s: %s", h, strings.ReplaceAll(msg, "\n", "; "))
+			}
+			return fmt.Errorf("on %s: %w", h, err)
+		}
+		return nil
+	}
+	for _, u := range x.Files() {
+		if err := run(u.Text, u.Name); err != nil {
+			return err
+		}
+	}
+	return run("", x.Timer.Name, "link")
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	osuser "os/user"
 	"strings"
 	"sync"
 	"time"
@@ -25,9 +26,16 @@ import (
 // are done. A host that fails is reported and does not stop the others;
 // the exit status is 1 if any failed, and a last line says which.
 
-// hostFlags are -H and --parallel.
+// Containers: -M/--machine NAME, repeatable, reaches the system manager
+// of a container registered with systemd-machined here, as systemd-run -M
+// does (see transient/machine.go), and -H HOST/MACHINE one on a host. A
+// container is a target as a host is: the same fan-out, per-target
+// sandbox (derived from the container's own files) and output.
+
+// hostFlags are -H, -M and --parallel.
 type hostFlags struct {
 	hosts    []string
+	machines []string
 	parallel int
 	targets  []transient.Host // hosts, parsed by parseHosts
 	// remoteProfile is the hardening profile to derive on each host
@@ -47,34 +55,88 @@ const hostDialTimeout = 15 * time.Second
 
 func (h *hostFlags) add(fs *pflag.FlagSet) {
 	fs.StringArrayVarP(&h.hosts, "host", "H", nil, "operate on the system manager of [USER@]HOST[:PORT] over ssh (repeatable)")
-	fs.IntVar(&h.parallel, "parallel", defaultParallel, "with several -H, work on at most N hosts at once")
+	fs.StringArrayVarP(&h.machines, "machine", "M", nil, "operate on the system manager of the local container NAME, through systemd-machined (repeatable)")
+	fs.IntVar(&h.parallel, "parallel", defaultParallel, "with several -H or -M, work on at most N of them at once")
 }
 
-// parseHosts validates the -H values: each [USER@]HOST[:PORT], no host
-// twice, not with --user, and --parallel at least 1. Every error is a
-// usage error.
-func parseHosts(cmd string, values []string, parallel int, user bool) ([]transient.Host, error) {
-	if len(values) == 0 {
+// parseHosts validates the -H values, each [USER@]HOST[:PORT][/MACHINE],
+// and the -M values, each a machine's name (".host" is this machine's own
+// manager, as in systemd): nothing twice, not with --user, and --parallel
+// at least 1. The targets are the hosts, then the machines. Every error is
+// a usage error.
+func parseHosts(cmd string, values, machines []string, parallel int, user bool) ([]transient.Host, error) {
+	if len(values) == 0 && len(machines) == 0 {
 		return nil, nil
 	}
-	if user {
-		return nil, usagef("%s: -H reaches a host's system manager only; it cannot be combined with --user", cmd)
+	// run takes --user -M [USER@]NAME, as systemd-run does: USER's
+	// manager in the container (root's without USER@).
+	userMachine := user && cmd == "run" && len(values) == 0
+	if user && !userMachine {
+		flag := "-H"
+		if len(values) == 0 {
+			flag = "-M"
+		}
+		return nil, usagef("%s: %s reaches a system manager only; it cannot be combined with --user", cmd, flag)
 	}
 	if parallel < 1 {
 		return nil, usagef("%s: --parallel %d: want at least 1", cmd, parallel)
 	}
 	var hosts []transient.Host
 	seen := map[transient.Host]bool{}
+	add := func(flag, v string, h transient.Host) error {
+		if seen[h] {
+			return usagef("%s: %s %q given twice", cmd, flag, v)
+		}
+		seen[h] = true
+		hosts = append(hosts, h)
+		return nil
+	}
 	for _, v := range values {
 		h, err := transient.ParseHost(v)
 		if err != nil {
 			return nil, usagef("%s: -H: %v", cmd, err)
 		}
-		if seen[h] {
-			return nil, usagef("%s: -H %q given twice", cmd, v)
+		if err := add("-H", v, h); err != nil {
+			return nil, err
 		}
-		seen[h] = true
-		hosts = append(hosts, h)
+	}
+	local := false
+	for _, v := range machines {
+		h := transient.Host{Machine: v}
+		if u, name, ok := strings.Cut(v, "@"); ok {
+			if !userMachine {
+				return nil, usagef("%s: -M %q: USER@ selects a user's manager in the container, which only run --user reaches; give the container's name", cmd, v)
+			}
+			if u == "" {
+				cur, err := osuser.Current()
+				if err != nil {
+					return nil, usagef("%s: -M %q: no user name before @, and ours is unknown: %v", cmd, v, err)
+				}
+				u = cur.Username
+			}
+			if strings.HasPrefix(u, "-") || !validUserName(u) {
+				return nil, usagef("%s: -M %q: bad user name %q", cmd, v, u)
+			}
+			if name == "" || name == ".host" {
+				return nil, usagef("%s: -M %q: give a container's name after @ (another user's manager here is not reached by borgrun)", cmd, v)
+			}
+			h = transient.Host{User: u, Machine: name}
+		} else if userMachine {
+			h.User = "root"
+		}
+		if v == ".host" {
+			local = true
+			continue
+		}
+		if err := transient.ValidMachineName(h.Machine); err != nil {
+			return nil, usagef("%s: -M: %v", cmd, err)
+		}
+		if err := add("-M", v, h); err != nil {
+			return nil, err
+		}
+	}
+	if local && len(hosts) > 0 {
+		return nil, usagef("%s: -M .host (this machine's own manager) cannot be combined with other -H or -M", cmd)
 	}
 	return hosts, nil
 }
@@ -92,10 +154,25 @@ func sshCommand() []string {
 	return nil
 }
 
-// hostDial returns how to reach h's system manager.
+// validUserName reports whether u is a user name: letters, digits, ".",
+// "_" and "-".
+func validUserName(u string) bool {
+	for _, r := range u {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("._-", r)) {
+			return false
+		}
+	}
+	return u != ""
+}
+
+// hostDial returns how to reach h's system manager, or for a container
+// with a user (run --user -M USER@NAME) that user's manager there.
 func (e *env) hostDial(h transient.Host) transient.DialOptions {
 	d := e.dial
 	d.Manager = transient.System
+	if h.Name == "" && h.User != "" {
+		d.Manager = transient.User
+	}
 	d.Host = &h
 	d.SSH = e.ssh
 	if d.Timeout == 0 {
@@ -192,11 +269,15 @@ func (e *env) printHostRun(r *hostRun, asJSON bool) {
 }
 
 // hostError renders a host's failure on one line: ssh's own reason when
-// the host could not be reached.
+// the host could not be reached, machined's when it knows no such
+// machine.
 func hostError(err error) string {
 	var se *transient.SSHError
 	var de *transient.DialError
+	var me *transient.NoMachineError
 	switch {
+	case errors.As(err, &me):
+		return me.Message
 	case errors.As(err, &se):
 		return "cannot connect: " + se.Reason
 	case errors.As(err, &de):

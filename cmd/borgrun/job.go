@@ -139,7 +139,7 @@ func parseSpan(cmd, flag, value string) (time.Duration, error) {
 // host and are not checked here.
 func (e *env) job(cmd string, j *jobFlags, argv []string) (*backup.Job, *backup.Sandbox, error) {
 	var err error
-	if j.targets, err = parseHosts(cmd, j.hosts, j.parallel, j.user); err != nil {
+	if j.targets, err = parseHosts(cmd, j.hosts, j.machines, j.parallel, j.user); err != nil {
 		return nil, nil, err
 	}
 	remote := len(j.targets) > 0

@@ -146,7 +146,9 @@ func journalMessage(raw json.RawMessage) string {
 // last lines of the service's output, which journalctl --sync writes out.
 func (j *journalFollower) finish(ran bool) {
 	if j.cmd.Process != nil {
-		_ = j.cmd.Process.Kill()
+		// Cancel, not Process.Kill: in a container the follower is
+		// nsenter's child, killed with its process group.
+		_ = j.cmd.Cancel()
 	}
 	<-j.done
 	_ = j.cmd.Wait()

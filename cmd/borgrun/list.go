@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/pflag"
 )
 
-const listHelp = `Usage: borgrun list [--json] [--max-age DUR] [-H [USER@]HOST[:PORT]...]
+const listHelp = `Usage: borgrun list [--json] [--max-age DUR] [-H [USER@]HOST[:PORT][/MACHINE]...] [-M CONTAINER...]
 
 Lists every job borgrun scheduled on the manager: calendar, next run, last
 run, last result, last success and state, as an aligned table (or JSON).
@@ -27,10 +27,13 @@ jobs). With -H, the
 jobs of every host in one table with a HOST column (a host that cannot be
 reached is reported on stderr), or with --json one object per host and
 line: {"host":…,"ok":true,"result":[jobs]} or {"host":…,"ok":false,"error":…}.
+-M CONTAINER is a local container (through systemd-machined), a target as
+a host is; its HOST is its name.
 
 Examples:
   borgrun list
   borgrun list -H root@db1 -H root@web1 -H backup.example.org:2222
+  borgrun list -M web1 -M web2
 `
 
 type listFlags struct {
@@ -65,7 +68,7 @@ func (e *env) list(args []string) error {
 	if err != nil {
 		return err
 	}
-	hosts, err := parseHosts("list", f.hosts, f.parallel, f.user)
+	hosts, err := parseHosts("list", f.hosts, f.machines, f.parallel, f.user)
 	if err != nil {
 		return err
 	}
@@ -213,13 +216,14 @@ func when(t, now time.Time) string {
 	return t.Format("Mon 2006-01-02 15:04 MST") + " (" + rel + ")"
 }
 
-const removeHelp = `Usage: borgrun remove NAME... | --all [--force] [-H [USER@]HOST[:PORT]...]
+const removeHelp = `Usage: borgrun remove NAME... | --all [--force] [-H [USER@]HOST[:PORT][/MACHINE]...] [-M CONTAINER...]
 
 Stops and unloads each job's timer and service and resets their failed
 state. A run in progress is never killed without --force (which stops it
 with SIGTERM, so borg writes a checkpoint). With -H, on every host: one
 line per job removed, prefixed with the host; a host where a removal
-failed is named in a last line and the exit status is 1.
+failed is named in a last line and the exit status is 1. -M CONTAINER
+does the same in a local container.
 
 Examples:
   borgrun remove offsite
@@ -265,7 +269,7 @@ func (e *env) remove(args []string) error {
 			return usagef("remove: %v", err)
 		}
 	}
-	hosts, err := parseHosts("remove", f.hosts, f.parallel, f.user)
+	hosts, err := parseHosts("remove", f.hosts, f.machines, f.parallel, f.user)
 	if err != nil {
 		return err
 	}

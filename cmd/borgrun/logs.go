@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/pflag"
 )
 
-const logsHelp = `Usage: borgrun logs NAME [-n N] [-f] [-H [USER@]HOST[:PORT]...]
+const logsHelp = `Usage: borgrun logs NAME [-n N] [-f] [-H [USER@]HOST[:PORT][/MACHINE]...] [-M CONTAINER...]
 
 Shows the journal of the job's last run (-n N: of its last N runs), as
 journalctl shows it: the manager's lines about the unit and the command's
@@ -20,7 +20,8 @@ output. Runs are told apart by their invocation ID; the journal keeps
 them after the job is removed, for as long as it keeps anything. -f
 follows on, through later runs, until interrupted. With -H, the journal
 of each host, read with journalctl over ssh; with several hosts each line
-is prefixed with the host.
+is prefixed with the host. With -M CONTAINER, the container's journal, read
+with its own journalctl.
 
 Examples:
   borgrun logs nightly
@@ -67,7 +68,7 @@ func (e *env) logs(args []string) error {
 	if f.runs < 1 {
 		return usagef("logs: -n %d: want at least 1", f.runs)
 	}
-	hosts, err := parseHosts("logs", f.hosts, f.parallel, f.user)
+	hosts, err := parseHosts("logs", f.hosts, f.machines, f.parallel, f.user)
 	if err != nil {
 		return err
 	}

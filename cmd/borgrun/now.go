@@ -32,12 +32,17 @@ With -H, on each host's system manager over ssh: the output goes to the
 host's journal and is followed there (stdout and stderr merged, on
 stdout); with one host the exit status is the command's, with several each
 line is prefixed with "HOST: " and the exit status is 1 if it failed on any.
+With -M NAME, in the local container NAME: the container's bus passes
+file descriptors, so the output comes live to stdout and stderr as
+without -M (followed in its journal only when the container has no bus);
+-H HOST/MACHINE is followed in the container's journal.
 
 Examples:
   borgrun now
   borgrun now --quiet -- /usr/bin/borgmatic --verbosity 1
   borgrun now --name offsite --wait-running -- /usr/bin/borgmatic -c /etc/borgmatic/offsite.yaml
   borgrun now -H root@db1 -- borgmatic --verbosity 1
+  borgrun now -M web1 -- /usr/bin/borgmatic --verbosity 1
 `
 
 type nowFlags struct {
@@ -173,7 +178,7 @@ func (e *env) nowResult(c *transient.Conn, b *backup.Job, f *nowFlags, res *tran
 // runs (a running hook keeps the service that names it loaded).
 func (e *env) alreadyRunning(c *transient.Conn, b *backup.Job) error {
 	if running, err := c.Running(e.ctx, b.NowUnit()); err == nil && !running {
-		for _, k := range backup.Hooks {
+		for _, k := range backup.HookKinds() {
 			h := backup.HookUnit(b.NowUnit(), k)
 			if running, err := c.Running(e.ctx, h); err == nil && running {
 				return fmt.Errorf("now: %s, the %s hook of an earlier borgrun now --name %s, is still running; run again once it is done", h, k, b.Name)
@@ -307,13 +312,18 @@ func (e *env) summary(r *transient.Result, always bool, v props.Version) {
 		return
 	}
 	// A vertical table (format-table.c): the fields with a colon,
-	// right-aligned to the longest, a space, the values.
+	// right-aligned to the longest, a space, the values; printed, not
+	// logged, so with plain "\n" line ends even on a terminal.
+	out := e.stderr
+	if c, ok := out.(crlfWriter); ok {
+		out = c.w
+	}
 	width := 0
 	for _, row := range rows {
 		width = max(width, len(row[0])+1)
 	}
 	for _, row := range rows {
-		fmt.Fprintf(e.stderr, "%*s %s\n", width, row[0]+":", row[1])
+		fmt.Fprintf(out, "%*s %s\n", width, row[0]+":", row[1])
 	}
 }
 

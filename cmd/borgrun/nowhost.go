@@ -59,15 +59,40 @@ func (e *env) nowHosts(b *backup.Job, f *nowFlags) (int, error) {
 	})
 }
 
-// nowOn runs b now on host h, whose manager c is connected to, following
-// its output in h's journal.
+// now -M: a container's bus, reached by path (transient/machine.go),
+// carries file descriptors, so the service writes to borgrun's own stdout
+// and stderr as it does without -M: live, unbuffered, the two kept apart,
+// and independent of the container's journal. Only a container reached
+// through its bridge (no bus in it) is followed in its journal, as a host
+// is, with its own journalctl.
+
+// nowOn runs b now on host h, whose manager c is connected to: with its
+// output passed to ours when c can pass file descriptors (a container
+// here), else following it in h's journal.
 func (e *env) nowOn(c *transient.Conn, h transient.Host, b *backup.Job, f *nowFlags) (int, error) {
 	props, hooks, err := e.nowProps(c, b, f)
 	if err != nil {
 		return 0, err
 	}
+	follow := "ssh " + h.String() + " journalctl -fu " + b.NowUnit()
+	if h.Name == "" {
+		follow = "journalctl -M " + h.Machine + " -fu " + b.NowUnit()
+	}
 	if f.detach {
-		return 0, e.detach(c, b, props, hooks, f.quiet, "ssh "+h.String()+" journalctl -fu "+b.NowUnit())
+		return 0, e.detach(c, b, props, hooks, f.quiet, follow)
+	}
+	if c.PassesFDs() {
+		out, err := e.outputs(c)
+		if err != nil {
+			return 0, err
+		}
+		props = append(props, out.props...)
+		if !f.quiet {
+			fmt.Fprintf(e.stderr, "Running as unit: %s on %s\n", b.NowUnit(), h)
+		}
+		res, err := c.RunAux(e.ctx, b.NowUnit(), props, hooks)
+		out.close()
+		return e.nowResult(c, b, f, res, err)
 	}
 	j := &journalFollower{e: e, host: h, unit: b.NowUnit()}
 	if err := j.start(); err != nil {

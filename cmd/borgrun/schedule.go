@@ -35,7 +35,11 @@ With -H, on each host's system manager over ssh, in parallel: one line
 per host, in the order given (--json: one object per host and line); the
 command is resolved by the host's manager, and the hardening is derived
 from the host's own borgmatic configuration. A host that fails is named
-on stderr and the exit status is 1; the others are scheduled.
+on stderr and the exit status is 1; the others are scheduled. -M NAME
+does the same in the local container NAME (reached through
+systemd-machined, as systemd-run -M), -H HOST/MACHINE in container MACHINE
+on HOST: the hardening is derived from the container's own files and
+tools.
 
 --on-failure COMMAND and --on-success COMMAND run COMMAND (one string,
 split as systemd splits ExecStart=) after a run that failed or succeeded,
@@ -56,6 +60,7 @@ Examples:
   borgrun schedule --daily --dry-run
   borgrun schedule --daily --on-success 'curl -fsS -m 10 https://hc-ping.com/UUID' --on-failure 'curl -fsS -m 10 https://hc-ping.com/UUID/fail'
   borgrun schedule --daily -H root@db1 -H root@web1 -H root@backup.example.org:2222
+  borgrun schedule --daily -M web1 -- /usr/bin/borgmatic -c /etc/borgmatic/config.yaml
 `
 
 type scheduleFlags struct {

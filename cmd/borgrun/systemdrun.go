@@ -23,23 +23,26 @@ import (
 )
 
 // borgrun run is a drop-in for the systemd-run of the manager's version
-// (252's options; services and timers): the same unit names, properties in
+// (252's options; services, scopes, and timer, path and socket triggers): the same unit names, properties in
 // the same order, messages, summary and exit statuses, except that invalid input exits 2 with one line naming
 // the bad token, and is never sent to the manager.
 
 const runHelp = `Usage: borgrun run [OPTIONS...] COMMAND [ARGS...]
 
-Runs COMMAND in a transient service, or on a transient timer, exactly as
-the systemd-run of the manager's version does: same unit names (before
+Runs COMMAND in a transient service or scope, or on a transient timer,
+path or socket unit, exactly as the systemd-run of the manager's version
+does: same unit names (before
 257 run-u<N> through a bus, run-r<hex> on the manager's private socket;
 from 257 run-p<PID>-i<pidfd ID>), same properties, messages, summary and
 exit statuses. Invalid input exits 2 and nothing is sent to the manager.
 
 Options:
+     --scope                      Run this as scope rather than service
   -u --unit=UNIT                  Run under the specified unit name
-  -p --property=NAME=VALUE        Set service unit property
+  -p --property=NAME=VALUE        Set service or scope unit property
      --description=TEXT           Description for unit
      --slice=SLICE                Run in the specified slice
+     --slice-inherit              Inherit the slice
      --no-block                   Do not wait until operation finished
   -r --remain-after-exit          Leave service around until explicitly stopped
      --wait                       Wait until service stopped again
@@ -51,12 +54,21 @@ Options:
      --working-directory=PATH     Set working directory
   -d --same-dir                   Inherit working directory from caller
   -E --setenv=NAME[=VALUE]        Set environment variable
+  -t --pty                        Run service on pseudo TTY as STDIN/STDOUT/
+                                  STDERR
   -P --pipe                       Pass STDIN/STDOUT/STDERR directly to service
   -q --quiet                      Suppress information messages during runtime
   -G --collect                    Unload unit after it ran, even when failed
+  -S --shell                      Invoke a $SHELL interactively
      --user                       Run as user unit
      --system                     Run as system unit (the default)
      --no-ask-password            Do not prompt for password
+
+Path options:
+     --path-property=NAME=VALUE   Set path unit property
+
+Socket options:
+     --socket-property=NAME=VALUE Set socket unit property
 
 Timer options:
      --on-active=SECONDS          Run after SECONDS delay
@@ -69,18 +81,21 @@ Timer options:
      --on-clock-change            Run when the realtime clock jumps
      --timer-property=NAME=VALUE  Set timer unit property
 
-Remote hosts:
-  -H --host=[USER@]HOST[:PORT]    Operate on the system manager of HOST over ssh
-                                  (repeatable; no --pipe, no --user)
-     --parallel=N                 With several -H, at most N hosts at once (8)
+Remote hosts and containers:
+  -H --host=[USER@]HOST[:PORT][/MACHINE]
+                                  Operate on the system manager of HOST over
+                                  ssh, or of container MACHINE on HOST
+                                  (repeatable; no --pty/--pipe, no --user)
+  -M --machine=CONTAINER          Operate on local container, through
+                                  systemd-machined (repeatable; --user with
+                                  USER@CONTAINER; --pty/--pipe with one)
+     --parallel=N                 With several -H/-M, at most N at once (8)
 
-One -H behaves as systemd-run -H: the same messages and exit status. With
-several, each host's lines are printed on stdout prefixed with "HOST: ",
-in the order the hosts were given; a host that fails (or whose service
-fails, with --wait) is named on stderr and the exit status is 1.
-
-Not supported: --scope, -t/--pty, -S/--shell, -M/--machine, HOST/MACHINE,
---slice-inherit, --path-property, --socket-property.
+One -H or -M behaves as systemd-run -H or -M: the same unit, summary and
+exit status. With several, each one's lines are printed on stdout prefixed
+with "HOST: " (or "CONTAINER: "), in the order they were given; one that
+fails (or whose service fails, with --wait) is named on stderr and the exit
+status is 1.
 `
 
 // runOption is one systemd-run option, as in its getopt_long table.
@@ -99,15 +114,15 @@ var runOptions = []runOption{
 	{"version", 0, false, false},
 	{"user", 0, false, false},
 	{"system", 0, false, false},
-	{"scope", 0, false, true},
+	{"scope", 0, false, false},
 	{"unit", 'u', true, false},
 	{"description", 0, true, false},
 	{"slice", 0, true, false},
-	{"slice-inherit", 0, false, true},
+	{"slice-inherit", 0, false, false},
 	{"remain-after-exit", 'r', false, false},
 	{"send-sighup", 0, false, false},
 	{"host", 'H', true, false},
-	{"machine", 'M', true, true},
+	{"machine", 'M', true, false},
 	{"service-type", 0, true, false},
 	{"wait", 0, false, false},
 	{"uid", 0, true, false},
@@ -115,8 +130,8 @@ var runOptions = []runOption{
 	{"nice", 0, true, false},
 	{"setenv", 'E', true, false},
 	{"property", 'p', true, false},
-	{"tty", 't', false, true},
-	{"pty", 't', false, true},
+	{"tty", 't', false, false},
+	{"pty", 't', false, false},
 	{"pipe", 'P', false, false},
 	{"quiet", 'q', false, false},
 	{"on-active", 0, true, false},
@@ -128,14 +143,14 @@ var runOptions = []runOption{
 	{"on-timezone-change", 0, false, false},
 	{"on-clock-change", 0, false, false},
 	{"timer-property", 0, true, false},
-	{"path-property", 0, true, true},
-	{"socket-property", 0, true, true},
+	{"path-property", 0, true, false},
+	{"socket-property", 0, true, false},
 	{"no-block", 0, false, false},
 	{"no-ask-password", 0, false, false},
 	{"collect", 'G', false, false},
 	{"working-directory", 0, true, false},
 	{"same-dir", 'd', false, false},
-	{"shell", 'S', false, true},
+	{"shell", 'S', false, false},
 	// borgrun's own: how many -H hosts at once.
 	{"parallel", 0, true, false},
 }
@@ -252,14 +267,24 @@ type runFlags struct {
 	environment                         []string // -E, NAME=VALUE; a later NAME replaces
 	properties, timerProperties         []string
 	withTimer                           bool
+	scope, sliceInherit                 bool     // --scope, --slice-inherit
+	pathProperties, socketProperties    []string // --path-property, --socket-property
 	remainAfterExit, sendSIGHUP         bool
 	wait, noBlock, pipe, quiet, collect bool
-	userManager                         bool
-	noAskPassword                       bool
-	hosts                               []string // -H, in order
-	parallel                            int
-	cmdline                             []string
-	warnings                            []string // printed before anything is sent
+	// pty is -t: a pseudo-terminal forwarded to ours. With -P too (or
+	// -S) parseRun picks one: pty if stdin, stdout and stderr are all
+	// terminals, else pipe. shell is -S.
+	pty, shell    bool
+	userManager   bool
+	noAskPassword bool
+	hosts         []string // -H, in order
+	machines      []string // -M, in order
+	parallel      int
+	cmdline       []string
+	warnings      []string // printed before anything is sent
+	// ptyMachine is the local container whose pseudo-terminal -t
+	// forwards (machined's OpenMachinePTY), with one -M.
+	ptyMachine string
 }
 
 // execOptions are the properties systemd-run 252 sends for the options
@@ -311,6 +336,8 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 			f.noAskPassword = true
 		case "host":
 			f.hosts = append(f.hosts, arg)
+		case "machine":
+			f.machines = append(f.machines, arg)
 		case "parallel":
 			n, err := strconv.Atoi(arg)
 			if err != nil {
@@ -327,6 +354,14 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 			f.description, f.descriptionSet = arg, true
 		case "slice":
 			f.slice, f.sliceSet = arg, true
+		case "scope":
+			f.scope = true
+		case "slice-inherit":
+			f.sliceInherit = true
+		case "path-property":
+			f.pathProperties = append(f.pathProperties, arg)
+		case "socket-property":
+			f.socketProperties = append(f.socketProperties, arg)
 		case "send-sighup":
 			f.sendSIGHUP = true
 		case "remain-after-exit":
@@ -350,6 +385,10 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 			f.properties = append(f.properties, arg)
 		case "pipe":
 			f.pipe = true
+		case "pty", "tty":
+			f.pty = true
+		case "shell":
+			f.shell = true
 		case "quiet":
 			f.quiet = true
 		case "on-active", "on-boot", "on-startup", "on-unit-active", "on-unit-inactive":
@@ -406,19 +445,44 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 	f.cmdline = rest
 
 	// The checks at the end of systemd-run 252's parse_argv, in its order.
+	if f.triggers() > 1 {
+		return nil, usagef("run: Only single trigger (path, socket, timer) unit can be created.")
+	}
+	if err := f.implyShell(); err != nil {
+		return nil, usagef("run: --shell: %v", err)
+	}
+	f.pickStdio()
+	if f.shell {
+		if len(f.cmdline) > 0 {
+			return nil, usagef("run: If --shell is used, no command line is expected.")
+		}
+		sh, err := userShell()
+		if err != nil {
+			return nil, usagef("run: --shell: failed to determine shell: %v", err)
+		}
+		f.cmdline = []string{sh}
+	}
+	stdio := f.pty || f.pipe
+	withTrigger := f.withTimer || len(f.pathProperties) > 0 || len(f.socketProperties) > 0
 	switch {
-	case len(f.cmdline) == 0 && (!f.unitSet || !f.withTimer):
-		return nil, usagef("run: command line to execute required (COMMAND may be omitted only with --unit and a timer option)")
-	case f.pipe && f.withTimer:
-		return nil, usagef("run: --pipe cannot be combined with timer options")
-	case f.pipe && f.noBlock:
-		return nil, usagef("run: --pipe cannot be combined with --no-block")
+	case len(f.cmdline) == 0 && (!f.unitSet || !withTrigger):
+		return nil, usagef("run: command line to execute required (COMMAND may be omitted only with --unit and a path, socket or timer option)")
+	case f.scope && (f.remainAfterExit || slices.ContainsFunc(opts, func(po parsedOption) bool { return po.opt.long == "service-type" })):
+		return nil, usagef("run: --remain-after-exit and --service-type= are not supported in --scope mode.")
+	case stdio && (withTrigger || f.scope):
+		return nil, usagef("run: --pty/--pipe is not compatible in timer or --scope mode.")
+	case stdio && f.noBlock:
+		return nil, usagef("run: --pty/--pipe is not compatible with --no-block.")
+	case f.scope && withTrigger:
+		return nil, usagef("run: Path, socket or timer options are not supported in --scope mode.")
 	case len(f.timerProperties) > 0 && !f.withTimer:
 		return nil, usagef("run: --timer-property=%s has no effect without any other timer options", f.timerProperties[0])
 	case f.wait && f.noBlock:
 		return nil, usagef("run: --wait cannot be combined with --no-block")
-	case f.wait && f.withTimer:
-		return nil, usagef("run: --wait cannot be combined with timer options")
+	case f.wait && withTrigger:
+		return nil, usagef("run: --wait cannot be combined with path, socket or timer options")
+	case f.wait && f.scope:
+		return nil, usagef("run: --wait cannot be combined with --scope")
 	}
 	return f, nil
 }
@@ -434,8 +498,8 @@ func changeSuffix(name, suffix string) string {
 // runPlan is everything borgrun run sends, computed before connecting.
 type runPlan struct {
 	f                        *runFlags
-	service, trigger         string // trigger "" for a plain service
-	serviceProps, timerProps []transient.Property
+	service, trigger         string               // trigger "" for a plain service; service is the scope with --scope
+	serviceProps, timerProps []transient.Property // timerProps: the trigger's (timer, path or socket)
 	// The service's -E environment (nil if none) and its command, sent
 	// last, after what --pipe adds.
 	environment, execStart []transient.Property
@@ -527,8 +591,24 @@ func (e *env) plan(f *runFlags, uniqueName string, v props.Version) (*runPlan, e
 		return "run-u" + id + ".service", nil
 	}
 	var err error
+	suffix := f.triggerSuffix()
 	switch {
-	case !f.withTimer && f.unitSet:
+	case f.scope && f.unitSet:
+		var n []string
+		p.service, n, err = props.MangleUnitName(f.unit, ".scope", "as unit")
+		if err != nil {
+			return nil, usagef("run: --unit: %v", err)
+		}
+		if props.UnitNameType(p.service) != "scope" {
+			return nil, usagef("run: --unit %q: not a scope name", f.unit)
+		}
+		quietNotices(n)
+	case f.scope:
+		if p.service, err = autoName(); err != nil {
+			return nil, err
+		}
+		p.service = changeSuffix(p.service, ".scope")
+	case suffix == "" && f.unitSet:
 		var n []string
 		p.service, n, err = props.MangleUnitName(f.unit, ".service", "as unit")
 		if err != nil {
@@ -538,21 +618,21 @@ func (e *env) plan(f *runFlags, uniqueName string, v props.Version) (*runPlan, e
 			return nil, usagef("run: --unit %q: not a service name", f.unit)
 		}
 		quietNotices(n)
-	case !f.withTimer:
+	case suffix == "":
 		if p.service, err = autoName(); err != nil {
 			return nil, err
 		}
 	case f.unitSet:
 		switch props.UnitNameType(f.unit) {
 		case "service":
-			p.service, p.trigger = f.unit, changeSuffix(f.unit, ".timer")
+			p.service, p.trigger = f.unit, changeSuffix(f.unit, suffix)
 		case "timer":
 			p.trigger, p.service = f.unit, changeSuffix(f.unit, ".service")
 		default:
 			var n1, n2 []string
 			p.service, n1, err = props.MangleUnitName(f.unit, ".service", "as unit")
 			if err == nil {
-				p.trigger, n2, err = props.MangleUnitName(f.unit, ".timer", "as trigger")
+				p.trigger, n2, err = props.MangleUnitName(f.unit, suffix, "as trigger")
 			}
 			if err != nil {
 				return nil, usagef("run: --unit: %v", err)
@@ -560,14 +640,17 @@ func (e *env) plan(f *runFlags, uniqueName string, v props.Version) (*runPlan, e
 			quietNotices(n1)
 			quietNotices(n2)
 		}
-		if props.UnitNameType(p.service) != "service" || props.UnitNameType(p.trigger) != "timer" || !props.ValidUnitName(p.service) || !props.ValidUnitName(p.trigger) {
-			return nil, usagef("run: --unit %q: want NAME, NAME.service or NAME.timer with a timer", f.unit)
+		if props.UnitNameType(p.service) != "service" || "."+props.UnitNameType(p.trigger) != suffix || !props.ValidUnitName(p.service) || !props.ValidUnitName(p.trigger) {
+			if suffix == ".timer" {
+				return nil, usagef("run: --unit %q: want NAME, NAME.service or NAME.timer with a timer", f.unit)
+			}
+			return nil, usagef("run: --unit %q: want NAME or NAME.service with a %s unit", f.unit, suffix[1:])
 		}
 	default:
 		if p.service, err = autoName(); err != nil {
 			return nil, err
 		}
-		p.trigger = changeSuffix(p.service, ".timer")
+		p.trigger = changeSuffix(p.service, suffix)
 	}
 
 	description := f.description
@@ -596,9 +679,17 @@ func (e *env) plan(f *runFlags, uniqueName string, v props.Version) (*runPlan, e
 		common = append(common, "CollectMode=inactive-or-failed")
 	}
 
-	if p.trigger != "" {
+	if f.scope {
+		return p, p.planScope(common, uniqueName)
+	}
+	switch suffix {
+	case ".timer":
 		a := append(slices.Clone(common), f.timerProperties...)
 		if p.timerProps, err = p.encode(props.Timer, append(a, "RemainAfterElapse=no")...); err != nil {
+			return nil, err
+		}
+	case ".path", ".socket":
+		if err := p.planPathSocket(common, uniqueName); err != nil {
 			return nil, err
 		}
 	}
@@ -613,14 +704,11 @@ func (e *env) plan(f *runFlags, uniqueName string, v props.Version) (*runPlan, e
 	if f.sendSIGHUP {
 		before = append(before, "SendSIGHUP=yes")
 	}
-	if f.sliceSet && f.slice != "" {
-		slice, n, err := props.MangleUnitName(f.slice, ".slice", "as slice")
-		if err != nil || props.UnitNameType(slice) != "slice" {
-			return nil, usagef("run: --slice %q: not a slice name", f.slice)
-		}
-		quietNotices(n)
-		before = append(before, "Slice="+slice)
+	slice, err := p.slice()
+	if err != nil {
+		return nil, err
 	}
+	before = append(before, slice...)
 	var after []string
 	if f.remainAfterExit {
 		after = append(after, "RemainAfterExit=yes")
@@ -633,7 +721,7 @@ func (e *env) plan(f *runFlags, uniqueName string, v props.Version) (*runPlan, e
 	if p.serviceProps, err = p.encode(props.Service, before...); err != nil {
 		return nil, err
 	}
-	if (f.wait || f.pipe) && uniqueName != "" {
+	if (f.wait || f.pipe || f.pty) && uniqueName != "" {
 		p.serviceProps = append(p.serviceProps, transient.Property{Name: "AddRef", Value: dbus.MakeVariant(true)})
 	}
 	ps, err := p.encode(props.Service, after...)
@@ -704,17 +792,26 @@ func (e *env) systemdRun(args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	hosts, err := parseHosts("run", f.hosts, f.parallel, f.userManager)
+	hosts, err := parseHosts("run", f.hosts, f.machines, f.parallel, f.userManager)
 	if err != nil {
 		return 0, err
 	}
 	switch {
-	case len(hosts) > 0 && f.pipe:
-		return 0, usagef("run: --pipe cannot be combined with -H: file descriptors cannot be passed over ssh")
+	case len(f.hosts) > 0 && f.scope:
+		return 0, usagef("run: Scope execution is not supported on remote systems.")
+	case len(f.machines) > 0 && f.scope:
+		// systemd-run -M --scope would hand the container's manager a
+		// PID of the host's.
+		return 0, usagef("run: --scope cannot be combined with -M: the scope would hold borgrun's own process, which is not in the container")
+	case len(f.hosts) > 0 && (f.pipe || f.pty):
+		return 0, usagef("run: --pty/--pipe is only supported when connecting to the local system or containers.")
+	case len(hosts) > 1 && (f.pipe || f.pty):
+		return 0, usagef("run: --pty/--pipe goes with one -M only")
 	case len(hosts) > 0 && len(f.cmdline) > 0:
-		// As systemd-run -H: the remote manager resolves a bare name.
+		// As systemd-run -H and -M: the remote manager resolves a
+		// bare name.
 		if strings.Contains(f.cmdline[0], "/") && !strings.HasPrefix(f.cmdline[0], "/") {
-			return 0, usagef("run: command %q: with -H, give an absolute path or a bare name the remote manager finds", f.cmdline[0])
+			return 0, usagef("run: command %q: with -H or -M, give an absolute path or a bare name the remote manager finds", f.cmdline[0])
 		}
 	default:
 		if err := resolveCommand(f); err != nil {
@@ -731,7 +828,7 @@ func (e *env) systemdRun(args []string) (int, error) {
 		return 0, err
 	}
 
-	wait := f.wait || f.pipe
+	wait := f.wait || f.pipe || f.pty
 	if len(hosts) > 1 {
 		return 0, e.fanOut(hosts, f.parallel, wait, false, func(_ transient.Host, c *transient.Conn, w io.Writer) (any, error) {
 			he := *e
@@ -747,6 +844,9 @@ func (e *env) systemdRun(args []string) (int, error) {
 	switch {
 	case len(hosts) == 1:
 		dial = e.hostDial(hosts[0])
+		if f.pty {
+			f.ptyMachine = hosts[0].Machine
+		}
 	case f.userManager:
 		dial.Manager = transient.User
 	}
@@ -770,13 +870,21 @@ func (e *env) runOn(c *transient.Conn, f *runFlags) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if consoleCRLF(e.stderr, v) {
+		ce := *e
+		ce.stderr = crlfWriter{e.stderr}
+		e = &ce
+	}
 	for _, w := range slices.Concat(f.warnings, p.warnings) {
 		fmt.Fprintln(e.stderr, w)
 	}
 	for _, n := range p.notices {
 		fmt.Fprintln(e.stderr, n)
 	}
-	if p.trigger != "" {
+	switch {
+	case f.scope:
+		return e.startScope(c, p)
+	case p.trigger != "":
 		return e.startTimer(c, p)
 	}
 	return e.startService(c, p)
@@ -788,11 +896,12 @@ func (e *env) startTimer(c *transient.Conn, p *runPlan) (int, error) {
 		ps := slices.Concat(p.serviceProps, p.environment, p.execStart)
 		aux = []transient.AuxUnit{{Name: p.service, Properties: ps}}
 	}
-	if code, failed := e.startFailed(c.StartTransient(e.ctx, p.trigger, p.timerProps, aux, true), "timer", p.f.quiet, p.v, p.f.userManager); failed {
+	kind := props.UnitNameType(p.trigger)
+	if code, failed := e.startFailed(c.StartTransient(e.ctx, p.trigger, p.timerProps, aux, true), kind, p.f.quiet, p.v, p.f.userManager); failed {
 		return code, nil
 	}
 	if !p.f.quiet {
-		fmt.Fprintf(e.stderr, "Running timer as unit: %s\n", p.trigger)
+		fmt.Fprintf(e.stderr, "Running %s as unit: %s\n", kind, p.trigger)
 		if len(p.f.cmdline) > 0 {
 			fmt.Fprintf(e.stderr, "Will run service as unit: %s\n", p.service)
 		}
@@ -907,7 +1016,27 @@ func jobFailure(je *transient.JobError, v props.Version, user bool) string {
 func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 	f := p.f
 	ps := p.serviceProps
-	if f.pipe {
+	var master *os.File
+	switch {
+	case f.pty:
+		open := openPTY
+		if f.ptyMachine != "" {
+			open = func() (*os.File, *os.File, string, error) { return e.openMachinePTY(f.ptyMachine) }
+		}
+		m, peer, path, err := open()
+		if err != nil {
+			return 0, fmt.Errorf("run: %w", err)
+		}
+		defer m.Close()
+		defer peer.Close()
+		master = m
+		ps = append(ps, ptyProperties(p.v, path, peer, c.PassesFDs())...)
+		env, err := p.encodeEach(props.Service, "Environment", termEnvironment(p.v, true))
+		if err != nil {
+			return 0, err
+		}
+		ps = append(ps, env...)
+	case f.pipe:
 		if !c.PassesFDs() {
 			return 0, errors.New("run: --pipe: this connection to the manager cannot pass file descriptors")
 		}
@@ -918,27 +1047,20 @@ func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 		defer out.close()
 		ps = append(ps, transient.Property{Name: "StandardInputFileDescriptor", Value: dbus.MakeVariant(dbus.UnixFD(os.Stdin.Fd()))})
 		ps = append(ps, out.props...)
-		tty := false
-		for _, fd := range []uintptr{os.Stdin.Fd(), os.Stdout.Fd(), os.Stderr.Fd()} {
-			if _, err := unix.IoctlGetTermios(int(fd), unix.TCGETS); err == nil {
-				tty = true
-			}
+		env, err := p.encodeEach(props.Service, "Environment", termEnvironment(p.v, false))
+		if err != nil {
+			return 0, err
 		}
-		if term, ok := os.LookupEnv("TERM"); ok && tty {
-			env, err := p.encode(props.Service, "Environment="+props.Quote("TERM="+term))
-			if err != nil {
-				return 0, err
-			}
-			ps = append(ps, env...)
-		}
+		ps = append(ps, env...)
 	}
 	ps = slices.Concat(ps, p.environment, p.execStart)
 
-	// 257 waits for the start job neither with --pipe nor with --wait
-	// (where the service's end is waited for).
-	waitJob := !f.noBlock && !f.pipe && !(f.wait && p.v >= props.V257)
+	// 257 waits for the start job neither with --pipe or --pty nor with
+	// --wait (where the service's end is waited for).
+	waits := f.wait || f.pipe || f.pty
+	waitJob := !f.noBlock && !f.pipe && !f.pty && !(f.wait && p.v >= props.V257)
 	err := c.StartTransient(e.ctx, p.service, ps, nil, waitJob)
-	if errors.Is(err, transient.ErrCreated) && (f.wait || f.pipe) {
+	if errors.Is(err, transient.ErrCreated) && waits {
 		// Interrupted while the start job ran: as below.
 		return e.stopInterrupted(c, p.service)
 	}
@@ -955,15 +1077,21 @@ func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 			fmt.Fprintf(e.stderr, "Running as unit: %s; invocation ID: %s\n", p.service, id)
 		}
 	}
-	if !f.wait && !f.pipe {
+	if !waits || f.pty {
 		if !f.quiet {
 			id := ""
 			if p.v >= props.V255 {
 				if id, err = c.InvocationID(e.ctx, p.service); err != nil {
+					if _, ok := e.signalExit(); ok && f.pty {
+						return e.stopInterrupted(c, p.service)
+					}
 					return 0, err
 				}
 			}
 			running(id)
+		}
+		if f.pty {
+			return e.forwardPTY(c, p, master)
 		}
 		return 0, nil
 	}

@@ -92,7 +92,7 @@ func Export(ctx context.Context, c *transient.Conn, name string, opts ExportOpti
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range Hooks {
+	for _, k := range hookKinds {
 		hook := HookUnit(b.ServiceUnit(), k)
 		if deps, _ := unit[dependencyOf(k)].Value().([]string); !slices.Contains(deps, hook) {
 			continue

@@ -86,7 +86,7 @@ func checkJournal(t *testing.T, journal, unit, status string) {
 // invocation returns the unit's InvocationID as systemctl shows it.
 func invocation(t *testing.T, sys *transienttest.Systemd, unit string) string {
 	t.Helper()
-	return show(t, sys, unit)["InvocationID"]
+	return sys.Show(t, unit)["InvocationID"]
 }
 
 // TestHooksStayLoaded is the measurement behind the hooks' mechanism: the
@@ -117,7 +117,7 @@ func TestHooksStayLoaded(t *testing.T) {
 			loaded := func(when string) {
 				t.Helper()
 				for _, u := range []string{failure, success} {
-					p := show(t, sys, u)
+					p := sys.Show(t, u)
 					if p["LoadState"] != "loaded" || p["Transient"] != "yes" {
 						t.Fatalf("%s: %s: LoadState=%s Transient=%s, want loaded, yes", when, u, p["LoadState"], p["Transient"])
 					}
@@ -166,7 +166,7 @@ func TestHooksStayLoaded(t *testing.T) {
 				checkJournal(t, journal, b.ServiceUnit(), status)
 				// Both hooks would have been queued at the same moment:
 				// the other one has neither run nor a job.
-				if p := show(t, sys, other); p["InvocationID"] != before || p["Job"] != "" {
+				if p := sys.Show(t, other); p["InvocationID"] != before || p["Job"] != "" {
 					t.Errorf("%s ran too: InvocationID %q (was %q), Job %q", other, p["InvocationID"], before, p["Job"])
 				}
 				loaded("after a run with status " + status)
@@ -185,7 +185,7 @@ func TestHooksStayLoaded(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, u := range []string{failure, success} {
-				if p := show(t, sys, u); p["LoadState"] != "not-found" {
+				if p := sys.Show(t, u); p["LoadState"] != "not-found" {
 					t.Errorf("after Remove: %s: LoadState=%s, want not-found", u, p["LoadState"])
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -124,8 +125,12 @@ const (
 	HookSuccess Hook = "on-success" // after a run that succeeded
 )
 
-// Hooks are the kinds of hook, in the order their units are created.
-var Hooks = []Hook{HookFailure, HookSuccess}
+// hookKinds are the kinds of hook, in the order their units are created.
+var hookKinds = []Hook{HookFailure, HookSuccess}
+
+// HookKinds returns the kinds of hook there are, in the order their
+// units are created (a new slice each call).
+func HookKinds() []Hook { return slices.Clone(hookKinds) }
 
 // HookUnit returns the name of the unit that runs the hook of kind for
 // service (the job's scheduled service or its now service):
@@ -173,7 +178,7 @@ func (b *Job) HookAssignments(kind Hook, service string) []string {
 // systemd version v, as auxiliary units to create with the service.
 func (b *Job) HookUnits(v props.Version, service string) ([]transient.AuxUnit, error) {
 	var aux []transient.AuxUnit
-	for _, k := range Hooks {
+	for _, k := range hookKinds {
 		a := b.HookAssignments(k, service)
 		if a == nil {
 			continue
@@ -349,7 +354,7 @@ func (j *Job) Check(v props.Version) error {
 			return invalidf("credential %s: file %q: must be an absolute path", c.Name, c.File)
 		}
 	}
-	for _, k := range Hooks {
+	for _, k := range hookKinds {
 		if cmd := j.hook(k); cmd != nil && (len(cmd) == 0 || cmd[0] == "") {
 			return invalidf("%s hook: no command", k)
 		}
@@ -392,7 +397,7 @@ func (j *Job) CheckSchedule(v props.Version) error {
 			return invalidf("argument %q: a scheduled command cannot hold \"$\" or \";\" (systemd 252 garbles them on its next daemon-reload); put the command in a script", a)
 		}
 	}
-	for _, k := range Hooks {
+	for _, k := range hookKinds {
 		for _, a := range j.hook(k) {
 			if strings.ContainsAny(a, "$;") {
 				return invalidf("%s hook: argument %q: a scheduled hook cannot hold \"$\" or \";\" (systemd 252 garbles them on its next daemon-reload); put the hook in a script", k, a)
@@ -563,7 +568,7 @@ func (b *Job) Fingerprint() string {
 	// definition's, the same whichever manager runs it, so an upgraded
 	// manager does not turn a re-run into a "different definition".
 	parts := [][]string{b.TimerAssignments(), b.serviceAssignments(props.OldestVersion, "oneshot")}
-	for _, k := range Hooks {
+	for _, k := range hookKinds {
 		// Only hooks that exist: a job without hooks keeps the
 		// fingerprint it had before hooks were, so that its schedule is
 		// still "unchanged" after an upgrade of borgrun.
@@ -599,10 +604,10 @@ func (b *Job) UnitFiles() (timer, service string) {
 }
 
 // HookUnitFiles renders the hook units of service as unit-file text (what
-// --dry-run prints), in the order of [Hooks]; none if b has no hooks.
+// --dry-run prints), in the order of hookKinds; none if b has no hooks.
 func (b *Job) HookUnitFiles(service string) []UnitFile {
 	var files []UnitFile
-	for _, k := range Hooks {
+	for _, k := range hookKinds {
 		if a := b.HookAssignments(k, service); a != nil {
 			files = append(files, UnitFile{Name: HookUnit(service, k), Text: iniText("Service", a)})
 		}

@@ -103,21 +103,21 @@ const (
 	RelaxSnapshots Relaxation = "snapshots"
 )
 
-// Relaxations are the relaxations there are, in the order they are
+// relaxations are the relaxations there are, in the order they are
 // documented.
-var Relaxations = []Relaxation{RelaxKnownHosts, RelaxWX, RelaxSnapshots}
+var relaxations = []Relaxation{RelaxKnownHosts, RelaxWX, RelaxSnapshots}
 
 // ParseRelaxations returns the relaxations named by values, each a name
 // or a comma-separated list of names, without repeats, in the order of
-// [Relaxations].
+// [relaxations].
 func ParseRelaxations(values []string) ([]Relaxation, error) {
 	seen := map[Relaxation]bool{}
 	for _, v := range values {
 		for _, name := range strings.Split(v, ",") {
 			r := Relaxation(strings.TrimSpace(name))
-			if !slices.Contains(Relaxations, r) {
-				names := make([]string, len(Relaxations))
-				for i, r := range Relaxations {
+			if !slices.Contains(relaxations, r) {
+				names := make([]string, len(relaxations))
+				for i, r := range relaxations {
 					names[i] = string(r)
 				}
 				return nil, fmt.Errorf("relaxation %q: want %s", name, strings.Join(names, ", "))
@@ -126,7 +126,7 @@ func ParseRelaxations(values []string) ([]Relaxation, error) {
 		}
 	}
 	var rs []Relaxation
-	for _, r := range Relaxations {
+	for _, r := range relaxations {
 		if seen[r] {
 			rs = append(rs, r)
 		}

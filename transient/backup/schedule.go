@@ -440,7 +440,7 @@ func List(ctx context.Context, c *transient.Conn) ([]JobStatus, error) {
 	}
 	hooks := map[string][]Hook{}
 	for _, p := range hp {
-		for _, k := range Hooks {
+		for _, k := range hookKinds {
 			if deps, _ := p.Properties[dependencyOf(k)].Value().([]string); p.Err == nil && len(deps) > 0 {
 				hooks[p.Unit] = append(hooks[p.Unit], k)
 			}
@@ -590,7 +590,7 @@ const unloadTimeout = 30 * time.Second
 // timer, its service and their hook units.
 func jobUnits(b *Job) []string {
 	units := []string{b.TimerUnit(), b.ServiceUnit()}
-	for _, k := range Hooks {
+	for _, k := range hookKinds {
 		units = append(units, HookUnit(b.ServiceUnit(), k))
 	}
 	return units

@@ -31,22 +31,6 @@ func dial(t *testing.T) (*transient.Conn, *transienttest.Systemd) {
 	return c, sys
 }
 
-// show returns `systemctl show` of unit inside the sandbox as a map.
-func show(t *testing.T, sys *transienttest.Systemd, unit string) map[string]string {
-	t.Helper()
-	out, err := sys.Output(t.Context(), "systemctl", "show", unit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := make(map[string]string)
-	for _, line := range strings.Split(out, "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok {
-			m[k] = v
-		}
-	}
-	return m
-}
-
 // waitActiveState waits, driven by the manager's signals, until unit is in
 // state.
 func waitActiveState(t *testing.T, c *transient.Conn, unit, state string) error {
@@ -87,7 +71,7 @@ func TestStartTimerCreatesPair(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	timer := show(t, sys, b.TimerUnit())
+	timer := sys.Show(t, b.TimerUnit())
 	for k, want := range map[string]string{
 		"ActiveState":         "active",
 		"TimersCalendar":      "{ OnCalendar=*-*-* 00:00:00 ; next_elapse=",
@@ -101,7 +85,7 @@ func TestStartTimerCreatesPair(t *testing.T) {
 			t.Errorf("timer %s = %q, want prefix %q", k, got, want)
 		}
 	}
-	svc := show(t, sys, b.ServiceUnit())
+	svc := sys.Show(t, b.ServiceUnit())
 	for k, want := range map[string]string{
 		"LoadState":        "loaded",
 		"ActiveState":      "inactive",
@@ -160,7 +144,7 @@ func TestScheduleIsIdempotent(t *testing.T) {
 	if count[backup.Created] != 1 || count[backup.Unchanged] != n-1 {
 		t.Fatalf("outcomes %v, want 1 created and %d unchanged", count, n-1)
 	}
-	if got := show(t, sys, b.ServiceUnit())["Environment"]; !strings.Contains(got, backup.FingerprintVar+"="+b.Fingerprint()) {
+	if got := sys.Show(t, b.ServiceUnit())["Environment"]; !strings.Contains(got, backup.FingerprintVar+"="+b.Fingerprint()) {
 		t.Errorf("service Environment = %q, want the fingerprint", got)
 	}
 
@@ -170,14 +154,14 @@ func TestScheduleIsIdempotent(t *testing.T) {
 	if _, err := backup.Schedule(t.Context(), c, &other, false); !errors.Is(err, backup.ErrScheduleDiffers) {
 		t.Fatalf("different schedule: err = %v, want ErrScheduleDiffers", err)
 	}
-	if got := show(t, sys, b.TimerUnit())["TimersCalendar"]; !strings.Contains(got, "*-*-* 00:00:00") {
+	if got := sys.Show(t, b.TimerUnit())["TimersCalendar"]; !strings.Contains(got, "*-*-* 00:00:00") {
 		t.Fatalf("refused replacement changed the timer: %q", got)
 	}
 	// ...unless replace is asked for.
 	if o, err := backup.Schedule(t.Context(), c, &other, true); err != nil || o != backup.Replaced {
 		t.Fatalf("replace: %v, %v; want replaced", o, err)
 	}
-	if got := show(t, sys, b.TimerUnit())["TimersCalendar"]; !strings.Contains(got, "Mon *-*-* 00:00:00") {
+	if got := sys.Show(t, b.TimerUnit())["TimersCalendar"]; !strings.Contains(got, "Mon *-*-* 00:00:00") {
 		t.Fatalf("after replace, TimersCalendar = %q, want weekly", got)
 	}
 	if o, err := backup.Schedule(t.Context(), c, &other, true); err != nil || o != backup.Unchanged {
@@ -194,7 +178,7 @@ func TestScheduleIsIdempotent(t *testing.T) {
 	if o, err := backup.Schedule(t.Context(), c, &other, false); err != nil || o != backup.Created {
 		t.Fatalf("after the timer was stopped: %v, %v; want created", o, err)
 	}
-	if got := show(t, sys, b.TimerUnit())["ActiveState"]; got != "active" {
+	if got := sys.Show(t, b.TimerUnit())["ActiveState"]; got != "active" {
 		t.Fatalf("re-armed timer ActiveState = %q", got)
 	}
 }
@@ -219,7 +203,7 @@ func TestScheduleNeverKillsARun(t *testing.T) {
 	if _, err := backup.Schedule(t.Context(), c, &other, true); !errors.Is(err, backup.ErrRunInProgress) {
 		t.Fatalf("replace during a run: err = %v, want ErrRunInProgress", err)
 	}
-	if got := show(t, sys, b.ServiceUnit())["ActiveState"]; got != "activating" {
+	if got := sys.Show(t, b.ServiceUnit())["ActiveState"]; got != "activating" {
 		t.Fatalf("the run was disturbed: ActiveState = %q", got)
 	}
 }
@@ -334,7 +318,7 @@ func TestScheduleRefusesInvalidJob(t *testing.T) {
 				t.Fatalf("Schedule = %v; want one line wrapping ErrInvalid and naming %s", err, tt.want)
 			}
 			if tt.job.Name != "../etc" {
-				if got := show(t, sys, tt.job.TimerUnit())["LoadState"]; got != "not-found" {
+				if got := sys.Show(t, tt.job.TimerUnit())["LoadState"]; got != "not-found" {
 					t.Errorf("%s LoadState = %q after a refused schedule, want not-found", tt.job.TimerUnit(), got)
 				}
 			}

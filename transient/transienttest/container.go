@@ -39,6 +39,13 @@ type ContainerOptions struct {
 	// in the sandbox: volumes that outlive each boot even when Ephemeral
 	// is set.
 	Binds []string
+	// PrivateUsers, if set, is systemd-nspawn --private-users= (for
+	// example "100000:65536"): the container gets a user namespace of
+	// its own, as systemd-nspawn@.service's -U gives it, with its files'
+	// ownership left as it is (--private-users-ownership=off: the layers
+	// are owned by the sandbox's root, which the container sees as
+	// nobody, so some of its services fail; its manager boots).
+	PrivateUsers string
 	// BootTimeout bounds each boot, until the container's manager has
 	// reached its default target, and each shutdown. Zero means 30s.
 	BootTimeout time.Duration
@@ -154,6 +161,9 @@ func (c *Container) Boot(ctx context.Context) error {
 		"--overlay=" + c.root + ":" + c.dir + "/image:" + c.dir + "/rw/upper:/"}
 	for _, b := range c.opts.Binds {
 		args = append(args, "--bind="+b)
+	}
+	if c.opts.PrivateUsers != "" {
+		args = append(args, "--private-users="+c.opts.PrivateUsers, "--private-users-ownership=off")
 	}
 	if _, err := c.sys.Output(ctx, "systemd-run", args...); err != nil {
 		log, _ := c.sys.Output(context.WithoutCancel(ctx), "journalctl", "--no-pager", "-o", "cat", "-n", "40", "-u", c.Unit())

@@ -116,6 +116,23 @@ func (s *Systemd) Output(ctx context.Context, name string, args ...string) (stri
 	return string(out), nil
 }
 
+// Show returns `systemctl show UNIT` inside the sandbox as a map of
+// property to value; it fails tb if systemctl fails.
+func (s *Systemd) Show(tb testing.TB, unit string) map[string]string {
+	tb.Helper()
+	out, err := s.Output(tb.Context(), "systemctl", "show", unit)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m := make(map[string]string)
+	for _, line := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
 // BusStream returns a new stream connected to the sandbox's system bus
 // through systemd-stdio-bridge run inside the sandbox: the transport that
 // systemd's own -M and -H options use. It is what the host needs, because
