@@ -19,7 +19,7 @@ import (
 // measured here: borgrun runs in this process, its connection to the
 // sandbox's manager passes through a transienttest.Link that counts the
 // method calls crossing it and the round trips they cost (a call sent while
-// no answer is awaited starts one), with answers held back 10 ms so that
+// no answer is awaited starts one), with answers held back 25 ms so that
 // the count does not depend on the machine's speed. Each operation must
 // cost as many round trips with 100 jobs as with 1.
 
@@ -90,7 +90,10 @@ func countRoundTrips(t *testing.T, n int) map[string]transienttest.LinkCounts {
 		t.Fatalf("a job %q is left from another test", n)
 	}
 	scheduleJobs(t, c, "rt"+strconv.Itoa(n)+"-", n)
-	link := &transienttest.Link{Delay: 10 * time.Millisecond}
+	// Answers held back 25 ms: a batch of 500 calls must be written
+	// before the first answer is back, or it counts as two round trips;
+	// on a loaded machine writing them stalled past 10 ms.
+	link := &transienttest.Link{Delay: 25 * time.Millisecond}
 	counts := map[string]transienttest.LinkCounts{}
 	for _, op := range rtOps {
 		var stdout, stderr bytes.Buffer
@@ -161,7 +164,7 @@ func TestListReadCost(t *testing.T) {
 		timers = append(timers, backup.UnitPrefix+n+".timer")
 		services = append(services, backup.UnitPrefix+n+".service")
 	}
-	// Answers held back 10 ms, as in TestRoundTripsConstant: without a
+	// Answers held back 10 ms (TestRoundTripsConstant holds them 25): without a
 	// distance, a fast manager answers the first calls while the last
 	// are still being written, and that counts as another turn-around.
 	link := &transienttest.Link{Delay: 10 * time.Millisecond}
