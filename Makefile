@@ -89,7 +89,7 @@ roots: debs ## build the missing Debian roots the tests boot (/var/cache/borgrun
 	transient/transienttest/mkroot
 
 test: deps ## unit and integration tests (-race), against a throwaway real systemd
-	$(GO) test -race -count=1 -timeout 30m ./...
+	$(GO) test -race -count=1 -timeout 60m ./...
 
 check: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -252,7 +252,7 @@ func badInputCases() []badCase {
 		{[]string{"run", "-p", "Nice=99", tr}, `"Nice=99"`, false},
 		{[]string{"run", "--on-active", "5x", tr}, `"OnActiveSec=5x"`, false},
 		{[]string{"run", "--pipe", "--on-active=1h", tr}, "--pipe", false},
-		{[]string{"run", "--scope", tr}, "--scope", false},
+		{[]string{"run", "--scope", "--wait", tr}, "--scope", false},
 		{[]string{"run", "--slice=x.service", tr}, `"x.service"`, false},
 		{[]string{"run", "-E", "1X=y", tr}, `"1X=y"`, false},
 		{[]string{"run", "--timer-property=Bogus=1", "--on-active=1h", tr}, `"Bogus=1"`, false},
