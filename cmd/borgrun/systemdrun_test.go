@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/borgrun/borgrun/props"
 	"github.com/borgrun/borgrun/transient"
 	"github.com/borgrun/borgrun/transient/transienttest"
 )
@@ -506,7 +507,7 @@ func TestRunBadInput(t *testing.T) {
 
 // TestGetoptLong checks the getopt_long emulation on what parses.
 func TestGetoptLong(t *testing.T) {
-	opts, rest, err := getoptLong([]string{"-rqGu", "name", "--desc", "d e", "--pt", "-pA=1", "--property=B=2", "--", "-x"})
+	opts, rest, err := getoptLong([]string{"-rqGu", "name", "--desc", "d e", "--pt", "-pA=1", "--property=B=2", "--", "-x"}, props.V252)
 	if err != nil {
 		t.Fatal(err)
 	}
