@@ -531,7 +531,14 @@ func (e *env) parseRun(args []string, v props.Version) (*runFlags, error) {
 			f.withTimer = true
 		case "timer-property":
 			f.timerProperties = append(f.timerProperties, arg)
-			for _, p := range []string{"OnActiveSec=", "OnBootSec=", "OnStartupSec=", "OnUnitActiveSec=", "OnUnitInactiveSec=", "OnCalendar="} {
+			triggers := []string{"OnActiveSec=", "OnBootSec=", "OnStartupSec=", "OnUnitActiveSec=", "OnUnitInactiveSec=", "OnCalendar="}
+			if v >= props.V262 {
+				// 262 counts these two as triggers too (as
+				// --on-clock-change and --on-timezone-change
+				// always were); NEWS does not say since when.
+				triggers = append(triggers, "OnClockChange=", "OnTimezoneChange=")
+			}
+			for _, p := range triggers {
 				if strings.HasPrefix(arg, p) {
 					f.withTimer = true
 				}
@@ -570,7 +577,9 @@ func (e *env) parseRun(args []string, v props.Version) (*runFlags, error) {
 		case "ignore-failure":
 			f.ignoreFailure = true
 		case "background":
-			if !ansiColorCode(arg) {
+			// 257 takes any value; 262 checks it (NEWS does not
+			// say since when).
+			if v >= props.V262 && !ansiColorCode(arg) {
 				return nil, usagef("run: --background=%s: want an ANSI color code (digits and ';', as \"48;2;0;0;80\")", arg)
 			}
 			f.background = arg
@@ -606,9 +615,11 @@ func (e *env) parseRun(args []string, v props.Version) (*runFlags, error) {
 				}
 				cwd = wd
 			}
+			// parse_path_argument without suppressing the root:
+			// "" unsets, "/" (or "//.") stays "/".
 			f.rootDir = props.ParsePathArgument(arg, cwd)
-			if arg == "" {
-				f.rootDir = ""
+			if f.rootDir == "" && arg != "" {
+				f.rootDir = "/"
 			}
 		case "same-root-dir":
 			f.rootDir = "/"

@@ -26,11 +26,31 @@ type runCase struct {
 	// (collected, or a race with a short-lived process), so only the
 	// outcome is compared, not systemctl show.
 	noShow bool
+	// since: the case needs systemd-run since (an option it added); on
+	// an older suite it is invalid, and with refusal set borgrun must
+	// name the version needed. until: the case is invalid from until on.
+	since, until int
+	refusal      bool
 }
 
 func rc(args ...string) runCase        { return runCase{args: args} }
 func rcNoShow(args ...string) runCase  { return runCase{args: args, noShow: true} }
 func rcInvalid(args ...string) runCase { return runCase{args: args, invalid: true} }
+
+// from makes c a case of an option systemd-run v added: older suites
+// must refuse it naming v.
+func (c runCase) from(v int) runCase { c.since, c.refusal = v, true; return c }
+
+// validFrom makes c valid from v on only (not for a missing option).
+func (c runCase) validFrom(v int) runCase { c.since = v; return c }
+
+// validUntil makes c invalid from v on.
+func (c runCase) validUntil(v int) runCase { c.until = v; return c }
+
+// invalidOn reports whether c is invalid input for systemd-run major.
+func (c runCase) invalidOn(major int) bool {
+	return c.invalid || major < c.since || c.until != 0 && major >= c.until
+}
 
 func runCases() []runCase {
 	cases := []runCase{
@@ -203,6 +223,52 @@ func runCases() []runCase {
 		rcInvalid("-u", "@U.socket", "-r", "/bin/true"),
 		rcInvalid("-u", "@U.timer", "-r", "/bin/true"),
 		rcInvalid("-u", "@U.socket", "--on-active=1h", "/bin/true"),
+
+		// Options later versions added: run as that version does where
+		// the suite has them, refused (naming the version) where not.
+		rc("-u", "@U", "-r", "--expand-environment=no", "/bin/echo", "$$HOME", "$${X}").from(254),
+		rc("-u", "@U", "-r", "--expand-environment=yes", "/bin/echo", "$$HOME").from(254),
+		rc("-u", "@U", "-r", "--expand-environment=0", "--expand-environment=1", "/bin/true").from(254),
+		rc("-u", "@U", "--expand-environment=off", "--on-active=1h", "/bin/true").from(254),
+		rcNoShow("-u", "@U", "--wait", "-G", "--expand-environment=no", "/bin/sh", "-c", "test \"$$0\" = /bin/sh").from(254),
+		rcInvalid("-u", "@U", "--expand-environment=maybe", "/bin/true"),
+		rc("-u", "@U", "-r", "--ignore-failure", "/bin/false").from(256),
+		rc("-u", "@U", "-r", "--ignore-failure", "--expand-environment=no", "/bin/false").from(256),
+		rcNoShow("-u", "@U", "--wait", "-G", "--ignore-failure", "/bin/sh", "-c", "exit 3").from(256),
+		rc("-u", "@U", "--ignore-failure", "--on-active=1h", "/bin/false").from(256),
+		rc("-u", "@U", "-r", "--background=44", "/bin/true").from(256),
+		rc("-u", "@U", "-r", "--background=", "/bin/true").from(256),
+		// 257 takes any color; 262 checks it.
+		rc("-u", "@U", "-r", "--background=red", "/bin/true").from(256).validUntil(262),
+		rc("-u", "@U", "-r", "--background=4;", "/bin/true").from(256).validUntil(262),
+		rc("-u", "@U", "-r", "--json=short", "/bin/true").from(257),
+		rc("-u", "@U", "-r", "--json=pretty", "/bin/true").from(257),
+		rc("-u", "@U", "-r", "--json=off", "/bin/true").from(257),
+		rc("-u", "@U", "-r", "-q", "--json=short", "/bin/true").from(257),
+		rc("-u", "@U", "--json=short", "--on-active=1h", "/bin/true").from(257).validUntil(262),
+		rcInvalid("-u", "@U", "--json=long", "/bin/true"),
+		rc("-u", "@U", "-r", "--job-mode=replace", "/bin/true").from(258),
+		rc("-u", "@U", "-r", "--job-mode=lenient", "/bin/true").from(258),
+		rc("-u", "@U", "--job-mode=replace", "--on-active=1h", "/bin/true").from(258),
+		rcNoShow("-u", "@U", "--job-mode=isolate", "/bin/true").from(258),
+		rcInvalid("-u", "@U", "--job-mode=bogus", "/bin/true"),
+		rcNoShow("-u", "@U", "-T", "-P", "-G", "/bin/echo", "hi").from(258),
+		rcInvalid("-u", "@U", "-T", "--service-type=oneshot", "/bin/true"),
+		rc("-u", "@U", "-r", "-R", "/bin/true").from(259),
+		rc("-u", "@U", "-r", "--root-directory=/", "-d", "/bin/true").from(259),
+		rc("-u", "@U", "-r", "--root-directory=/", "--on-active=1h", "/bin/true").from(259),
+		rc("-u", "@U", "-r", "--root-directory=//./", "/bin/true").from(259),
+		rc("-u", "@U", "-r", "-R", "--root-directory=", "/bin/true").from(259),
+		rcInvalid("-u", "@U", "-r", "--root-directory=/tmp", "-d", "/bin/true"),
+		rc("-u", "@U", "-r", "--no-pager", "/bin/true").from(262),
+		// Abbreviations resolve among the version's own options: --c
+		// is --collect until --capsule came (256).
+		rcNoShow("-u", "@U", "--c", "/bin/true").validUntil(256),
+		// --on-clock-change alone makes a timer in every version; from
+		// 262 --timer-property=OnClockChange= does too.
+		rc("-u", "@U", "--on-timezone-change", "/bin/true"),
+		rc("-u", "@U", "--timer-property=OnClockChange=yes", "/bin/true").validFrom(262),
+		rc("-u", "@U", "--timer-property=OnTimezoneChange=yes", "--timer-property=Persistent=yes", "/bin/true").validFrom(262),
 	}
 	return cases
 }
@@ -226,6 +292,14 @@ func normalizeMessages(s, unit string) string {
 	s = reRunName.ReplaceAllStringFunc(s, func(m string) string { return m[:5] })
 	s = reInvID.ReplaceAllString(s, "; invocation ID: X")
 	return reFigures.ReplaceAllString(s, "$1$2: X")
+}
+
+var reJSONID = regexp.MustCompile(`"[0-9a-f]{32}"`)
+
+// normalizeStdout is normalizeMessages for stdout, where --json prints
+// the unit and its invocation ID.
+func normalizeStdout(s, unit string) string {
+	return reJSONID.ReplaceAllString(normalizeMessages(s, unit), `"X"`)
 }
 
 // unstartedInvocation reports whether args make systemd-run 257 read the
@@ -331,13 +405,13 @@ func TestRunDifferential(t *testing.T) {
 		t.Run(fmt.Sprintf("%s/%d", suite, suite.SystemdMajor()), func(t *testing.T) {
 			transienttest.RequireSuite(t, suite)
 			sys := sandbox.GetSuite(t, suite)
-			runDifferential(t, sys, cases)
+			runDifferential(t, sys, suite.SystemdMajor(), cases)
 		})
 	}
 }
 
 // runDifferential is TestRunDifferential in the throwaway systemd sys.
-func runDifferential(t *testing.T, sys *transienttest.Systemd, cases []runCase) {
+func runDifferential(t *testing.T, sys *transienttest.Systemd, major int, cases []runCase) {
 	for i, tc := range cases {
 		t.Run(fmt.Sprintf("%03d %s", i, strings.Join(tc.args, " ")), func(t *testing.T) {
 			t.Parallel()
@@ -347,7 +421,10 @@ func runDifferential(t *testing.T, sys *transienttest.Systemd, cases []runCase) 
 			br := outcome{stdout, stderr, code}
 			t.Cleanup(func() { cleanupUnits(t, sys, sdStem, sd.stderr); cleanupUnits(t, sys, brStem, br.stderr) })
 
-			if tc.invalid {
+			if tc.invalidOn(major) {
+				if tc.refusal && major < tc.since && !strings.Contains(br.stderr, fmt.Sprintf("needs systemd %d or newer; this manager is %d", tc.since, major)) {
+					t.Errorf("borgrun stderr %q does not name the version needed (%d) and the manager's (%d)", br.stderr, tc.since, major)
+				}
 				if sd.code != 1 {
 					t.Errorf("systemd-run exit %d, want 1 (the case says invalid); stderr %q", sd.code, sd.stderr)
 				}
@@ -377,7 +454,7 @@ func runDifferential(t *testing.T, sys *transienttest.Systemd, cases []runCase) 
 			if a != b {
 				t.Errorf("stderr differs\nborgrun:\n%s\nsystemd-run:\n%s", a, b)
 			}
-			if br.stdout != sd.stdout {
+			if a, b := normalizeStdout(br.stdout, brStem), normalizeStdout(sd.stdout, sdStem); a != b {
 				t.Errorf("stdout %q, systemd-run %q", br.stdout, sd.stdout)
 			}
 			if tc.noShow {
