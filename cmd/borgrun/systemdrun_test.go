@@ -454,6 +454,9 @@ func runDifferential(t *testing.T, sys *transienttest.Systemd, major int, cases 
 			if a != b {
 				t.Errorf("stderr differs\nborgrun:\n%s\nsystemd-run:\n%s", a, b)
 			}
+			if json := slices.ContainsFunc(tc.args, func(a string) bool { return a == "--json=short" || a == "--json=pretty" }); json && !slices.Contains(tc.args, "-q") && !slices.ContainsFunc(tc.args, func(a string) bool { return strings.HasPrefix(a, "--on-") }) && !strings.Contains(sd.stdout, `"unit"`) {
+				t.Errorf("systemd-run printed no JSON object on stdout: %q", sd.stdout)
+			}
 			if a, b := normalizeStdout(br.stdout, brStem), normalizeStdout(sd.stdout, sdStem); a != b {
 				t.Errorf("stdout %q, systemd-run %q", br.stdout, sd.stdout)
 			}
@@ -567,6 +570,18 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"-H", "db1", "--parallel=x", "/bin/true"}, `--parallel "x"`},
 		{[]string{"-H", "db1", "bin/true"}, `"bin/true"`},
 		{[]string{"-H", "db1", "-p", "Bogus=1", "/bin/true"}, `"Bogus=1"`},
+		// Options of later versions: bad values whatever the manager.
+		{[]string{"--expand-environment=maybe", "/bin/true"}, "--expand-environment=maybe"},
+		{[]string{"--json=long", "/bin/true"}, "--json=long"},
+		{[]string{"--job-mode=bogus", "/bin/true"}, "--job-mode=bogus"},
+		{[]string{"--background=red", "-t", "/bin/true"}, "--background=red"},
+		{[]string{"--background=44", "-t", "/bin/true"}, "--pty"},
+		{[]string{"-T", "--service-type=oneshot", "/bin/true"}, "--pty-late is not compatible with --service-type=oneshot."},
+		{[]string{"--root-directory=/tmp", "-d", "/bin/true"}, "--same-dir"},
+		{[]string{"-C", "x", "/bin/true"}, "--capsule"},
+		{[]string{"-v", "/bin/true"}, "--verbose"},
+		{[]string{"--output=cat", "/bin/true"}, "--output"},
+		{[]string{"--c", "--json", "/bin/true"}, "'--c' is ambiguous"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -595,6 +610,46 @@ func TestGetoptLong(t *testing.T) {
 	want := []string{"remain-after-exit=", "quiet=", "collect=", "unit=name", "description=d e", "pty=", "property=A=1", "property=B=2"}
 	if !slices.Equal(got, want) || !slices.Equal(rest, []string{"-x"}) {
 		t.Errorf("got %q rest %q, want %q rest [-x]", got, rest, want)
+	}
+}
+
+// TestGetoptLongVersions checks that options and abbreviations are those
+// of the manager's version: --c is --collect until --capsule (256), --pt
+// is --pty until --pty-late (258), and an option a later version added is
+// refused naming that version.
+func TestGetoptLongVersions(t *testing.T) {
+	tests := []struct {
+		args []string
+		v    props.Version
+		want string // the option parsed, or the error
+	}{
+		{[]string{"--c"}, props.V255, "collect"},
+		{[]string{"--c"}, props.V256, "option '--c' is ambiguous; possibilities: '--collect' '--capsule'"},
+		{[]string{"--pt"}, props.V257, "pty"},
+		{[]string{"--pt"}, props.V258, "option '--pt' is ambiguous; possibilities: '--pty' '--pty-late'"},
+		{[]string{"--tt"}, props.V262, "tty"},
+		{[]string{"--json=short"}, props.V256, "--json needs systemd 257 or newer; this manager is 256"},
+		{[]string{"--js=short"}, props.V252, "--json needs systemd 257 or newer; this manager is 252"},
+		{[]string{"--json=short"}, props.V257, "json"},
+		{[]string{"-T"}, props.V257, "-T/--pty-late needs systemd 258 or newer; this manager is 257"},
+		{[]string{"-R"}, props.V258, "-R/--same-root-dir needs systemd 259 or newer; this manager is 258"},
+		{[]string{"-R"}, props.V259, "same-root-dir"},
+		{[]string{"--expand-environment=no"}, props.V253, "--expand-environment needs systemd 254 or newer; this manager is 253"},
+		{[]string{"--expand-environment=no"}, props.V254, "expand-environment"},
+		{[]string{"--no-pager"}, props.V261, "--no-pager needs systemd 262 or newer; this manager is 261"},
+		{[]string{"--no-p"}, props.V262, "no-pager"},
+	}
+	for _, tt := range tests {
+		opts, _, err := getoptLong(tt.args, tt.v)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		} else if len(opts) == 1 {
+			got = opts[0].opt.long
+		}
+		if got != tt.want {
+			t.Errorf("%q as %d: got %q, want %q", tt.args, tt.v, got, tt.want)
+		}
 	}
 }
 
