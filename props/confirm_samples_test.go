@@ -8,6 +8,11 @@ import "github.com/borgrun/borgrun/props"
 // suite whose systemd-run does not know a name yet, both sides must reject
 // it as unknown.
 var confirmSamples = concatSamples(
+	// Path and socket names added after 252.
+	pth("PollLimitBurst=5", "PollLimitIntervalSec=3s"),
+	sock("PollLimitBurst=5", "PollLimitIntervalSec=3s", "PassFileDescriptorsToExec=yes",
+		"DeferTrigger=yes", "DeferTrigger=patient", "DeferTriggerMaxSec=5s",
+		"XAttrEntryPoint=user.a=b", "XAttrListen=user.x=1", "XAttrAccept=", "XAttrAccept=user.y"),
 	svc( // 253
 		"MemoryZSwapMax=1G", "MemoryZSwapMax=infinity",
 		"LogFilterPatterns=~^foo", "LogFilterPatterns=bar", "LogFilterPatterns=",
@@ -105,8 +110,10 @@ func samples(t props.UnitType, ins []string) []confirmCase {
 	return out
 }
 
-func svc(ins ...string) []confirmCase { return samples(props.Service, ins) }
-func tmr(ins ...string) []confirmCase { return samples(props.Timer, ins) }
+func svc(ins ...string) []confirmCase  { return samples(props.Service, ins) }
+func tmr(ins ...string) []confirmCase  { return samples(props.Timer, ins) }
+func pth(ins ...string) []confirmCase  { return samples(props.Path, ins) }
+func sock(ins ...string) []confirmCase { return samples(props.Socket, ins) }
 func both(ins ...string) []confirmCase {
 	return append(svc(ins...), tmr(ins...)...)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,7 +48,11 @@ type confirmCase struct {
 	in string
 }
 
-// readGoldenInputs returns the inputs of testdata/assignments.golden.
+// confirmTypes are the unit types TestConfirm creates units of.
+var confirmTypes = []props.UnitType{props.Service, props.Timer, props.Path, props.Socket}
+
+// readGoldenInputs returns the inputs of testdata/assignments.golden for
+// the confirmTypes.
 func readGoldenInputs(t *testing.T) []confirmCase {
 	t.Helper()
 	f, err := os.Open("testdata/assignments.golden")
@@ -61,10 +66,11 @@ func readGoldenInputs(t *testing.T) []confirmCase {
 	for sc.Scan() {
 		line := sc.Text()
 		typ, rest, _ := strings.Cut(line, " ")
-		c := confirmCase{t: props.Service}
-		if typ == "timer" {
-			c.t = props.Timer
+		i := slices.IndexFunc(confirmTypes, func(t props.UnitType) bool { return t.String() == typ })
+		if i < 0 {
+			continue // a scope's: confirmed by borgrun run --scope's differential test
 		}
+		c := confirmCase{t: confirmTypes[i]}
 		if strings.HasPrefix(rest, "\"") {
 			q, err := strconv.QuotedPrefix(rest)
 			if err != nil {
@@ -111,6 +117,11 @@ func startB(ctx context.Context, conn *dbus.Conn, t props.UnitType, name string,
 		all := append(append([]props.Property{desc}, ps...), exec)
 		return obj.CallWithContext(ctx, method, 0, name+".service", "fail", all, []auxUnit{}).Err
 	}
+	aux := []auxUnit{{name + ".service", []props.Property{desc, exec}}}
+	if t == props.Path || t == props.Socket {
+		all := append([]props.Property{desc}, ps...)
+		return obj.CallWithContext(ctx, method, 0, name+"."+t.String(), "fail", all, aux).Err
+	}
 	onActive, err := props.Parse(props.Timer, "OnActiveSec=1h")
 	if err != nil {
 		return err
@@ -118,7 +129,6 @@ func startB(ctx context.Context, conn *dbus.Conn, t props.UnitType, name string,
 	all := append([]props.Property{desc}, onActive...)
 	all = append(all, ps...)
 	all = append(all, mustProp("RemainAfterElapse", false))
-	aux := []auxUnit{{name + ".service", []props.Property{desc, exec}}}
 	return obj.CallWithContext(ctx, method, 0, name+".timer", "fail", all, aux).Err
 }
 
@@ -308,8 +318,11 @@ func confirmSuite(t *testing.T, sys *transienttest.Systemd, v props.Version) {
 	cases := confirmCasesFor(t, v)
 
 	st := &confirmStats{
-		exercised:    map[props.UnitType]map[string]bool{props.Service: {}, props.Timer: {}},
-		matchedNames: map[props.UnitType]map[string]bool{props.Service: {}, props.Timer: {}},
+		exercised:    map[props.UnitType]map[string]bool{},
+		matchedNames: map[props.UnitType]map[string]bool{},
+	}
+	for _, typ := range confirmTypes {
+		st.exercised[typ], st.matchedNames[typ] = map[string]bool{}, map[string]bool{}
 	}
 	type job struct {
 		i int
@@ -358,8 +371,19 @@ func confirmSuite(t *testing.T, sys *transienttest.Systemd, v props.Version) {
 	wg.Wait()
 	_, _ = boundedOutput(ctx, sys, "systemctl", "reset-failed")
 
+	shared := map[string]bool{} // a path's or socket's names that a service or timer has too
 	for _, typ := range []props.UnitType{props.Service, props.Timer} {
+		for _, n := range props.NamesFor(v, typ) {
+			shared[n] = true
+		}
+	}
+	for _, typ := range confirmTypes {
 		names := props.NamesFor(v, typ)
+		if typ == props.Path || typ == props.Socket {
+			// Those are confirmed for the service and the timer; the
+			// golden file has the path's and socket's own.
+			names = slices.DeleteFunc(names, func(n string) bool { return shared[n] })
+		}
 		matchedNames := 0
 		for _, n := range names {
 			if !st.exercised[typ][n] {
@@ -424,11 +448,20 @@ func confirmOne(ctx context.Context, t *testing.T, sys *transienttest.Systemd, c
 	// The description is explicit: systemd-run 257 and newer prefix the
 	// command line it derives one from with "[systemd-run] ".
 	args := []string{"--unit=" + nameA, "--description=" + description}
-	if c.t == props.Timer {
+	extra := extraFor(c)
+	switch c.t {
+	case props.Timer:
 		suffix, flag = ".timer", "--timer-property"
 		args = append(args, "--on-active=1h")
+	case props.Path:
+		// A path unit needs a path to watch, a socket something to
+		// listen on.
+		suffix, flag = ".path", "--path-property"
+		extra = append([]string{"PathExists=/nonexistent/borgrun-cf"}, extra...)
+	case props.Socket:
+		suffix, flag = ".socket", "--socket-property"
+		extra = append([]string{fmt.Sprintf("ListenStream=/run/borgrun-cf-%d.sock", i)}, extra...)
 	}
-	extra := extraFor(c)
 	for _, e := range extra {
 		args = append(args, flag, e)
 	}
@@ -446,7 +479,8 @@ func confirmOne(ctx context.Context, t *testing.T, sys *transienttest.Systemd, c
 	}
 	defer func() {
 		_, _ = boundedOutput(context.Background(), sys, "systemctl", "stop", "--no-block",
-			nameA+".service", nameB+".service", nameA+".timer", nameB+".timer")
+			nameA+".service", nameB+".service", nameA+".timer", nameB+".timer", nameA+".path", nameB+".path",
+			nameA+".socket", nameB+".socket")
 	}()
 	msg := strings.TrimSpace(stderr.String())
 	name, _, _ := strings.Cut(c.in, "=")
@@ -478,7 +512,8 @@ func confirmOne(ctx context.Context, t *testing.T, sys *transienttest.Systemd, c
 		return 0, fmt.Errorf("systemd-run ignores it (%s) but props does not", msg)
 	}
 	var showA string
-	if exclusive[name] && runErr == nil {
+	// Sockets listen on the same addresses: A is stopped before B too.
+	if (exclusive[name] || c.t == props.Socket) && runErr == nil {
 		if showA, err = boundedOutput(ctx, sys, "systemctl", "show", nameA+suffix); err != nil {
 			return 0, err
 		}
@@ -487,6 +522,14 @@ func confirmOne(ctx context.Context, t *testing.T, sys *transienttest.Systemd, c
 		}
 	}
 	bErr := startB(ctx, conn, c.t, nameB, ours)
+	if runErr != nil && bErr == nil && strings.HasPrefix(msg, "Job failed") {
+		// systemd-run waited for the trigger's start job, which failed
+		// (a socket that cannot listen): B's job must fail too.
+		if _, err := boundedOutput(ctx, sys, "systemctl", "start", nameB+suffix); err != nil {
+			t.Logf("%s %s %q: start job failed on both sides: %s", v, c.t, c.in, msg)
+			return confirmBothRejected, nil
+		}
+	}
 	switch {
 	case runErr != nil && bErr != nil:
 		if !strings.Contains(msg, "Failed to start transient") {

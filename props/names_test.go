@@ -16,7 +16,7 @@ import (
 )
 
 // The golden files testdata/names-MAJOR.txt list the names systemd-run
-// MAJOR accepts for a service and a timer, derived from that version's
+// MAJOR accepts for each unit type it creates, derived from that version's
 // source (Debian's source package) by testdata/gen-names.py; see its
 // header for the procedure. Regenerate with
 //
@@ -24,6 +24,10 @@ import (
 var namesSources = map[props.Version]string{
 	252: "252.39", 254: "254.26", 257: "257.13", 262: "262",
 }
+
+// allTypes are the unit types systemd-run creates, as names-MAJOR.txt
+// lists them.
+var allTypes = []props.UnitType{props.Service, props.Timer, props.Scope, props.Path, props.Socket}
 
 // readNames reads testdata/names-MAJOR.txt.
 func readNames(t *testing.T, v props.Version) map[props.UnitType][]string {
@@ -37,14 +41,11 @@ func readNames(t *testing.T, v props.Version) map[props.UnitType][]string {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		typ, name, ok := strings.Cut(sc.Text(), " ")
-		switch {
-		case ok && typ == "service":
-			names[props.Service] = append(names[props.Service], name)
-		case ok && typ == "timer":
-			names[props.Timer] = append(names[props.Timer], name)
-		default:
+		i := slices.IndexFunc(allTypes, func(t props.UnitType) bool { return t.String() == typ })
+		if !ok || i < 0 {
 			t.Fatalf("names-%d.txt: bad line %q", int(v), sc.Text())
 		}
+		names[allTypes[i]] = append(names[allTypes[i]], name)
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
@@ -69,7 +70,7 @@ func difference(a, b []string) []string {
 func TestNamesForSource(t *testing.T) {
 	for v, src := range namesSources {
 		names := readNames(t, v)
-		for _, typ := range []props.UnitType{props.Service, props.Timer} {
+		for _, typ := range allTypes {
 			got := props.NamesFor(v, typ)
 			if len(names[typ]) == 0 {
 				t.Errorf("names-%d.txt has no %s names", int(v), typ)

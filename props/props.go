@@ -27,23 +27,45 @@ const (
 	Service UnitType = iota
 	// Timer is a .timer unit: systemd-run's --timer-property.
 	Timer
+	// Scope is a .scope unit: systemd-run --scope's -p/--property.
+	Scope
+	// Path is a .path unit: systemd-run's --path-property.
+	Path
+	// Socket is a .socket unit: systemd-run's --socket-property.
+	Socket
 )
 
-// String returns "service" or "timer".
+// propTypes are the unit types props knows.
+var propTypes = []UnitType{Service, Timer, Scope, Path, Socket}
+
+// String returns "service", "timer", "scope", "path" or "socket".
 func (t UnitType) String() string {
 	switch t {
 	case Service:
 		return "service"
 	case Timer:
 		return "timer"
+	case Scope:
+		return "scope"
+	case Path:
+		return "path"
+	case Socket:
+		return "socket"
 	}
 	return fmt.Sprintf("UnitType(%d)", int(t))
 }
 
 // flag returns the systemd-run flag that takes assignments for t.
 func (t UnitType) flag() string {
-	if t == Timer {
+	switch t {
+	case Timer:
 		return "--timer-property"
+	case Path:
+		return "--path-property"
+	case Socket:
+		return "--socket-property"
+	case Scope:
+		return "-p with --scope"
 	}
 	return "-p"
 }
@@ -57,6 +79,9 @@ type handler func(name, value string) ([]Property, error)
 var tables = map[UnitType]map[string]handler{
 	Service: merge(cgroupGroup(), executeGroup(), killGroup(), serviceGroup(), unitGroup()),
 	Timer:   merge(timerGroup(), unitGroup()),
+	Scope:   merge(cgroupGroup(), killGroup(), scopeGroup(), unitGroup()),
+	Path:    merge(pathGroup(), unitGroup()),
+	Socket:  merge(cgroupGroup(), executeGroup(), killGroup(), socketGroup(), unitGroup()),
 }
 
 func merge(groups ...map[string]handler) map[string]handler {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,6 +22,25 @@ const goldenPath = "testdata/assignments.golden"
 // golden table runs each name with its sample for every unit type that
 // accepts it, so every name is covered at least once.
 var samples = map[string]string{
+	// path
+	"MakeDirectory": "yes", "DirectoryMode": "0750", "PathExists": "/srv/flag", "PathExistsGlob": "/srv/*.ready",
+	"PathChanged": "/etc/borgmatic", "PathModified": "/var/backups", "DirectoryNotEmpty": "/srv/spool",
+	"TriggerLimitBurst": "10", "TriggerLimitIntervalSec": "2s",
+	// socket
+	"Accept": "yes", "FlushPending": "no", "Writable": "yes", "KeepAlive": "on", "NoDelay": "1", "FreeBind": "y",
+	"Transparent": "no", "Broadcast": "false", "PassCredentials": "yes", "PassSecurity": "no",
+	"PassPacketInfo": "yes", "ReusePort": "true", "RemoveOnStop": "yes", "SELinuxContextFromNet": "no",
+	"Priority": "6", "IPTTL": "64", "Mark": "-1", "IPTOS": "low-delay", "Backlog": "128",
+	"MaxConnections": "64", "MaxConnectionsPerSource": "8", "KeepAliveProbes": "9", "SocketMode": "0660",
+	"MessageQueueMaxMessages": "10", "MessageQueueMessageSize": "8192", "KeepAliveTimeSec": "2h",
+	"KeepAliveIntervalSec": "75s", "DeferAcceptSec": "5", "ReceiveBuffer": "1M", "SendBuffer": "64K",
+	"PipeSize": "4K", "SmackLabel": "l",
+	"SmackLabelIPIn": "in", "SmackLabelIPOut": "out", "TCPCongestion": "cubic", "BindToDevice": "lo",
+	"BindIPv6Only": "both", "FileDescriptorName": "borg", "SocketUser": "nobody", "SocketGroup": "nogroup",
+	"Timestamping": "us", "Symlinks": "/run/a '/run/b c'", "SocketProtocol": "SCTP",
+	"ListenStream": "127.0.0.1:8080", "ListenDatagram": "[::1]:53", "ListenSequentialPacket": "/run/seq",
+	"ListenNetlink": "kobject-uevent 1", "ListenSpecial": "/dev/log", "ListenMessageQueue": "/mq",
+	"ListenFIFO": "/run/fifo", "ListenUSBFunction": "/dev/usb-ffs/x",
 	// cgroup
 	"DevicePolicy": "closed", "Slice": "borgrun-test.slice", "ManagedOOMSwap": "kill",
 	"ManagedOOMMemoryPressure": "kill", "ManagedOOMPreference": "avoid",
@@ -134,6 +154,26 @@ var extraCases = []struct {
 	t  UnitType
 	in string
 }{
+	// Scopes take the cgroup, kill and unit groups, no exec settings.
+	{Scope, "Nice=5"},
+	{Scope, "MemoryMax=1G"},
+	{Scope, "KillMode=mixed"},
+	{Scope, "Description=x"},
+	{Scope, "PathExists=/x"},
+	{Service, "PathExists=/x"},
+	{Service, "ListenStream=80"},
+	{Path, "PathExists="},
+	{Path, "Unit=x.service"},
+	{Path, "ExecStart=/bin/true"},
+	{Socket, "ListenStream="},
+	{Socket, "IPTOS=7"},
+	{Socket, "IPTOS=256"},
+	{Socket, "SocketProtocol="},
+	{Socket, "SocketProtocol=999"},
+	{Socket, "SocketProtocol=17"},
+	{Socket, "MessageQueueMessageSize=8K"},
+	{Socket, "Nice=5"},
+	{Socket, "TimeoutSec=5"},
 	// Exec* prefixes and the …Ex upgrade.
 	{Service, "ExecStartPre=-/bin/true"},
 	{Service, "ExecStartPre=--/bin/true"},
@@ -421,6 +461,21 @@ func allCases() []goldenCase {
 			cases = append(cases, goldenCase{t, n + "=" + samples[n]})
 		}
 	}
+	// The other types: the names of their own groups (the rest are
+	// the service's and the timer's, and encoded alike).
+	for _, g := range []struct {
+		t UnitType
+		m map[string]handler
+	}{{Scope, scopeGroup()}, {Path, pathGroup()}, {Socket, socketGroup()}} {
+		names := make([]string, 0, len(g.m))
+		for n := range g.m {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			cases = append(cases, goldenCase{g.t, n + "=" + samples[n]})
+		}
+	}
 	for _, c := range extraCases {
 		cases = append(cases, goldenCase(c))
 	}
@@ -522,7 +577,7 @@ func TestGoldenUniqueInputs(t *testing.T) {
 		seen[gc] = true
 	}
 	for n := range samples {
-		if tables[Service][n] == nil && tables[Timer][n] == nil {
+		if !slices.ContainsFunc(propTypes, func(t UnitType) bool { return tables[t][n] != nil }) {
 			t.Errorf("sample for unknown name %s", n)
 		}
 	}
@@ -536,7 +591,7 @@ func TestCompleteness(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	seen := map[UnitType]map[string]bool{Service: {}, Timer: {}}
+	seen := map[UnitType]map[string]bool{Service: {}, Timer: {}, Scope: {}, Path: {}, Socket: {}}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
@@ -565,15 +620,11 @@ func TestCompleteness(t *testing.T) {
 // parseGoldenInput extracts the unit type and input of a golden line.
 func parseGoldenInput(line string) (UnitType, string, error) {
 	typ, rest, _ := strings.Cut(line, " ")
-	var t UnitType
-	switch typ {
-	case "service":
-		t = Service
-	case "timer":
-		t = Timer
-	default:
+	i := slices.IndexFunc(propTypes, func(t UnitType) bool { return t.String() == typ })
+	if i < 0 {
 		return 0, "", fmt.Errorf("bad golden line %q", line)
 	}
+	t := propTypes[i]
 	if strings.HasPrefix(rest, "\"") {
 		q, err := strconv.QuotedPrefix(rest)
 		if err != nil {

@@ -87,7 +87,7 @@ var versionTables, introduced = buildVersionTables()
 func buildVersionTables() (map[versionKey]map[string]handler, map[UnitType]map[string]Version) {
 	versionTables := map[versionKey]map[string]handler{}
 	introduced := map[UnitType]map[string]Version{}
-	for _, t := range []UnitType{Service, Timer} {
+	for _, t := range propTypes {
 		introduced[t] = map[string]Version{}
 		for name := range tables[t] {
 			introduced[t][name] = OldestVersion
@@ -112,7 +112,9 @@ func buildVersionTables() (map[versionKey]map[string]handler, map[UnitType]map[s
 			for _, c := range changedNames {
 				if c.since <= v && c.types&typeBit(t) != 0 {
 					for _, name := range c.names {
-						if _, ok := m[name]; ok {
+						if _, ok := m[name]; ok && c.h == nil {
+							delete(m, name) // moved to another group
+						} else if ok {
 							m[name] = c.h
 						}
 					}
@@ -173,7 +175,7 @@ func Beyond(v Version, t UnitType, name string) bool {
 // only warns and sends nothing (the cgroup-v1 settings from 258 on), and
 // the warning it prints.
 func Ignored(v Version, t UnitType, name string) (warning string, ok bool) {
-	if t != Service || v.effective() < V258 {
+	if typeBit(t)&forCgroupGroup == 0 || v.effective() < V258 {
 		return "", false
 	}
 	for _, n := range cgroupV1Names {
@@ -266,8 +268,17 @@ func unknownNameFor(v Version, t UnitType, name string) error {
 		return &valueError{ErrNeedsNewer, fmt.Sprintf("%s= needs systemd %d or newer; this manager is %d",
 			name, int(since), int(v))}
 	}
-	for _, other := range []UnitType{Service, Timer} {
-		if other == t {
+	if since, ok := Since(Service, name); ok && t == Scope {
+		msg := fmt.Sprintf("%s is not a scope property: a scope runs no command of its own", name)
+		if since > v.effective() {
+			msg += fmt.Sprintf(" (and needs systemd %d or newer)", int(since))
+		}
+		return &valueError{ErrWrongUnitType, msg}
+	}
+	for _, other := range propTypes {
+		// -p with --scope takes what a scope takes; a service name
+		// there is just unknown.
+		if other == t || other == Scope || t == Scope && other == Service {
 			continue
 		}
 		if since, ok := Since(other, name); ok {

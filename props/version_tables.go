@@ -19,7 +19,15 @@ type typeMask uint8
 const (
 	forService typeMask = 1 << iota
 	forTimer
-	forBoth = forService | forTimer
+	forScope
+	forPath
+	forSocket
+
+	// The groups of bus-unit-util.c, by the unit types that try them.
+	forUnitGroup    = forService | forTimer | forScope | forPath | forSocket
+	forCgroupGroup  = forService | forScope | forSocket // also kill
+	forExecGroup    = forService | forSocket
+	forServiceGroup = forService
 )
 
 func typeBit(t UnitType) typeMask {
@@ -28,6 +36,12 @@ func typeBit(t UnitType) typeMask {
 		return forService
 	case Timer:
 		return forTimer
+	case Scope:
+		return forScope
+	case Path:
+		return forPath
+	case Socket:
+		return forSocket
 	}
 	return 0
 }
@@ -65,69 +79,75 @@ func added(since Version, types typeMask, h handler, names ...string) []addedNam
 func conditionsAdded(since Version, suffixes ...string) []addedName {
 	var out []addedName
 	for _, s := range suffixes {
-		out = append(out, addedName{"Condition" + s, since, forBoth, conditionHandler("Conditions")},
-			addedName{"Assert" + s, since, forBoth, conditionHandler("Asserts")})
+		out = append(out, addedName{"Condition" + s, since, forUnitGroup, conditionHandler("Conditions")},
+			addedName{"Assert" + s, since, forUnitGroup, conditionHandler("Asserts")})
 	}
 	return out
 }
 
-// addedNames lists every name added to systemd-run 253..262 for a service
-// (bus_append_cgroup/execute/kill/service/unit_property) or a timer
-// (bus_append_timer/unit_property).
+// addedNames lists every name added to systemd-run 253..262, tagged with
+// the group of bus-unit-util.c that has it (cgroup, execute, service,
+// unit, timer; path and socket), which decides the unit types that take
+// it.
 var addedNames = concat(
 	// 253
-	added(V253, forService, sendMemory, "MemoryZSwapMax"),
-	added(V253, forService, sendLogFilterPatterns, "LogFilterPatterns"),
-	added(V253, forService, sendSignal, "ReloadSignal"),
-	added(V253, forService, sendOpenFile, "OpenFile"),
+	added(V253, forCgroupGroup, sendMemory, "MemoryZSwapMax"),
+	added(V253, forExecGroup, sendLogFilterPatterns, "LogFilterPatterns"),
+	added(V253, forCgroupGroup, sendSignal, "ReloadSignal"), // kill group until 257
+	added(V253, forServiceGroup, sendOpenFile, "OpenFile"),
 	// 254
-	added(V254, forService, sendString, "DelegateSubgroup", "MemoryPressureWatch",
-		"RootImagePolicy", "MountImagePolicy", "ExtensionImagePolicy", "RestartMode",
-		"FileDescriptorStorePreserve"),
-	added(V254, forService, sendSecRename, "MemoryPressureThresholdSec", "RestartMaxDelaySec"),
-	added(V254, forService, sendBool, "MemoryKSM", "RootEphemeral"),
-	added(V254, forService, sendImportCredential, "ImportCredential"),
-	added(V254, forService, sendAtou, "RestartSteps"),
+	added(V254, forCgroupGroup, sendString, "DelegateSubgroup", "MemoryPressureWatch"),
+	added(V254, forExecGroup, sendString, "RootImagePolicy", "MountImagePolicy", "ExtensionImagePolicy"),
+	added(V254, forServiceGroup, sendString, "RestartMode", "FileDescriptorStorePreserve"),
+	added(V254, forCgroupGroup, sendSecRename, "MemoryPressureThresholdSec"),
+	added(V254, forServiceGroup, sendSecRename, "RestartMaxDelaySec"),
+	added(V254, forExecGroup, sendBool, "MemoryKSM", "RootEphemeral"),
+	added(V254, forExecGroup, sendImportCredential, "ImportCredential"),
+	added(V254, forServiceGroup, sendAtou, "RestartSteps"),
 	// 255
-	added(V255, forService, sendBool, "CoredumpReceive", "SetLoginEnvironment"),
-	added(V255, forService, sendNFTSet, "NFTSet"),
-	added(V255, forBoth, sendBool, "SurviveFinalKillSignal"),
+	added(V255, forCgroupGroup, sendBool, "CoredumpReceive"),
+	added(V255, forExecGroup, sendBool, "SetLoginEnvironment"),
+	added(V255, forCgroupGroup, sendNFTSet, "NFTSet"),
+	added(V255, forUnitGroup, sendBool, "SurviveFinalKillSignal"),
+	added(V255, forPath|forSocket, sendAtou, "PollLimitBurst"),
+	added(V255, forPath|forSocket, sendSecRename, "PollLimitIntervalSec"),
 	// 256
-	added(V256, forService, sendBool, "MemoryZSwapWriteback"),
-	added(V256, forBoth, strvHandler(exUnquote), "WantsMountsFor"),
+	added(V256, forCgroupGroup, sendBool, "MemoryZSwapWriteback"),
+	added(V256, forUnitGroup, strvHandler(exUnquote), "WantsMountsFor"),
+	added(V256, forSocket, sendBool, "PassFileDescriptorsToExec"),
 	// 257
-	added(V257, forService, sendSecRenameEmptyInfinity, "ManagedOOMMemoryPressureDurationSec"),
-	added(V257, forService, sendBool, "BindLogSockets"),
-	added(V257, forService, sendString, "PrivatePIDs", "PrivateTmpEx", "PrivateUsersEx",
-		"ProtectControlGroupsEx"),
-	added(V257, forService, sendImportCredentialEx, "ImportCredentialEx"),
+	added(V257, forCgroupGroup, sendSecRenameEmptyInfinity, "ManagedOOMMemoryPressureDurationSec"),
+	added(V257, forExecGroup, sendBool, "BindLogSockets"),
+	added(V257, forExecGroup, sendString, "PrivatePIDs", "PrivateTmpEx", "PrivateUsersEx", "ProtectControlGroupsEx"),
+	added(V257, forExecGroup, sendImportCredentialEx, "ImportCredentialEx"),
 	added(V257, forTimer, sendBool, "DeferReactivation"),
 	// 258
-	added(V258, forService, sendString, "PrivateBPF", "BPFDelegateCommands", "BPFDelegateMaps",
-		"BPFDelegatePrograms", "BPFDelegateAttachments"),
-	added(V258, forService, sendQuotaDirectory, "StateDirectoryQuota", "CacheDirectoryQuota",
-		"LogsDirectoryQuota"),
-	added(V258, forService, sendBool, "StateDirectoryAccounting", "CacheDirectoryAccounting",
-		"LogsDirectoryAccounting"),
-	added(V258, forService, namespaceListHandler(true), "DelegateNamespaces"),
-	added(V258, forService, sendProtectHostname, "ProtectHostnameEx"),
+	added(V258, forExecGroup, sendString, "PrivateBPF", "BPFDelegateCommands", "BPFDelegateMaps", "BPFDelegatePrograms", "BPFDelegateAttachments"),
+	added(V258, forExecGroup, sendQuotaDirectory, "StateDirectoryQuota", "CacheDirectoryQuota", "LogsDirectoryQuota"),
+	added(V258, forExecGroup, sendBool, "StateDirectoryAccounting", "CacheDirectoryAccounting", "LogsDirectoryAccounting"),
+	added(V258, forExecGroup, namespaceListHandler(true), "DelegateNamespaces"),
+	added(V258, forExecGroup, sendProtectHostname, "ProtectHostnameEx"),
 	added(V258, forTimer, sendSecRename, "RandomizedOffsetSec"),
+	added(V258, forSocket, sendString, "DeferTrigger"),
+	added(V258, forSocket, sendSecRename, "DeferTriggerMaxSec"),
 	conditionsAdded(V258, "Version", "KernelModuleLoaded"),
 	// 259
-	added(V259, forService, sendString, "UserNamespacePath"),
-	added(V259, forService, sendExecCommand, "ExecReloadPost", "ExecReloadPostEx"),
+	added(V259, forExecGroup, sendString, "UserNamespacePath"),
+	added(V259, forServiceGroup, sendExecCommand, "ExecReloadPost", "ExecReloadPostEx"),
 	// 260
-	added(V260, forService, sendString, "BindNetworkInterface", "MemoryTHP", "RootMStack"),
-	added(V260, forService, sendRefreshOnReload, "RefreshOnReload"),
+	added(V260, forCgroupGroup, sendString, "BindNetworkInterface"),
+	added(V260, forExecGroup, sendString, "MemoryTHP", "RootMStack"),
+	added(V260, forServiceGroup, sendRefreshOnReload, "RefreshOnReload"),
 	conditionsAdded(V260, "PathIsSocket"),
 	// 261
-	added(V261, forService, sendString, "CPUPressureWatch", "IOPressureWatch", "CPUSetPartition"),
-	added(V261, forService, sendSecRename, "CPUPressureThresholdSec", "IOPressureThresholdSec"),
-	added(V261, forService, strvHandler(exUnquote), "OOMRules"),
+	added(V261, forCgroupGroup, sendString, "CPUPressureWatch", "IOPressureWatch", "CPUSetPartition"),
+	added(V261, forCgroupGroup, sendSecRename, "CPUPressureThresholdSec", "IOPressureThresholdSec"),
+	added(V261, forCgroupGroup, strvHandler(exUnquote), "OOMRules"),
 	conditionsAdded(V261, "Fraction", "MachineTag"),
 	// 262
-	added(V262, forService, strvHandler(exUnquote), "LUOSession"),
-	added(V262, forService, sendSecRename, "RestartRandomizedDelaySec"),
+	added(V262, forServiceGroup, strvHandler(exUnquote), "LUOSession"),
+	added(V262, forServiceGroup, sendSecRename, "RestartRandomizedDelaySec"),
+	added(V262, forSocket, sendXAttr, "XAttrEntryPoint", "XAttrListen", "XAttrAccept"),
 )
 
 func concat(lists ...[]addedName) []addedName {
@@ -152,18 +172,18 @@ var changedNames = []changedName{
 	// translates non-boolean values as 258's systemd-run does, for every
 	// manager that has the property: beyond 257's own systemd-run.
 	{[]string{"PrivateTmp", "PrivateTmpEx", "ProtectControlGroups", "ProtectControlGroupsEx",
-		"PrivateUsers", "PrivateUsersEx"}, V257, forService, sendBoolOrExString, true},
+		"PrivateUsers", "PrivateUsersEx"}, V257, forExecGroup, sendBoolOrExString, true},
 	// 258: non-boolean values travel as the …Ex string property; the
 	// …Ex names take booleans too, sent under the plain name.
 	{[]string{"PrivateTmp", "PrivateTmpEx", "ProtectControlGroups", "ProtectControlGroupsEx",
-		"PrivateUsers", "PrivateUsersEx"}, V258, forService, sendBoolOrExString, false},
-	{[]string{"ProtectHostname"}, V258, forService, sendProtectHostname, false},
+		"PrivateUsers", "PrivateUsersEx"}, V258, forExecGroup, sendBoolOrExString, false},
+	{[]string{"ProtectHostname"}, V258, forExecGroup, sendProtectHostname, false},
 	// 258: cgroup v1 settings are accepted, warned about and not sent.
-	{cgroupV1Names, V258, forService, sendNothing, false},
+	{cgroupV1Names, V258, forCgroupGroup, sendNothing, false},
 	// 258: NAMESPACE_FLAGS_ALL includes the time namespace.
-	{[]string{"RestrictNamespaces"}, V258, forService, namespaceListHandler(false), false},
+	{[]string{"RestrictNamespaces"}, V258, forExecGroup, namespaceListHandler(false), false},
 	// 258: ImportCredential=NAME:RENAME is sent as ImportCredentialEx.
-	{[]string{"ImportCredential"}, V258, forService, sendImportCredentialRename, false},
+	{[]string{"ImportCredential"}, V258, forExecGroup, sendImportCredentialRename, false},
 
 	// The four below were found by TestConfirm on systemd 262 (forky):
 	// 257.13 behaves as 252, 262 as below. Dated 258, when
@@ -171,16 +191,22 @@ var changedNames = []changedName{
 	//
 	// StandardInputText= is sent as StandardInputData: no manager has a
 	// StandardInputText property, so 252..257 fail at the manager.
-	{[]string{"StandardInputText"}, V258, forService, sendStandardInputText258, false},
+	{[]string{"StandardInputText"}, V258, forExecGroup, sendStandardInputText258, false},
 	// IODeviceLatencyTargetSec= (empty) sends an empty a(st), where
 	// 252..257 passed USEC_INFINITY as the array length and failed.
-	{[]string{"IODeviceLatencyTargetSec"}, V258, forService, sendIODeviceLatency258, false},
+	{[]string{"IODeviceLatencyTargetSec"}, V258, forCgroupGroup, sendIODeviceLatency258, false},
 	// parse_cpu_set rejects a reversed range ("3-1"); 252..257 ignored it.
 	{[]string{"AllowedCPUs", "StartupAllowedCPUs", "AllowedMemoryNodes", "StartupAllowedMemoryNodes",
-		"CPUAffinity", "NUMAMask"}, V258, forService, rejectReversedCPURange, false},
+		"CPUAffinity", "NUMAMask"}, V258, forCgroupGroup, rejectReversedCPURange, false},
 	// ioprio_class_from_string takes numbers up to IOPRIO_NR_CLASSES-1
 	// (3), no longer IOPRIO_N_CLASSES (8).
-	{[]string{"IOSchedulingClass"}, V258, forService, lookupFallback(ioprioClasses, 3, "I/O scheduling class"), false},
+	// 258: ReloadSignal= moved from the kill group to the service's:
+	// scopes and sockets no longer take it.
+	{[]string{"ReloadSignal"}, V258, forScope | forSocket, nil, false},
+	// MessageQueueMessageSize= is a size (parse_size, base 1024), no
+	// longer an integer.
+	{[]string{"MessageQueueMessageSize"}, V258, forSocket, sendSizeInt64, false},
+	{[]string{"IOSchedulingClass"}, V258, forExecGroup, lookupFallback(ioprioClasses, 3, "I/O scheduling class"), false},
 }
 
 // sendStandardInputText258 (258+): the 252 encoding, sent as

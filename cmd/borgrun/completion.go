@@ -20,8 +20,8 @@ const completionHelp = `Usage: borgrun completion bash|zsh|fish
 
 Prints the completion script for the shell. The script asks borgrun itself
 ("borgrun __complete WORDS...") for the candidates: the commands and their
-flags, the values of -p/--property and --timer-property (the property names
-of the manager's systemd version), --hardening, --relax, --priority,
+flags, the values of -p/--property, --timer-property, --path-property and
+--socket-property (the property names of the manager's systemd version), --hardening, --relax, --priority,
 --inhibit and --on-calendar, and the names of the jobs the manager has now
 for remove, export and now --name. A manager that does not answer within a
 second is no error: its names are just not offered.
@@ -94,6 +94,7 @@ func (e *env) complete(args []string) {
 type completer struct {
 	e      *env
 	user   bool
+	scope  bool // run --scope: -p takes scope properties
 	dialed bool
 	conn   *transient.Conn
 }
@@ -222,6 +223,8 @@ func (c *completer) see(o *option) {
 		c.user = true
 	case "system":
 		c.user = false
+	case "scope":
+		c.scope = true
 	}
 }
 
@@ -231,9 +234,17 @@ func (c *completer) values(cmd string, o *option, prefix, v string) []string {
 	var vals []string
 	switch o.long {
 	case "property":
-		vals = c.propertyNames(props.Service, v)
+		t := props.Service
+		if c.scope {
+			t = props.Scope
+		}
+		vals = c.propertyNames(t, v)
 	case "timer-property":
 		vals = c.propertyNames(props.Timer, v)
+	case "path-property":
+		vals = c.propertyNames(props.Path, v)
+	case "socket-property":
+		vals = c.propertyNames(props.Socket, v)
 	case "hardening":
 		vals = []string{"default", "strict", "off"}
 	case "priority":

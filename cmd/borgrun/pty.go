@@ -31,6 +31,11 @@ func (f *runFlags) implyShell() error {
 	if !f.shell {
 		return nil
 	}
+	if f.scope {
+		// --scope --shell runs $SHELL in the scope, in this terminal.
+		f.collect = true
+		return nil
+	}
 	if !f.pty && !f.pipe {
 		f.pty, f.pipe = true, true
 	}

@@ -24,23 +24,26 @@ import (
 )
 
 // borgrun run is a drop-in for the systemd-run of the manager's version
-// (252's options; services and timers): the same unit names, properties in
+// (252's options; services, scopes, and timer, path and socket triggers): the same unit names, properties in
 // the same order, messages, summary and exit statuses, except that invalid input exits 2 with one line naming
 // the bad token, and is never sent to the manager.
 
 const runHelp = `Usage: borgrun run [OPTIONS...] COMMAND [ARGS...]
 
-Runs COMMAND in a transient service, or on a transient timer, exactly as
-the systemd-run of the manager's version does: same unit names (before
+Runs COMMAND in a transient service or scope, or on a transient timer,
+path or socket unit, exactly as the systemd-run of the manager's version
+does: same unit names (before
 257 run-u<N> through a bus, run-r<hex> on the manager's private socket;
 from 257 run-p<PID>-i<pidfd ID>), same properties, messages, summary and
 exit statuses. Invalid input exits 2 and nothing is sent to the manager.
 
 Options:
+     --scope                      Run this as scope rather than service
   -u --unit=UNIT                  Run under the specified unit name
-  -p --property=NAME=VALUE        Set service unit property
+  -p --property=NAME=VALUE        Set service or scope unit property
      --description=TEXT           Description for unit
      --slice=SLICE                Run in the specified slice
+     --slice-inherit              Inherit the slice
      --no-block                   Do not wait until operation finished
   -r --remain-after-exit          Leave service around until explicitly stopped
      --wait                       Wait until service stopped again
@@ -61,6 +64,12 @@ Options:
      --user                       Run as user unit
      --system                     Run as system unit (the default)
      --no-ask-password            Do not prompt for password
+
+Path options:
+     --path-property=NAME=VALUE   Set path unit property
+
+Socket options:
+     --socket-property=NAME=VALUE Set socket unit property
 
 Options of later versions (refused, exit 2, if the manager's systemd-run
 lacks them; the version is the first that has the option):
@@ -107,8 +116,7 @@ with "HOST: " (or "CONTAINER: "), in the order they were given; one that
 fails (or whose service fails, with --wait) is named on stderr and the exit
 status is 1.
 
-Not supported: --scope, --slice-inherit, --path-property, --socket-property,
--C/--capsule (256), -v/--verbose and --output (261).
+Not supported: -C/--capsule (256), -v/--verbose and --output (261).
 `
 
 // runOption is one systemd-run option, as in its getopt_long table.
@@ -133,11 +141,11 @@ var runOptions = []runOption{
 	{"version", 0, false, false, 0},
 	{"user", 0, false, false, 0},
 	{"system", 0, false, false, 0},
-	{"scope", 0, false, true, 0},
+	{"scope", 0, false, false, 0},
 	{"unit", 'u', true, false, 0},
 	{"description", 0, true, false, 0},
 	{"slice", 0, true, false, 0},
-	{"slice-inherit", 0, false, true, 0},
+	{"slice-inherit", 0, false, false, 0},
 	{"remain-after-exit", 'r', false, false, 0},
 	{"send-sighup", 0, false, false, 0},
 	{"host", 'H', true, false, 0},
@@ -162,8 +170,8 @@ var runOptions = []runOption{
 	{"on-timezone-change", 0, false, false, 0},
 	{"on-clock-change", 0, false, false, 0},
 	{"timer-property", 0, true, false, 0},
-	{"path-property", 0, true, true, 0},
-	{"socket-property", 0, true, true, 0},
+	{"path-property", 0, true, false, 0},
+	{"socket-property", 0, true, false, 0},
 	{"no-block", 0, false, false, 0},
 	{"no-ask-password", 0, false, false, 0},
 	{"collect", 'G', false, false, 0},
@@ -352,6 +360,8 @@ type runFlags struct {
 	environment                         []string // -E, NAME=VALUE; a later NAME replaces
 	properties, timerProperties         []string
 	withTimer                           bool
+	scope, sliceInherit                 bool     // --scope, --slice-inherit
+	pathProperties, socketProperties    []string // --path-property, --socket-property
 	remainAfterExit, sendSIGHUP         bool
 	wait, noBlock, pipe, quiet, collect bool
 	// pty is -t: a pseudo-terminal forwarded to ours. With -P too (or
@@ -479,6 +489,14 @@ func (e *env) parseRun(args []string, v props.Version) (*runFlags, error) {
 			f.description, f.descriptionSet = arg, true
 		case "slice":
 			f.slice, f.sliceSet = arg, true
+		case "scope":
+			f.scope = true
+		case "slice-inherit":
+			f.sliceInherit = true
+		case "path-property":
+			f.pathProperties = append(f.pathProperties, arg)
+		case "socket-property":
+			f.socketProperties = append(f.socketProperties, arg)
 		case "send-sighup":
 			f.sendSIGHUP = true
 		case "remain-after-exit":
@@ -633,6 +651,9 @@ func (e *env) parseRun(args []string, v props.Version) (*runFlags, error) {
 	f.cmdline = rest
 
 	// The checks at the end of systemd-run 252's parse_argv, in its order.
+	if f.triggers() > 1 {
+		return nil, usagef("run: Only single trigger (path, socket, timer) unit can be created.")
+	}
 	if err := f.implyShell(); err != nil {
 		return nil, usagef("run: --shell: %v", err)
 	}
@@ -648,29 +669,44 @@ func (e *env) parseRun(args []string, v props.Version) (*runFlags, error) {
 		f.cmdline = []string{sh}
 	}
 	stdio := f.pty || f.pipe
+	withTrigger := f.withTimer || len(f.pathProperties) > 0 || len(f.socketProperties) > 0
 	switch {
-	case len(f.cmdline) == 0 && (!f.unitSet || !f.withTimer):
-		return nil, usagef("run: command line to execute required (COMMAND may be omitted only with --unit and a timer option)")
-	case stdio && f.withTimer:
+	case len(f.cmdline) == 0 && (!f.unitSet || !withTrigger):
+		return nil, usagef("run: command line to execute required (COMMAND may be omitted only with --unit and a path, socket or timer option)")
+	case f.scope && (f.remainAfterExit || slices.ContainsFunc(opts, func(po parsedOption) bool { return po.opt.long == "service-type" })):
+		return nil, usagef("run: --remain-after-exit and --service-type= are not supported in --scope mode.")
+	case stdio && (withTrigger || f.scope):
 		return nil, usagef("run: --pty/--pipe is not compatible in timer or --scope mode.")
 	case stdio && f.noBlock:
 		return nil, usagef("run: --pty/--pipe is not compatible with --no-block.")
+	case f.scope && withTrigger:
+		return nil, usagef("run: Path, socket or timer options are not supported in --scope mode.")
 	case len(f.timerProperties) > 0 && !f.withTimer:
 		return nil, usagef("run: --timer-property=%s has no effect without any other timer options", f.timerProperties[0])
 	case f.pty && f.ptyLate && f.exec["Type"] == "Type=oneshot":
 		return nil, usagef("run: --pty-late is not compatible with --service-type=oneshot.")
 	case f.json != "" && v >= props.V262 && (f.pty || f.pipe):
 		return nil, usagef("run: --json= is not compatible with --pty/--pty-late/--pipe.")
-	case f.json != "" && v >= props.V262 && f.withTimer:
+	case f.json != "" && v >= props.V262 && withTrigger:
 		return nil, usagef("run: --json= is not compatible with path, socket or timer operations.")
+	case f.json != "" && v >= props.V262 && f.scope:
+		return nil, usagef("run: --json= is not supported in --scope mode.")
+	case f.ignoreFailure && v >= props.V262 && f.scope:
+		// 257 ignores it in a scope; 262 refuses it (NEWS does not
+		// say since when).
+		return nil, usagef("run: --remain-after-exit, --service-type= and --ignore-failure are not supported in --scope mode.")
+	case f.rootDir != "" && f.scope:
+		return nil, usagef("run: --root-directory= is not supported in --scope mode.")
 	case f.background != "" && f.pty:
 		return nil, usagef("run: --background=%s with --pty is not supported by borgrun run (it tints the forwarded terminal)", f.background)
 	case f.rootDir != "" && f.sameDir && f.rootDir != "/":
 		return nil, usagef("run: --same-dir cannot be used with a root directory other than '/'")
 	case f.wait && f.noBlock:
 		return nil, usagef("run: --wait cannot be combined with --no-block")
-	case f.wait && f.withTimer:
-		return nil, usagef("run: --wait cannot be combined with timer options")
+	case f.wait && withTrigger:
+		return nil, usagef("run: --wait cannot be combined with path, socket or timer options")
+	case f.wait && f.scope:
+		return nil, usagef("run: --wait cannot be combined with --scope")
 	}
 	return f, nil
 }
@@ -686,8 +722,8 @@ func changeSuffix(name, suffix string) string {
 // runPlan is everything borgrun run sends, computed before connecting.
 type runPlan struct {
 	f                        *runFlags
-	service, trigger         string // trigger "" for a plain service
-	serviceProps, timerProps []transient.Property
+	service, trigger         string               // trigger "" for a plain service; service is the scope with --scope
+	serviceProps, timerProps []transient.Property // timerProps: the trigger's (timer, path or socket)
 	// The service's -E environment (nil if none) and its command, sent
 	// last, after what --pipe adds.
 	environment, execStart []transient.Property
@@ -779,8 +815,24 @@ func (e *env) plan(f *runFlags, uniqueName string, v props.Version) (*runPlan, e
 		return "run-u" + id + ".service", nil
 	}
 	var err error
+	suffix := f.triggerSuffix()
 	switch {
-	case !f.withTimer && f.unitSet:
+	case f.scope && f.unitSet:
+		var n []string
+		p.service, n, err = props.MangleUnitName(f.unit, ".scope", "as unit")
+		if err != nil {
+			return nil, usagef("run: --unit: %v", err)
+		}
+		if props.UnitNameType(p.service) != "scope" {
+			return nil, usagef("run: --unit %q: not a scope name", f.unit)
+		}
+		quietNotices(n)
+	case f.scope:
+		if p.service, err = autoName(); err != nil {
+			return nil, err
+		}
+		p.service = changeSuffix(p.service, ".scope")
+	case suffix == "" && f.unitSet:
 		var n []string
 		p.service, n, err = props.MangleUnitName(f.unit, ".service", "as unit")
 		if err != nil {
@@ -790,21 +842,21 @@ func (e *env) plan(f *runFlags, uniqueName string, v props.Version) (*runPlan, e
 			return nil, usagef("run: --unit %q: not a service name", f.unit)
 		}
 		quietNotices(n)
-	case !f.withTimer:
+	case suffix == "":
 		if p.service, err = autoName(); err != nil {
 			return nil, err
 		}
 	case f.unitSet:
 		switch props.UnitNameType(f.unit) {
 		case "service":
-			p.service, p.trigger = f.unit, changeSuffix(f.unit, ".timer")
+			p.service, p.trigger = f.unit, changeSuffix(f.unit, suffix)
 		case "timer":
 			p.trigger, p.service = f.unit, changeSuffix(f.unit, ".service")
 		default:
 			var n1, n2 []string
 			p.service, n1, err = props.MangleUnitName(f.unit, ".service", "as unit")
 			if err == nil {
-				p.trigger, n2, err = props.MangleUnitName(f.unit, ".timer", "as trigger")
+				p.trigger, n2, err = props.MangleUnitName(f.unit, suffix, "as trigger")
 			}
 			if err != nil {
 				return nil, usagef("run: --unit: %v", err)
@@ -812,14 +864,17 @@ func (e *env) plan(f *runFlags, uniqueName string, v props.Version) (*runPlan, e
 			quietNotices(n1)
 			quietNotices(n2)
 		}
-		if props.UnitNameType(p.service) != "service" || props.UnitNameType(p.trigger) != "timer" || !props.ValidUnitName(p.service) || !props.ValidUnitName(p.trigger) {
-			return nil, usagef("run: --unit %q: want NAME, NAME.service or NAME.timer with a timer", f.unit)
+		if props.UnitNameType(p.service) != "service" || "."+props.UnitNameType(p.trigger) != suffix || !props.ValidUnitName(p.service) || !props.ValidUnitName(p.trigger) {
+			if suffix == ".timer" {
+				return nil, usagef("run: --unit %q: want NAME, NAME.service or NAME.timer with a timer", f.unit)
+			}
+			return nil, usagef("run: --unit %q: want NAME or NAME.service with a %s unit", f.unit, suffix[1:])
 		}
 	default:
 		if p.service, err = autoName(); err != nil {
 			return nil, err
 		}
-		p.trigger = changeSuffix(p.service, ".timer")
+		p.trigger = changeSuffix(p.service, suffix)
 	}
 
 	description := f.description
@@ -848,9 +903,17 @@ func (e *env) plan(f *runFlags, uniqueName string, v props.Version) (*runPlan, e
 		common = append(common, "CollectMode=inactive-or-failed")
 	}
 
-	if p.trigger != "" {
+	if f.scope {
+		return p, p.planScope(common, uniqueName)
+	}
+	switch suffix {
+	case ".timer":
 		a := append(slices.Clone(common), f.timerProperties...)
 		if p.timerProps, err = p.encode(props.Timer, append(a, "RemainAfterElapse=no")...); err != nil {
+			return nil, err
+		}
+	case ".path", ".socket":
+		if err := p.planPathSocket(common, uniqueName); err != nil {
 			return nil, err
 		}
 	}
@@ -865,14 +928,11 @@ func (e *env) plan(f *runFlags, uniqueName string, v props.Version) (*runPlan, e
 	if f.sendSIGHUP {
 		before = append(before, "SendSIGHUP=yes")
 	}
-	if f.sliceSet && f.slice != "" {
-		slice, n, err := props.MangleUnitName(f.slice, ".slice", "as slice")
-		if err != nil || props.UnitNameType(slice) != "slice" {
-			return nil, usagef("run: --slice %q: not a slice name", f.slice)
-		}
-		quietNotices(n)
-		before = append(before, "Slice="+slice)
+	slice, err := p.slice()
+	if err != nil {
+		return nil, err
 	}
+	before = append(before, slice...)
 	var after []string
 	if f.remainAfterExit {
 		after = append(after, "RemainAfterExit=yes")
@@ -973,6 +1033,12 @@ func (e *env) systemdRun(args []string) (int, error) {
 		return 0, err
 	}
 	switch {
+	case len(f.hosts) > 0 && f.scope:
+		return 0, usagef("run: Scope execution is not supported on remote systems.")
+	case len(f.machines) > 0 && f.scope:
+		// systemd-run -M --scope would hand the container's manager a
+		// PID of the host's.
+		return 0, usagef("run: --scope cannot be combined with -M: the scope would hold borgrun's own process, which is not in the container")
 	case len(f.hosts) > 0 && (f.pipe || f.pty):
 		return 0, usagef("run: --pty/--pipe is only supported when connecting to the local system or containers.")
 	case len(hosts) > 1 && (f.pipe || f.pty):
@@ -1090,7 +1156,10 @@ func (e *env) runOn(c *transient.Conn, f *runFlags) (int, error) {
 	for _, n := range p.notices {
 		fmt.Fprintln(e.stderr, n)
 	}
-	if p.trigger != "" {
+	switch {
+	case f.scope:
+		return e.startScope(c, p)
+	case p.trigger != "":
 		return e.startTimer(c, p)
 	}
 	return e.startService(c, p)
@@ -1109,11 +1178,12 @@ func (e *env) startTimer(c *transient.Conn, p *runPlan) (int, error) {
 		ps := slices.Concat(p.serviceProps, rootProperty(root), p.environment, p.execStart)
 		aux = []transient.AuxUnit{{Name: p.service, Properties: ps}}
 	}
-	if code, failed := e.startFailed(c.StartTransientMode(e.ctx, p.trigger, p.f.mode(), p.timerProps, aux, true), "timer", p.f.quiet, p.v, p.f.userManager); failed {
+	kind := props.UnitNameType(p.trigger)
+	if code, failed := e.startFailed(c.StartTransientMode(e.ctx, p.trigger, p.f.mode(), p.timerProps, aux, true), kind, p.f.quiet, p.v, p.f.userManager); failed {
 		return code, nil
 	}
 	if !p.f.quiet {
-		fmt.Fprintf(e.stderr, "Running timer as unit: %s\n", p.trigger)
+		fmt.Fprintf(e.stderr, "Running %s as unit: %s\n", kind, p.trigger)
 		if len(p.f.cmdline) > 0 {
 			fmt.Fprintf(e.stderr, "Will run service as unit: %s\n", p.service)
 		}

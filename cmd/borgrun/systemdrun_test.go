@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,35 +23,32 @@ type runCase struct {
 	// invalid: systemd-run exits 1, borgrun must exit 2 with one line
 	// and create nothing.
 	invalid bool
+	// invalidFrom: invalid on this systemd major version and later;
+	// validFrom: invalid before this version.
+	invalidFrom, validFrom int
 	// noShow: the units may be unloaded at any moment after the command
 	// (collected, or a race with a short-lived process), so only the
 	// outcome is compared, not systemctl show.
 	noShow bool
-	// since: the case needs systemd-run since (an option it added); on
-	// an older suite it is invalid, and with refusal set borgrun must
-	// name the version needed. until: the case is invalid from until on.
-	since, until int
-	refusal      bool
+	// refusal: the case uses an option systemd-run validFrom added;
+	// borgrun must name that version when it refuses it on older suites.
+	refusal bool
 }
 
 func rc(args ...string) runCase        { return runCase{args: args} }
 func rcNoShow(args ...string) runCase  { return runCase{args: args, noShow: true} }
 func rcInvalid(args ...string) runCase { return runCase{args: args, invalid: true} }
+func rcInvalidFrom(major int, args ...string) runCase {
+	return runCase{args: args, invalidFrom: major, noShow: true}
+}
+func rcValidFrom(major int, args ...string) runCase { return runCase{args: args, validFrom: major} }
 
 // from makes c a case of an option systemd-run v added: older suites
-// must refuse it naming v.
-func (c runCase) from(v int) runCase { c.since, c.refusal = v, true; return c }
-
-// validFrom makes c valid from v on only (not for a missing option).
-func (c runCase) validFrom(v int) runCase { c.since = v; return c }
+// must refuse it, naming v.
+func (c runCase) from(v int) runCase { c.validFrom, c.refusal = v, true; return c }
 
 // validUntil makes c invalid from v on.
-func (c runCase) validUntil(v int) runCase { c.until = v; return c }
-
-// invalidOn reports whether c is invalid input for systemd-run major.
-func (c runCase) invalidOn(major int) bool {
-	return c.invalid || major < c.since || c.until != 0 && major >= c.until
-}
+func (c runCase) validUntil(v int) runCase { c.invalidFrom = v; return c }
 
 func runCases() []runCase {
 	cases := []runCase{
@@ -224,6 +222,86 @@ func runCases() []runCase {
 		rcInvalid("-u", "@U.timer", "-r", "/bin/true"),
 		rcInvalid("-u", "@U.socket", "--on-active=1h", "/bin/true"),
 
+		// --scope: the scope stays while a process is left in it.
+		rc("-u", "@U", "--scope", "/bin/sh", "-c", bgSleep),
+		rc("-u", "@U", "--scope", "-p", "MemoryMax=1G", "-p", "KillMode=mixed", "-p", "RuntimeMaxSec=1h",
+			"--description=in a scope", "--slice=borgruntest", "--send-sighup", "-G", "/bin/sh", "-c", bgSleep),
+		rc("-u", "@U", "--scope", "-p", "User=nobody", "-p", "TimeoutStopSec=5", "-q", "/bin/sh", "-c", bgSleep),
+		rc("-u", "@U", "--scope", "--slice-inherit", "/bin/sh", "-c", bgSleep),
+		rc("-u", "@U", "--scope", "--slice-inherit", "--slice=inner", "/bin/sh", "-c", bgSleep),
+		rc("-u", "@U x", "--scope", "/bin/sh", "-c", bgSleep),
+		rcNoShow("-u", "@U", "--scope", "/bin/true"),
+		rcNoShow("--scope", "/bin/sh", "-c", "exit 3"),
+		rcInvalidFrom(262, "-u", "@U", "--scope", "--no-block", "/bin/true"),
+		rcNoShow("-u", "@U", "--scope", "-E", "A=1", "-E", "HOME=/x", "--nice=5", "--uid=nobody", "--working-directory=/tmp",
+			"/bin/sh", "-c", `echo $A $HOME $(id -u) $(id -g) $(nice) $PWD $USER $LOGNAME $SHELL. $INVOCATION_ID | sed 's/ [0-9a-f]\{32\}$/ ID/'`),
+		rcNoShow("-u", "@U", "--scope", "--gid=nogroup", "-d", "/bin/sh", "-c", "id -g; id -u; pwd"),
+		rcNoShow("-u", "@U", "--scope", "-E", "V=a 'b c'", "/bin/echo", "$V", "${V}", "$$V", "${BORGRUN_UNSET}", "${1X}", "$V$V"),
+		rcNoShow("-u", "@U", "--scope", "-G", "--description=$HOME", "/bin/true"),
+		rcInvalid("-u", "@U", "--scope", "/tmp"),
+
+		// --slice-inherit on a service.
+		rc("-u", "@U", "-r", "--slice-inherit", "/bin/true"),
+		rc("-u", "@U", "-r", "--slice-inherit", "--slice=inner", "/bin/true"),
+
+		// Path and socket triggers: both units stay loaded.
+		rc("-u", "@U", "--path-property=PathExists=/nonexistent/@U", "/bin/true"),
+		rc("-u", "@U", "--path-property=PathChanged=/tmp/@U", "--path-property=MakeDirectory=yes",
+			"--path-property=DirectoryMode=0700", "--path-property=TriggerLimitBurst=3", "-G", "/bin/true"),
+		rc("-u", "@U.service", "--path-property=DirectoryNotEmpty=/nonexistent/@U", "--description=watch", "/bin/true"),
+		rc("-u", "@U", "--path-property=PathExistsGlob=/nonexistent/*.@U"),
+		rc("-u", "@U", "--path-property=PathExists=/nonexistent/@U", "-p", "Nice=3", "-E", "A=1", "-r", "/bin/true"),
+		rc("-u", "@U", "--socket-property=ListenStream=/run/@U.sock", "/bin/true"),
+		rc("-u", "@U", "--socket-property=ListenStream=/run/@U.sock", "--socket-property=Accept=yes",
+			"--socket-property=SocketMode=0600", "--socket-property=Backlog=8", "/bin/true"),
+		rc("-u", "@U", "--socket-property=ListenDatagram=/run/@U.dgram", "--socket-property=ReceiveBuffer=1M",
+			"--socket-property=TimeoutSec=5", "--socket-property=ExecStartPre=/bin/true", "-q", "/bin/true"),
+		rc("-u", "@U", "--socket-property=ListenFIFO=/run/@U.fifo", "--socket-property=RemoveOnStop=yes", "--slice=sock", "/bin/cat"),
+		rcNoShow("--path-property=PathExists=/nonexistent/x", "/bin/true"),
+		rc("-u", "@U", "--socket-property=ListenStream=/run/@U.s", "--socket-property=KeepAlive=yes",
+			"--socket-property=KeepAliveTimeSec=2h", "--socket-property=KeepAliveIntervalSec=75s",
+			"--socket-property=KeepAliveProbes=9", "--socket-property=NoDelay=yes", "--socket-property=IPTOS=low-delay",
+			"--socket-property=Priority=6", "--socket-property=Mark=7", "--socket-property=SendBuffer=64K", "/bin/true"),
+		rc("-u", "@U", "--socket-property=ListenSequentialPacket=/run/@U.seq", "--socket-property=Symlinks=/run/@U.a /run/@U.b",
+			"--socket-property=FileDescriptorName=borg", "--socket-property=SocketUser=nobody",
+			"--socket-property=DirectoryMode=0700", "--socket-property=TriggerLimitIntervalSec=2s",
+			"--socket-property=TriggerLimitBurst=7", "--socket-property=ExecStopPost=-/bin/rm -f /run/@U.x", "/bin/true"),
+		rc("-u", "@U", "--socket-property=ListenMessageQueue=/@U", "--socket-property=MessageQueueMaxMessages=10",
+			"--socket-property=MessageQueueMessageSize=128", "/bin/true"),
+		rc("-u", "@U", "--socket-property=ListenStream=/run/@U.s", "--socket-property=ListenStream=",
+			"--socket-property=ListenDatagram=/run/@U.d", "--socket-property=Description=two", "/bin/true"),
+		rc("-u", "@U", "--path-property=PathExists=/nonexistent/@U", "--path-property=PathExists=",
+			"--path-property=PathModified=/nonexistent/@U.m", "--path-property=Wants=@U-other.service", "/bin/true"),
+		rcValidFrom(257, "-u", "@U", "--path-property=PathExists=/nonexistent/@U", "--path-property=PollLimitBurst=5",
+			"--path-property=PollLimitIntervalSec=3s", "/bin/true"),
+		rcValidFrom(257, "-u", "@U", "--socket-property=ListenStream=/run/@U.s", "--socket-property=PassFileDescriptorsToExec=yes", "/bin/true"),
+		rc("-u", "@U", "--scope", "-p", "CPUWeight=50", "-p", "TasksMax=20", "-p", "Delegate=yes", "-p", "OOMPolicy=continue",
+			"-p", "RuntimeRandomizedExtraSec=5", "-p", "Group=nogroup", "-p", "Wants=@U-x.service", "/bin/sh", "-c", bgSleep),
+
+		// Refused: one line and exit 2 from borgrun.
+		rcInvalid("-u", "@U", "--scope", "-r", "/bin/true"),
+		rcInvalid("-u", "@U", "--scope", "--service-type=exec", "/bin/true"),
+		rcInvalid("-u", "@U", "--scope", "--service-type=", "/bin/true"),
+		rcInvalid("-u", "@U", "--scope", "--wait", "/bin/true"),
+		rcInvalid("-u", "@U", "--scope", "--pipe", "/bin/true"),
+		rcInvalid("-u", "@U", "--scope", "--on-active=1h", "/bin/true"),
+		rcInvalid("-u", "@U", "--scope", "--path-property=PathExists=/x", "/bin/true"),
+		rcInvalid("-u", "@U", "--scope", "-p", "Nice=5", "/bin/true"),
+		rcInvalid("-u", "@U", "--scope", "-p", "Bogus=1", "/bin/true"),
+		rcInvalid("-u", "@U", "--scope", "--uid=borgrun-no-such-user", "/bin/true"),
+		rcInvalid("-u", "@U", "--scope", "--gid=borgrun-no-such-group", "/bin/true"),
+		rcInvalid("-u", "@U", "--scope"),
+		rcInvalid("-u", "@U", "--scope", "-H", "db1", "/bin/true"),
+		rcInvalid("-u", "@U", "--on-active=1h", "--path-property=PathExists=/x", "/bin/true"),
+		rcInvalid("-u", "@U", "--path-property=PathExists=/x", "--socket-property=ListenStream=/run/x", "/bin/true"),
+		rcInvalid("-u", "@U", "--path-property=PathExists=/x", "--wait", "/bin/true"),
+		rcInvalid("-u", "@U", "--socket-property=ListenStream=/run/x", "--pipe", "/bin/true"),
+		rcInvalid("-u", "@U", "--path-property=Bogus=1", "/bin/true"),
+		rcInvalid("-u", "@U", "--path-property=Nice=1", "/bin/true"),
+		rcInvalid("-u", "@U", "--socket-property=Backlog=x", "/bin/true"),
+		rcInvalid("-u", "@U", "--socket-property=ListenStream=/run/x", "-p", "Backlog=5", "/bin/true"),
+		rcInvalid("--path-property=PathExists=/x"),
+
 		// Options later versions added: run as that version does where
 		// the suite has them, refused (naming the version) where not.
 		rc("-u", "@U", "-r", "--expand-environment=no", "/bin/echo", "$$HOME", "$${X}").from(254),
@@ -267,11 +345,24 @@ func runCases() []runCase {
 		// --on-clock-change alone makes a timer in every version; from
 		// 262 --timer-property=OnClockChange= does too.
 		rc("-u", "@U", "--on-timezone-change", "/bin/true"),
-		rc("-u", "@U", "--timer-property=OnClockChange=yes", "/bin/true").validFrom(262),
-		rc("-u", "@U", "--timer-property=OnTimezoneChange=yes", "--timer-property=Persistent=yes", "/bin/true").validFrom(262),
+		// The new options with --scope: 254..257 expand a scope's
+		// command line only with --expand-environment=yes, 258 unless
+		// =no; 262 refuses --json and --ignore-failure there.
+		rcNoShow("-u", "@U", "--scope", "--expand-environment=yes", "-E", "V=a b", "/bin/echo", "$V", "${V}", "$$V", "${BORGRUN_UNSET}").from(254),
+		rcNoShow("-u", "@U", "--scope", "--expand-environment=no", "-E", "V=a", "/bin/echo", "$V", "${V}", "$$V").from(254),
+		rcNoShow("-u", "@U", "--scope", "--expand-environment=no", "-G", "--description=$HOME", "/bin/true").from(254),
+		rcNoShow("-u", "@U", "--scope", "--json=short", "/bin/true").from(257).validUntil(262),
+		rcNoShow("-u", "@U", "--scope", "--ignore-failure", "/bin/true").from(256).validUntil(262),
+		rcInvalid("-u", "@U", "--scope", "-R", "/bin/true"),
+		rc("-u", "@U", "--json=short", "--path-property=PathExists=/nonexistent/@U", "/bin/true").from(257).validUntil(262),
+		rcValidFrom(262, "-u", "@U", "--timer-property=OnClockChange=yes", "/bin/true"),
+		rcValidFrom(262, "-u", "@U", "--timer-property=OnTimezoneChange=yes", "--timer-property=Persistent=yes", "/bin/true"),
 	}
 	return cases
 }
+
+// bgSleep leaves a process in the scope (or service) and exits.
+const bgSleep = "sleep 600 </dev/null >/dev/null 2>&1 &"
 
 var (
 	reRunName  = regexp.MustCompile(`run-(u[0-9]+|r[0-9a-f]{32}|p[0-9]+-i[0-9]+)`)
@@ -367,18 +458,26 @@ func systemdRunIn(t *testing.T, sys *transienttest.Systemd, args []string) outco
 	return outcome{stdout, stderr, code}
 }
 
+// unitSuffixes are the unit types systemd-run creates.
+var unitSuffixes = []string{".service", ".timer", ".scope", ".path", ".socket"}
+
 // cleanupUnits stops and resets the units of a case, named or auto-named
 // (found in the messages).
 func cleanupUnits(t *testing.T, sys *transienttest.Systemd, stem string, messages ...string) {
 	t.Helper()
-	units := []string{stem + ".service", stem + ".timer"}
+	var units []string
+	for _, suffix := range unitSuffixes {
+		units = append(units, stem+suffix)
+	}
 	for _, m := range messages {
 		for _, n := range reRunName.FindAllString(m, -1) {
-			units = append(units, n+".service", n+".timer")
+			for _, suffix := range unitSuffixes {
+				units = append(units, n+suffix)
+			}
 		}
 	}
 	// Escaped forms of the odd names the cases use.
-	units = append(units, stem+`\x20x.service`, stem+`\x20x.timer`, stem+`\x2a.service`, stem+".bar.service")
+	units = append(units, stem+`\x20x.service`, stem+`\x20x.timer`, stem+`\x20x.scope`, stem+`\x2a.service`, stem+".bar.service")
 	ctx := context.WithoutCancel(t.Context())
 	sys.Output(ctx, "systemctl", append([]string{"stop"}, units...)...)
 	sys.Output(ctx, "systemctl", append([]string{"reset-failed"}, units...)...)
@@ -405,13 +504,13 @@ func TestRunDifferential(t *testing.T) {
 		t.Run(fmt.Sprintf("%s/%d", suite, suite.SystemdMajor()), func(t *testing.T) {
 			transienttest.RequireSuite(t, suite)
 			sys := sandbox.GetSuite(t, suite)
-			runDifferential(t, sys, suite.SystemdMajor(), cases)
+			runDifferential(t, sys, cases)
 		})
 	}
 }
 
 // runDifferential is TestRunDifferential in the throwaway systemd sys.
-func runDifferential(t *testing.T, sys *transienttest.Systemd, major int, cases []runCase) {
+func runDifferential(t *testing.T, sys *transienttest.Systemd, cases []runCase) {
 	for i, tc := range cases {
 		t.Run(fmt.Sprintf("%03d %s", i, strings.Join(tc.args, " ")), func(t *testing.T) {
 			t.Parallel()
@@ -421,9 +520,10 @@ func runDifferential(t *testing.T, sys *transienttest.Systemd, major int, cases 
 			br := outcome{stdout, stderr, code}
 			t.Cleanup(func() { cleanupUnits(t, sys, sdStem, sd.stderr); cleanupUnits(t, sys, brStem, br.stderr) })
 
-			if tc.invalidOn(major) {
-				if tc.refusal && major < tc.since && !strings.Contains(br.stderr, fmt.Sprintf("needs systemd %d or newer; this manager is %d", tc.since, major)) {
-					t.Errorf("borgrun stderr %q does not name the version needed (%d) and the manager's (%d)", br.stderr, tc.since, major)
+			major := sys.Suite().SystemdMajor()
+			if tc.invalid || tc.invalidFrom != 0 && major >= tc.invalidFrom || major < tc.validFrom {
+				if tc.refusal && major < tc.validFrom && !strings.Contains(br.stderr, fmt.Sprintf("needs systemd %d or newer; this manager is %d", tc.validFrom, major)) {
+					t.Errorf("borgrun stderr %q does not name the version needed (%d) and the manager's (%d)", br.stderr, tc.validFrom, major)
 				}
 				if sd.code != 1 {
 					t.Errorf("systemd-run exit %d, want 1 (the case says invalid); stderr %q", sd.code, sd.stderr)
@@ -431,7 +531,8 @@ func runDifferential(t *testing.T, sys *transienttest.Systemd, major int, cases 
 				if br.code != exitUsage || strings.Count(br.stderr, "\n") != 1 || !strings.HasPrefix(br.stderr, "borgrun: run: ") {
 					t.Errorf("borgrun exit %d, stderr %q: want %d and one line \"borgrun: run: ...\"", br.code, br.stderr, exitUsage)
 				}
-				for _, u := range []string{brStem + ".service", brStem + ".timer"} {
+				for _, suffix := range unitSuffixes {
+					u := brStem + suffix
 					if ls := showPropsIn(t, sys, u, "LoadState")["LoadState"]; ls != "not-found" {
 						t.Errorf("invalid input created %s (LoadState=%s)", u, ls)
 					}
@@ -469,7 +570,7 @@ func runDifferential(t *testing.T, sys *transienttest.Systemd, major int, cases 
 				// exited, so that the two are compared in one state.
 				waitExited(t, sys, brStem+".service", sdStem+".service")
 			}
-			for _, unit := range []string{"UNIT.service", "UNIT.timer", `UNIT\x20x.service`, `UNIT\x20x.timer`, `UNIT\x2a.service`, "UNIT.bar.service"} {
+			for _, unit := range []string{"UNIT.service", "UNIT.timer", "UNIT.scope", "UNIT.path", "UNIT.socket", `UNIT\x20x.service`, `UNIT\x20x.timer`, `UNIT\x20x.scope`, `UNIT\x2a.service`, "UNIT.bar.service"} {
 				a := showUnit(t, sys, strings.ReplaceAll(unit, "UNIT", brStem), brStem)
 				b := showUnit(t, sys, strings.ReplaceAll(unit, "UNIT", sdStem), sdStem)
 				if a != b {
@@ -526,13 +627,23 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"-u"}, "-- 'u'"},
 		{[]string{"--on", "1h", "/bin/true"}, "'--on' is ambiguous"},
 		{[]string{"--quiet=1", "/bin/true"}, "'--quiet' doesn't allow an argument"},
-		{[]string{"--scope", "/bin/true"}, "--scope"},
 		{[]string{"-t", "--no-block", "/bin/true"}, "--pty/--pipe is not compatible with --no-block."},
 		{[]string{"--tty", "--on-active=1h", "/bin/true"}, "--pty/--pipe is not compatible in timer or --scope mode."},
 		{[]string{"-S", "/bin/sh"}, "If --shell is used, no command line is expected."},
 		{[]string{"-S", "--no-block"}, "--pty/--pipe is not compatible with --no-block."},
 		{[]string{"-H", "db1", "-t", "/bin/true"}, "--pty/--pipe is only supported when connecting to the local system or containers."},
-		{[]string{"--path-property=PathExists=/x", "/bin/true"}, "--path-property"},
+		{[]string{"--scope", "-r", "/bin/true"}, "--scope"},
+		{[]string{"--scope", "--wait", "/bin/true"}, "--scope"},
+		{[]string{"--scope", "-t", "/bin/true"}, "--pty/--pipe is not compatible in timer or --scope mode."},
+		{[]string{"--scope", "-p", "Nice=5", "/bin/true"}, `"Nice=5"`},
+		{[]string{"--scope", "--uid=borgrun-no-such-user", "/bin/true"}, `"borgrun-no-such-user"`},
+		{[]string{"--scope", "-H", "db1", "/bin/true"}, "Scope execution is not supported on remote systems."},
+		{[]string{"--scope", "-M", "web1", "/bin/true"}, "--scope cannot be combined with -M"},
+		{[]string{"--path-property=PathExists=/x", "--on-active=1h", "/bin/true"}, "single trigger"},
+		{[]string{"--path-property=Bogus=1", "/bin/true"}, `"Bogus=1"`},
+		{[]string{"--socket-property=ListenStream=/run/x", "--wait", "/bin/true"}, "--wait"},
+		{[]string{"--socket-property=ListenStream=/run/x", "-t", "/bin/true"}, "--pty/--pipe"},
+		{[]string{"-u", "x.timer", "--socket-property=ListenStream=/run/x", "/bin/true"}, `"x.timer"`},
 		{[]string{}, "COMMAND"},
 		{[]string{"-u", "x"}, "COMMAND"},
 		{[]string{"--wait", "--no-block", "/bin/true"}, "--no-block"},
@@ -671,5 +782,67 @@ func waitExited(t *testing.T, sys *transienttest.Systemd, units ...string) {
 		if err := c.WaitUnitProperty(ctx, u, "SubState", "exited"); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestRunScopeCgroup runs a command with --scope through systemd-run and
+// borgrun run on every suite: the command must run inside the named scope
+// (its cgroup path ends in the scope, under the slice asked for), with the
+// same output, messages and exit status from both. The last case runs the
+// tool inside a scope in outer.slice, so that --slice-inherit has a slice
+// to inherit.
+func TestRunScopeCgroup(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, suite := range transienttest.Suites() {
+		t.Run(fmt.Sprintf("%s/%d", suite, suite.SystemdMajor()), func(t *testing.T) {
+			transienttest.RequireSuite(t, suite)
+			sys := sandbox.GetSuite(t, suite)
+			for i, tc := range []struct {
+				args   []string
+				nested bool   // run the tool again, in a scope in outer.slice
+				want   string // the end of the cgroup path, @U the unit
+			}{
+				{[]string{"/bin/cat", "/proc/self/cgroup"}, false, "/system.slice/@U.scope"},
+				{[]string{"--slice=borgruntest", "sh", "-c", "exec cat /proc/self/cgroup"}, false, "/borgruntest.slice/@U.scope"},
+				{[]string{"--slice-inherit", "--slice=inner", "--", "/bin/cat", "/proc/self/cgroup"}, true, "/outer.slice/outer-inner.slice/@U.scope"},
+				{[]string{"--slice-inherit", "-q", "/bin/cat", "/proc/self/cgroup"}, true, "/outer.slice/@U.scope"},
+			} {
+				sdStem, brStem := fmt.Sprintf("sdscope%d", i), fmt.Sprintf("brscope%d", i)
+				args := append([]string{"-u", "@U", "--scope"}, tc.args...)
+				sdArgs, brArgs := subst(args, sdStem), append([]string{"run"}, subst(args, brStem)...)
+				if tc.nested {
+					sdArgs = append([]string{"-u", sdStem + "-outer", "--scope", "--slice=outer", "--", "systemd-run"}, sdArgs...)
+					brArgs = append([]string{"run", "-u", brStem + "-outer", "--scope", "--slice=outer", "--", exe}, brArgs...)
+				}
+				sd := systemdRunIn(t, sys, sdArgs)
+				stdout, stderr, code := borgrunIn(t, sys, nil, brArgs...)
+				br := outcome{stdout, stderr, code}
+				t.Cleanup(func() { cleanupUnits(t, sys, sdStem); cleanupUnits(t, sys, brStem) })
+				for _, o := range []struct {
+					tool string
+					out  outcome
+					stem string
+				}{{"systemd-run", sd, sdStem}, {"borgrun", br, brStem}} {
+					var unified string
+					for _, l := range strings.Split(o.out.stdout, "\n") {
+						if p, ok := strings.CutPrefix(l, "0::"); ok {
+							unified = p
+						}
+					}
+					if want := strings.ReplaceAll(tc.want, "@U", o.stem); o.out.code != 0 || !strings.HasSuffix(unified, want) {
+						t.Errorf("%s %q: exit %d, cgroup %q, want a path ending in %q; stderr %q", o.tool, args, o.out.code, unified, want, o.out.stderr)
+					}
+				}
+				if a, b := strings.ReplaceAll(br.stdout, brStem, "UNIT"), strings.ReplaceAll(sd.stdout, sdStem, "UNIT"); a != b {
+					t.Errorf("%q: stdout %q, systemd-run %q", args, a, b)
+				}
+				if a, b := normalizeMessages(br.stderr, brStem), normalizeMessages(sd.stderr, sdStem); a != b {
+					t.Errorf("%q: stderr %q, systemd-run %q", args, a, b)
+				}
+			}
+		})
 	}
 }

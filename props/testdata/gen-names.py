@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Derive the names systemd-run accepts for a service and a timer from a
+"""Derive the names systemd-run accepts for a service, a timer, a scope, a
+path and a socket from a
 systemd source tree, for TestNamesForSource (props/names_test.go).
 
 Usage, from props/:
@@ -8,21 +9,25 @@ where SRC is an unpacked systemd source tree (Debian's source package:
 apt-get source --download-only systemd=VERSION, then dpkg-source -x), e.g.
 /tmp/srcv/v254.26 for names-254.txt.
 
-Output: one line per name, "service NAME" or "timer NAME", sorted.
+Output: one line per name, "TYPE NAME" (TYPE one of service, timer, scope,
+path, socket), sorted by type as listed, then name.
 
 What is read, all from SRC/src:
  * shared/bus-unit-util.c, the code behind bus_append_unit_property_assignment:
-   - up to 257, the functions bus_append_{cgroup,execute,kill,service,unit}_property
-     (service) and bus_append_{timer,unit}_property (timer): every string
-     literal given to STR_IN_SET(field, ...) or streq(field, ...);
+   - up to 257, the functions bus_append_GROUP_property for the groups
+     bus_append_unit_property_assignment tries for each type (service:
+     cgroup, execute, kill, service, unit; timer: timer, unit; scope:
+     cgroup, kill, scope, unit; path: path, unit; socket: cgroup, execute,
+     kill, socket, unit): every string literal given to
+     STR_IN_SET(field, ...) or streq(field, ...);
    - from 258 on, the BusProperty tables those unit types list
-     (service_unit_properties[], timer_unit_properties[]): every
-     { "Name", ... } entry.
+     (service_unit_properties[], ...): every { "Name", ... } entry.
  * the string tables behind the name lookups that code makes, in whichever
    .c file defines them: unit_dependency (dependencies, both types),
    condition_type and assert_type (both types; plus the names their
    *_from_string() functions accept "for backward compatibility"),
-   "Limit" + rlimit (service), cgroup_io_limit_type (service).
+   "Limit" + rlimit (types with the execute group), cgroup_io_limit_type
+   (types with the cgroup group).
 """
 import os
 import re
@@ -85,7 +90,9 @@ def bus_table(name):
     return set(re.findall(r'\{\s*"([^"]+)",', m.group(1)))
 
 
-groups = {"service": ["cgroup", "execute", "kill", "service", "unit"], "timer": ["timer", "unit"]}
+groups = {"service": ["cgroup", "execute", "kill", "service", "unit"], "timer": ["timer", "unit"],
+          "scope": ["cgroup", "kill", "scope", "unit"], "path": ["path", "unit"],
+          "socket": ["cgroup", "execute", "kill", "socket", "unit"]}
 names = {}
 for typ, gs in groups.items():
     s = set()
@@ -97,11 +104,12 @@ for typ, gs in groups.items():
     s |= set(table("unit_dependency"))
     s |= set(table("condition_type")) | set(compat("condition_type_from_string"))
     s |= set(table("assert_type")) | set(compat("assert_type_from_string"))
-    if typ == "service":
+    if "execute" in gs:
         s |= {"Limit" + r for r in table("rlimit")}
+    if "cgroup" in gs:
         s |= set(table("cgroup_io_limit_type"))
     names[typ] = s
 
-for typ in ("service", "timer"):
+for typ in ("service", "timer", "scope", "path", "socket"):
     for n in sorted(names[typ]):
         print(typ, n)
