@@ -450,7 +450,12 @@ func (e *env) startScope(c *transient.Conn, p *runPlan) (int, error) {
 	if !f.quiet {
 		switch {
 		case f.json != "":
-			printRunJSON(e.stdout, f.json, p.service, id)
+			// systemd-run writes the object into its stdio buffer and
+			// then execs the command: only a terminal's line
+			// buffering gets it out; into a pipe or file it is lost.
+			if out, ok := e.stdout.(*os.File); ok && isTerminal(out) {
+				printRunJSON(e.stdout, f.json, p.service, id)
+			}
 		case p.v < props.V257:
 			fmt.Fprintf(e.stderr, "Running scope as unit: %s\n", p.service)
 		case id == "":
