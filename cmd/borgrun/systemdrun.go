@@ -87,6 +87,10 @@ lacks them; the version is the first that has the option):
                                   jobs, when queueing a new job (258)
      --root-directory=PATH        Set root directory (259)
   -R --same-root-dir              Inherit root directory from caller (259)
+  -v --verbose                    Show unit logs while executing operation
+                                  (261; the local journalctl, as systemd-run)
+     --output=MODE                Controls formatting of verbose logs, see
+                                  journalctl for valid values (261)
      --no-pager                   Do not start a pager (262)
 
 Timer options:
@@ -116,7 +120,7 @@ with "HOST: " (or "CONTAINER: "), in the order they were given; one that
 fails (or whose service fails, with --wait) is named on stderr and the exit
 status is 1.
 
-Not supported: -C/--capsule (256), -v/--verbose and --output (261).
+Not supported: -C/--capsule (256).
 `
 
 // runOption is one systemd-run option, as in its getopt_long table.
@@ -194,8 +198,8 @@ var runOptions = []runOption{
 	{"job-mode", 0, true, false, props.V258},
 	{"root-directory", 0, true, false, props.V259},
 	{"same-root-dir", 'R', false, false, props.V259},
-	{"verbose", 'v', false, true, props.V261},
-	{"output", 0, true, true, props.V261},
+	{"verbose", 'v', false, false, props.V261},
+	{"output", 0, true, false, props.V261},
 	{"no-pager", 0, false, false, props.V262},
 	// borgrun's own: how many -H hosts at once.
 	{"parallel", 0, true, false, 0},
@@ -388,6 +392,8 @@ type runFlags struct {
 	jobMode       string // --job-mode, "" for fail (258)
 	rootDir       string // --root-directory or -R ("/"), absolute (259)
 	sameDir       bool   // -d was given after any --working-directory
+	verbose       bool   // -v: the unit's journal while it starts (261)
+	output        string // --output: journalctl's -o for -v (261)
 
 	args []string      // as given, to parse again for another version
 	v    props.Version // the systemd-run version args were parsed as
@@ -455,8 +461,6 @@ func (e *env) parseRun(args []string, v props.Version) (*runFlags, error) {
 			switch o.long {
 			case "capsule":
 				why = " (it talks to a capsule's user manager, systemd-capsuled, which borgrun does not reach)"
-			case "verbose", "output":
-				why = " (it shows the unit's journal while the command runs; use borgrun logs)"
 			}
 			return nil, usagef("run: option '--%s' is not supported by borgrun run%s", o.long, why)
 		}
@@ -641,6 +645,17 @@ func (e *env) parseRun(args []string, v props.Version) (*runFlags, error) {
 			}
 		case "same-root-dir":
 			f.rootDir = "/"
+		case "verbose":
+			f.verbose = true
+		case "output":
+			if arg == "help" {
+				fmt.Fprintln(e.stdout, strings.Join(outputModes, "\n"))
+				return nil, errRunHelp
+			}
+			if !slices.Contains(outputModes, arg) {
+				return nil, usagef("run: --output=%s: want one of %s", arg, strings.Join(outputModes, ", "))
+			}
+			f.output = arg
 		case "no-pager":
 			// systemd-run pages only its --help; borgrun never pages.
 		}
@@ -687,6 +702,8 @@ func (e *env) parseRun(args []string, v props.Version) (*runFlags, error) {
 		return nil, usagef("run: --pty-late is not compatible with --service-type=oneshot.")
 	case f.json != "" && v >= props.V262 && (f.pty || f.pipe):
 		return nil, usagef("run: --json= is not compatible with --pty/--pty-late/--pipe.")
+	case f.json != "" && v >= props.V262 && f.verbose:
+		return nil, usagef("run: --json= is not compatible with --verbose.")
 	case f.json != "" && v >= props.V262 && withTrigger:
 		return nil, usagef("run: --json= is not compatible with path, socket or timer operations.")
 	case f.json != "" && v >= props.V262 && f.scope:
@@ -1348,6 +1365,11 @@ func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 	// --wait (where the service's end is waited for).
 	waits := f.wait || f.pipe || f.pty
 	waitJob := !f.noBlock && !f.pipe && !f.pty && !(f.wait && p.v >= props.V257)
+	stopJournal := func() {}
+	if f.verbose {
+		stopJournal = e.followJournal(f, p.service)
+	}
+	defer stopJournal()
 	err = c.StartTransientMode(e.ctx, p.service, f.mode(), ps, nil, waitJob)
 	if errors.Is(err, transient.ErrCreated) && waits {
 		// Interrupted while the start job ran: as below.
@@ -1403,6 +1425,8 @@ func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 		}
 		return 0, err
 	}
+	// 261's -v stops following the journal before the summary.
+	stopJournal()
 	if f.wait && !f.quiet {
 		e.summary(res, false, p.v)
 	}

@@ -339,6 +339,13 @@ func runCases() []runCase {
 		rc("-u", "@U", "-r", "-R", "--root-directory=", "/bin/true").from(259),
 		rcInvalid("-u", "@U", "-r", "--root-directory=/tmp", "-d", "/bin/true"),
 		rc("-u", "@U", "-r", "--no-pager", "/bin/true").from(262),
+		// -v: the unit's journal on stdout, from the local journalctl.
+		rcNoShow("-u", "@U", "-v", "--output=cat", "--wait", "/bin/echo", "hello").from(261),
+		rcNoShow("-u", "@U", "-v", "--output=cat", "--wait", "-G", "/bin/sh", "-c", "echo out; echo err >&2; exit 3").from(261),
+		rc("-u", "@U", "-v", "--output=cat", "-r", "--service-type=oneshot", "/bin/echo", "hi").from(261),
+		rc("-u", "@U", "-r", "--output=cat", "/bin/true").from(261),
+		rcInvalid("-u", "@U", "-v", "--output=bogus", "/bin/true"),
+		rcInvalid("-u", "@U", "-v", "--json=short", "/bin/true"),
 		// Abbreviations resolve among the version's own options: --c
 		// is --collect until --capsule came (256).
 		rcNoShow("-u", "@U", "--c", "/bin/true").validUntil(256),
@@ -560,6 +567,9 @@ func runDifferential(t *testing.T, sys *transienttest.Systemd, cases []runCase) 
 			}
 			if printsJSON(tc.args) && !strings.Contains(sd.stdout, `"unit"`) {
 				t.Errorf("systemd-run printed no JSON object on stdout: %q", sd.stdout)
+			}
+			if slices.Contains(tc.args, "-v") && !strings.Contains(sd.stdout, "Started ") {
+				t.Errorf("systemd-run -v printed no journal on stdout: %q", sd.stdout)
 			}
 			if a, b := normalizeStdout(br.stdout, brStem), normalizeStdout(sd.stdout, sdStem); a != b {
 				t.Errorf("stdout %q, systemd-run %q", br.stdout, sd.stdout)
