@@ -568,7 +568,7 @@ func runDifferential(t *testing.T, sys *transienttest.Systemd, cases []runCase) 
 			if printsJSON(tc.args) && !strings.Contains(sd.stdout, `"unit"`) {
 				t.Errorf("systemd-run printed no JSON object on stdout: %q", sd.stdout)
 			}
-			if slices.Contains(tc.args, "-v") && !strings.Contains(sd.stdout, "Started ") {
+			if slices.Contains(tc.args, "-v") && !strings.Contains(sd.stdout, "UNIT.service - [systemd-run]") && !strings.Contains(sd.stdout, sdStem+".service - [systemd-run]") {
 				t.Errorf("systemd-run -v printed no journal on stdout: %q", sd.stdout)
 			}
 			if a, b := normalizeStdout(br.stdout, brStem), normalizeStdout(sd.stdout, sdStem); a != b {
