@@ -24,9 +24,14 @@ import (
 )
 
 // borgrun run is a drop-in for the systemd-run of the manager's version
-// (252's options; services, scopes, and timer, path and socket triggers): the same unit names, properties in
-// the same order, messages, summary and exit statuses, except that invalid input exits 2 with one line naming
-// the bad token, and is never sent to the manager.
+// (its options, 252's and those 254..262 added; services, scopes, and
+// timer, path and socket triggers): the same unit names, properties in the
+// same order, messages, summary and exit statuses, except that invalid
+// input exits 2 with one line naming the bad token, and is never sent to
+// the manager. The command line is parsed before connecting as the newest
+// version that accepts it, and again once the manager's version is known
+// (runOn): an option that version lacks is refused then, before anything
+// is sent.
 
 const runHelp = `Usage: borgrun run [OPTIONS...] COMMAND [ARGS...]
 
