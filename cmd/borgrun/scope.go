@@ -376,7 +376,7 @@ func (e *env) startScope(c *transient.Conn, p *runPlan) (int, error) {
 		if pidfd >= 0 {
 			pid = transient.Property{Name: "PIDFDs", Value: dbus.MakeVariant([]dbus.UnixFD{dbus.UnixFD(pidfd)})}
 		}
-		err := c.StartTransient(e.ctx, p.service, append(slices.Clone(p.serviceProps), pid), nil, true)
+		err := c.StartTransientMode(e.ctx, p.service, p.f.mode(), append(slices.Clone(p.serviceProps), pid), nil, true)
 		var me *transient.ManagerError
 		if pidfd >= 0 && errors.As(err, &me) && (me.Name == "org.freedesktop.DBus.Error.UnknownProperty" ||
 			me.Name == "org.freedesktop.DBus.Error.PropertyReadOnly") {

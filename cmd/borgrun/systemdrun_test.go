@@ -364,6 +364,8 @@ func runCases() []runCase {
 		rcNoShow("-u", "@U", "--scope", "--json=pretty", "/bin/echo", "hi").from(257).validUntil(262),
 		rcNoShow("-u", "@U", "--scope", "--ignore-failure", "/bin/true").from(256).validUntil(262),
 		rcInvalid("-u", "@U", "--scope", "-R", "/bin/true"),
+		rcNoShow("-u", "@U", "--scope", "--job-mode=replace", "/bin/true").from(258),
+		rcNoShow("-u", "@U", "--scope", "--job-mode=isolate", "/bin/true").from(258),
 		rc("-u", "@U", "--json=short", "--path-property=PathExists=/nonexistent/@U", "/bin/true").from(257).validUntil(262),
 		rcValidFrom(262, "-u", "@U", "--timer-property=OnClockChange=yes", "/bin/true"),
 		rcValidFrom(262, "-u", "@U", "--timer-property=OnTimezoneChange=yes", "--timer-property=Persistent=yes", "/bin/true"),
