@@ -355,6 +355,18 @@ func runPTYCases(t *testing.T, sys *transienttest.Systemd, major int) {
 		want:     []string{"got:late\r\n", "Finished with result: exit-code\r"},
 		since:    258,
 	}, {
+		// The tint is systemd-run's only when it colours the terminal,
+		// which it does not here (as borgrun never does).
+		name: "background",
+		args: []string{"-t", "--background=44", "--wait", "-u", "@U", "/bin/sh", "-c", "echo ready; read x; echo got:$x; exit 2"},
+		session: func(t *testing.T, tt *testTerm) {
+			tt.waitFor(t, "ready\r\n")
+			tt.typeIn(t, "bg\r")
+		},
+		wantCode: 2,
+		want:     []string{"got:bg\r\n"},
+		since:    256,
+	}, {
 		name: "pty-late show",
 		args: []string{"-T", "-u", "@U", "/bin/sh", "-c", "echo ready; read x; echo got:$x"},
 		session: func(t *testing.T, tt *testTerm) {

@@ -82,8 +82,8 @@ lacks them; the version is the first that has the option):
                                   (254)
      --ignore-failure             Ignore the exit status of the invoked
                                   process (256)
-     --background=COLOR           Set ANSI color for background (256; not
-                                  with --pty)
+     --background=COLOR           Set ANSI color for background (256; the
+                                  tint is not reproduced)
      --json=pretty|short|off      Print unit name and invocation id as JSON
                                   (257)
   -T --pty-late                   Just like --pty, but leave TTY access to
@@ -719,8 +719,6 @@ func (e *env) parseRun(args []string, v props.Version) (*runFlags, error) {
 		return nil, usagef("run: --remain-after-exit, --service-type= and --ignore-failure are not supported in --scope mode.")
 	case f.rootDir != "" && f.scope:
 		return nil, usagef("run: --root-directory= is not supported in --scope mode.")
-	case f.background != "" && f.pty:
-		return nil, usagef("run: --background=%s with --pty is not supported by borgrun run (it tints the forwarded terminal)", f.background)
 	case f.rootDir != "" && f.sameDir && f.rootDir != "/":
 		return nil, usagef("run: --same-dir cannot be used with a root directory other than '/'")
 	case f.wait && f.noBlock:

@@ -716,8 +716,6 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"--expand-environment=maybe", "/bin/true"}, "--expand-environment=maybe"},
 		{[]string{"--json=long", "/bin/true"}, "--json=long"},
 		{[]string{"--job-mode=bogus", "/bin/true"}, "--job-mode=bogus"},
-		{[]string{"--background=red", "-t", "/bin/true"}, "--background=red"},
-		{[]string{"--background=44", "-t", "/bin/true"}, "--pty"},
 		{[]string{"-T", "--service-type=oneshot", "/bin/true"}, "--pty-late is not compatible with --service-type=oneshot."},
 		{[]string{"--root-directory=/tmp", "-d", "/bin/true"}, "--same-dir"},
 		{[]string{"-C", "x", "/bin/true"}, "--capsule"},
