@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Version is a systemd major version, e.g. Version(257). It selects which
@@ -76,16 +77,19 @@ type versionKey struct {
 	t UnitType
 }
 
-// versionTables holds each known version's names and handlers, and
-// introduced[t][name] the first version whose systemd-run takes name for a
-// unit of type t. Both are built once, when the package is initialised,
-// and never changed.
-var versionTables, introduced = buildVersionTables()
+// versionTables holds each known version's names and handlers, by
+// version and unit type, each built the first time it is asked for
+// (tableFor) and never changed: a process speaks to one manager, so it
+// builds one or two of them, not every version's (which cost a run's
+// start about half a millisecond).
+var versionTables struct {
+	sync.Mutex
+	m map[versionKey]map[string]handler
+}
 
-// buildVersionTables applies addedNames and changedNames on top of the
-// 252 tables, for every known version.
-func buildVersionTables() (map[versionKey]map[string]handler, map[UnitType]map[string]Version) {
-	versionTables := map[versionKey]map[string]handler{}
+// introduced maps, for each unit type, each name to the first version
+// whose systemd-run takes it; built once, when first asked for.
+var introduced = sync.OnceValue(func() map[UnitType]map[string]Version {
 	introduced := map[UnitType]map[string]Version{}
 	for _, t := range propTypes {
 		introduced[t] = map[string]Version{}
@@ -99,35 +103,56 @@ func buildVersionTables() (map[versionKey]map[string]handler, map[UnitType]map[s
 				}
 			}
 		}
-		for v := OldestVersion; v <= NewestVersion; v++ {
-			m := make(map[string]handler, len(tables[t])+len(addedNames))
-			for name, h := range tables[t] {
-				m[name] = h
-			}
-			for _, a := range addedNames {
-				if a.since <= v && a.types&typeBit(t) != 0 {
-					m[a.name] = a.h
-				}
-			}
-			for _, c := range changedNames {
-				if c.since <= v && c.types&typeBit(t) != 0 {
-					for _, name := range c.names {
-						if _, ok := m[name]; ok && c.h == nil {
-							delete(m, name) // moved to another group
-						} else if ok {
-							m[name] = c.h
-						}
-					}
-				}
-			}
-			versionTables[versionKey{v, t}] = m
+	}
+	return introduced
+})
+
+// buildVersionTable applies addedNames and changedNames on top of the
+// 252 table of t, for version v.
+func buildVersionTable(v Version, t UnitType) map[string]handler {
+	m := make(map[string]handler, len(tables[t])+len(addedNames))
+	for name, h := range tables[t] {
+		m[name] = h
+	}
+	for _, a := range addedNames {
+		if a.since <= v && a.types&typeBit(t) != 0 {
+			m[a.name] = a.h
 		}
 	}
-	return versionTables, introduced
+	for _, c := range changedNames {
+		if c.since <= v && c.types&typeBit(t) != 0 {
+			for _, name := range c.names {
+				if _, ok := m[name]; ok && c.h == nil {
+					delete(m, name) // moved to another group
+				} else if ok {
+					m[name] = c.h
+				}
+			}
+		}
+	}
+	return m
 }
 
+// tableFor returns the names and handlers of version v (the newest known
+// for a newer one) for unit type t; nil for an older version or a type
+// props does not know (see propTypes).
 func tableFor(v Version, t UnitType) map[string]handler {
-	return versionTables[versionKey{v.effective(), t}]
+	v = v.effective()
+	if v < OldestVersion || !slices.Contains(propTypes, t) {
+		return nil
+	}
+	key := versionKey{v, t}
+	versionTables.Lock()
+	defer versionTables.Unlock()
+	if m, ok := versionTables.m[key]; ok {
+		return m
+	}
+	if versionTables.m == nil {
+		versionTables.m = map[versionKey]map[string]handler{}
+	}
+	m := buildVersionTable(v, t)
+	versionTables.m[key] = m
+	return m
 }
 
 // NamesFor returns every assignment name that systemd-run of version v
@@ -152,7 +177,7 @@ func NamesFor(v Version, t UnitType) []string {
 // Since returns the first systemd version whose systemd-run accepts name
 // for a unit of type t, and false if no known version does.
 func Since(t UnitType, name string) (Version, bool) {
-	v, ok := introduced[t][name]
+	v, ok := introduced()[t][name]
 	return v, ok
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"time"
 
 	"github.com/godbus/dbus/v5"
 )
@@ -108,7 +107,7 @@ func (c *Conn) StopAll(ctx context.Context, units ...string) error {
 	if len(units) == 0 {
 		return nil
 	}
-	w, unwatch, err := c.watchManagerN(ctx, "JobRemoved", 4*len(units)+64)
+	w, unwatch, err := c.watchManagerN(ctx, "JobRemoved", c.waitBuffer(len(units)))
 	if err != nil {
 		return err
 	}
@@ -168,17 +167,16 @@ func (c *Conn) StopAll(ctx context.Context, units ...string) error {
 			jobs[job] = u
 		}
 	}
-	// Wait for the jobs still running. A signal can be lost (a full
-	// buffer, or a bus that did not route it): then, and once a second
-	// (recheckEvery) as a safety net, ask after those still pending.
-	recheck := time.NewTicker(recheckEvery)
-	defer recheck.Stop()
-	ask := false
+	// Wait for the jobs still running, by their JobRemoved. None can be
+	// missed unseen: the match was in place before the stops were sent,
+	// and the manager sends a job's JobRemoved to the client that queued
+	// it (a private socket gets every signal). A signal is dropped only
+	// when the waiter's buffer is full, and then lost is set: a drop
+	// cannot happen while this loop waits on an empty buffer, so the
+	// flag is seen at the next turn, which asks after each job still
+	// pending (one round); a job that is gone is done. Nothing polls.
 	for len(jobs) > 0 {
-		if w.lost.Swap(false) || ask {
-			ask = false
-			// Signals were dropped: ask after each job still pending
-			// (one round); a job that is gone is done.
+		if w.lost.Swap(false) {
 			var reqs []request
 			var paths []dbus.ObjectPath
 			for p := range jobs {
@@ -197,8 +195,6 @@ func (c *Conn) StopAll(ctx context.Context, units ...string) error {
 			continue
 		}
 		select {
-		case <-recheck.C:
-			ask = true
 		case s, ok := <-w.ch:
 			if !ok {
 				return errors.Join(append(errs, fmt.Errorf("transient: waiting for %d stop jobs: %w", len(jobs), ErrDisconnected))...)
@@ -239,12 +235,13 @@ func (c *Conn) StopAll(ctx context.Context, units ...string) error {
 
 // WaitAllGone is [Conn.WaitGone] for several units at once: it asks after
 // all of them in one round and then waits for the manager's UnitRemoved
-// of each that was still loaded, or until ctx is done.
+// of each that was still loaded, or until ctx is done. It is driven by
+// the signals alone; it asks again only when signals were dropped.
 func (c *Conn) WaitAllGone(ctx context.Context, units ...string) error {
 	if len(units) == 0 {
 		return nil
 	}
-	w, unwatch, err := c.watchManagerN(ctx, "UnitRemoved", 4*len(units)+64)
+	w, unwatch, err := c.watchManagerN(ctx, "UnitRemoved", c.waitBuffer(len(units)))
 	if err != nil {
 		return err
 	}
@@ -254,64 +251,79 @@ func (c *Conn) WaitAllGone(ctx context.Context, units ...string) error {
 		return err
 	}
 	defer release()
-	mgr := c.object(managerPath)
-	var reqs []request
-	for _, u := range units {
-		reqs = append(reqs, request{mgr, "org.freedesktop.systemd1.Manager.GetUnit", []any{u}})
-	}
-	calls, err := c.callAll(ctx, reqs)
-	if err != nil {
-		return wrap(fmt.Sprintf("looking up %q", units), err)
-	}
+	// look asks after each of names in one round; those still loaded
+	// are left.
 	left := map[string]bool{}
-	var errs []error
-	for k, call := range calls {
-		u := units[k]
-		err := wrap(fmt.Sprintf("looking up %q", u), call.Err)
-		switch {
-		case errors.Is(err, ErrNoSuchUnit):
-		case err != nil:
-			errs = append(errs, err)
-		default:
-			left[u] = true
+	mgr := c.object(managerPath)
+	look := func(names []string) error {
+		var reqs []request
+		for _, u := range names {
+			reqs = append(reqs, request{mgr, "org.freedesktop.systemd1.Manager.GetUnit", []any{u}})
 		}
-	}
-	if len(errs) > 0 {
+		calls, err := c.callAll(ctx, reqs)
+		if err != nil {
+			return wrap(fmt.Sprintf("looking up %q", names), err)
+		}
+		var errs []error
+		for k, call := range calls {
+			u := names[k]
+			err := wrap(fmt.Sprintf("looking up %q", u), call.Err)
+			switch {
+			case errors.Is(err, ErrNoSuchUnit):
+				delete(left, u)
+			case err != nil:
+				errs = append(errs, err)
+			default:
+				left[u] = true
+			}
+		}
 		return errors.Join(errs...)
 	}
-	gone := func(s *dbus.Signal) {
-		if s.Name == "org.freedesktop.systemd1.Manager.UnitRemoved" && len(s.Body) > 0 {
-			if u, ok := s.Body[0].(string); ok {
-				delete(left, u)
-			}
-		}
+	if err := look(units); err != nil {
+		return err
 	}
-	recheck := time.NewTicker(recheckEvery)
-	defer recheck.Stop()
-	ask := false
+	// Wait for the UnitRemoved of each left. None can be missed unseen:
+	// the match, and on a bus the subscription, were in place before
+	// the GetUnits (the manager handles one connection's messages in
+	// order, and sends UnitRemoved to its subscribers, as it frees the
+	// unit); a unit freed before its GetUnit is not left. A signal is
+	// dropped only when the waiter's buffer is full, and then lost is
+	// set: a drop cannot happen while this loop waits on an empty
+	// buffer, so the flag is seen at the next turn, which looks again.
 	for len(left) > 0 {
-		if w.lost.Swap(false) || ask {
-			// Signals were dropped (or, as a safety net once a
-			// second, may have been): look again at those left.
-			var names []string
-			for u := range left {
-				names = append(names, u)
+		if w.lost.Swap(false) {
+			if err := look(slices.Collect(maps.Keys(left))); err != nil {
+				return err
 			}
-			return c.WaitAllGone(ctx, names...)
+			continue
 		}
 		select {
-		case <-recheck.C:
-			ask = true
 		case s, ok := <-w.ch:
 			if !ok {
 				return fmt.Errorf("transient: waiting for %d units to unload: %w", len(left), ErrDisconnected)
 			}
-			gone(s)
+			if s.Name == "org.freedesktop.systemd1.Manager.UnitRemoved" && len(s.Body) > 0 {
+				if u, ok := s.Body[0].(string); ok {
+					delete(left, u)
+				}
+			}
 		case <-ctx.Done():
 			return fmt.Errorf("transient: waiting for %q to unload: %w", slices.Sorted(maps.Keys(left)), ctx.Err())
 		}
 	}
 	return nil
+}
+
+// waitBuffer is how many signals a batched wait for n units buffers: room
+// for each unit's few (on a private socket the waiter gets every signal
+// of the manager's object: JobNew, JobRemoved, UnitNew, UnitRemoved),
+// and more. A signal that finds the buffer full is dropped, and the wait
+// asks again (see lost).
+func (c *Conn) waitBuffer(n int) int {
+	if c.batchBuffer > 0 {
+		return c.batchBuffer
+	}
+	return 4*n + 64
 }
 
 // request is one method call of a batch.
@@ -412,7 +424,3 @@ func (c *Conn) propertiesOfInterfaces(ctx context.Context, name string, ifaces .
 	}
 	return out, nil
 }
-
-// recheckEvery is how often a wait driven by signals asks after what it
-// waits for anyway, in case a signal was lost unnoticed.
-const recheckEvery = 3 * time.Second

@@ -2,9 +2,13 @@ package transient_test
 
 import (
 	"context"
+	"io"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/borgrun/borgrun/props"
+	"github.com/borgrun/borgrun/transient"
 )
 
 // TestStopAllRunning: StopAll stops running services and units that are
@@ -38,5 +42,176 @@ func TestStopAllRunning(t *testing.T) {
 			t.Log(u, sys.Show(t, u)["ActiveState"], sys.Show(t, u)["LoadState"])
 		}
 		t.Fatal(err)
+	}
+}
+
+// TestStopAllManyRepeated: the batched waits are driven by signals alone
+// (nothing polls), so a signal lost would hang them: here every wait is
+// bounded and a lost one fails the test, naming the units still loaded.
+// Many units are stopped together, round after round, over a bus and over
+// the private socket, running services and idle timer pairs mixed, while
+// another connection starts and stops unrelated units so that the
+// manager's signals keep coming (on the private socket, every one of them
+// reaches the waiter's buffer). With a buffer of 4 signals, the waits
+// must drop signals, and still end, by asking again.
+func TestStopAllManyRepeated(t *testing.T) {
+	sys := sandbox.Get(t)
+	const units, rounds = 120, 4
+	for _, route := range []struct {
+		name   string
+		open   func(context.Context) (io.ReadWriteCloser, error)
+		buffer int
+	}{{"bus", sys.BusStream, 0}, {"private", sys.PrivateStream, 0}, {"bus-dropping", sys.BusStream, 4}, {"private-dropping", sys.PrivateStream, 4}} {
+		t.Run(route.name, func(t *testing.T) {
+			c, err := transient.Dial(t.Context(), transient.DialOptions{Stream: route.open})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if route.buffer > 0 {
+				transient.SetWaitBuffer(c, route.buffer)
+				defer func() {
+					if transient.Drops(c) == 0 {
+						t.Errorf("a buffer of %d signals dropped none: the path that asks again was not tried", route.buffer)
+					}
+				}()
+			}
+			noise, err := transient.Dial(t.Context(), transient.DialOptions{Stream: sys.BusStream})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer noise.Close()
+			sleep, err := encode(props.Service, "ExecStart=/bin/sleep 300")
+			if err != nil {
+				t.Fatal(err)
+			}
+			oneshot, err := encode(props.Service, "Type=oneshot", "ExecStart=/bin/true")
+			if err != nil {
+				t.Fatal(err)
+			}
+			timer, err := encode(props.Timer, "OnCalendar=daily")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for r := range rounds {
+				prefix := "many-" + route.name + "-" + strconv.Itoa(r) + "-"
+				var names []string
+				for i := range units {
+					n := prefix + strconv.Itoa(i)
+					var err error
+					if i%2 == 0 {
+						err = c.StartTransient(t.Context(), n+".service", sleep, nil, false)
+						names = append(names, n+".service")
+					} else {
+						err = c.StartTimer(t.Context(), n+".timer", timer, n+".service", oneshot)
+						names = append(names, n+".timer", n+".service")
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+				// Unrelated units come and go meanwhile.
+				stopNoise := make(chan struct{})
+				noiseDone := make(chan struct{})
+				go func() {
+					defer close(noiseDone)
+					for i := 0; ; i++ {
+						select {
+						case <-stopNoise:
+							return
+						default:
+						}
+						n := prefix + "noise-" + strconv.Itoa(i) + ".service"
+						if noise.StartTransient(t.Context(), n, oneshot, nil, true) != nil {
+							return
+						}
+					}
+				}()
+				ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+				err := c.StopAll(ctx, names...)
+				if err == nil {
+					err = c.WaitAllGone(ctx, names...)
+				}
+				cancel()
+				close(stopNoise)
+				<-noiseDone
+				if err != nil {
+					var loaded []string
+					for _, st := range mustUnits(t, c, names) {
+						if st.LoadState != "not-found" {
+							loaded = append(loaded, st.Name+" "+st.LoadState+"/"+st.ActiveState)
+						}
+					}
+					t.Fatalf("round %d: %v; still loaded: %q (%d signals dropped)", r, err, loaded, transient.Drops(c))
+				}
+			}
+			t.Logf("%d signals dropped for full waiters", transient.Drops(c))
+		})
+	}
+}
+
+func mustUnits(t *testing.T, c *transient.Conn, names []string) []transient.UnitStatus {
+	t.Helper()
+	sts, err := c.Units(context.Background(), names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sts
+}
+
+// TestWaitAllGoneBurst: many services that end by themselves at about the
+// same moment unload in a burst of UnitRemoved signals, which WaitAllGone
+// must all see (or, when its buffer drops some, look again for); bounded.
+func TestWaitAllGoneBurst(t *testing.T) {
+	sys := sandbox.Get(t)
+	const units, rounds = 120, 2
+	var drops int64
+	defer func() {
+		// A quick reader can keep up with a burst even one signal
+		// at a time, but not through all the rounds of both routes.
+		if !t.Failed() && drops == 0 {
+			t.Error("a buffer of one signal dropped none: the path that looks again was not tried")
+		}
+	}()
+	for _, route := range []struct {
+		name   string
+		open   func(context.Context) (io.ReadWriteCloser, error)
+		buffer int
+	}{{"bus", sys.BusStream, 0}, {"private", sys.PrivateStream, 0}, {"bus-dropping", sys.BusStream, 1}, {"private-dropping", sys.PrivateStream, 1}} {
+		t.Run(route.name, func(t *testing.T) {
+			c, err := transient.Dial(t.Context(), transient.DialOptions{Stream: route.open})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if route.buffer > 0 {
+				transient.SetWaitBuffer(c, route.buffer)
+			}
+			// The command's second is the workload, not a
+			// synchronisation: WaitAllGone is right whether it looks
+			// before or after they end.
+			sleep, err := encode(props.Service, "ExecStart=/bin/sleep 1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for r := range rounds {
+				var names []string
+				for i := range units {
+					n := "burst-" + route.name + "-" + strconv.Itoa(r) + "-" + strconv.Itoa(i) + ".service"
+					if err := c.StartTransient(t.Context(), n, sleep, nil, false); err != nil {
+						t.Fatal(err)
+					}
+					names = append(names, n)
+				}
+				ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+				err := c.WaitAllGone(ctx, names...)
+				cancel()
+				if err != nil {
+					t.Fatalf("round %d: %v (%d signals dropped)", r, err, transient.Drops(c))
+				}
+			}
+			drops += transient.Drops(c)
+			t.Logf("%d signals dropped for full waiters", transient.Drops(c))
+		})
 	}
 }

@@ -106,6 +106,12 @@ type Conn struct {
 	// window holds a slot for each batched call awaiting its answer on
 	// a bus (see callAll); nil on a private socket, which has no limit.
 	window chan struct{}
+	// batchBuffer, if not zero, is the number of signals the batched
+	// waits buffer (see waitBuffer); tests make it small to force drops.
+	batchBuffer int
+	// drops counts the signals dispatch dropped for a waiter whose
+	// buffer was full.
+	drops atomic.Int64
 }
 
 // Dial connects to a manager. With no Address: as root, the system
@@ -331,12 +337,30 @@ func dial(what string, open opener, abort <-chan struct{}, hello bool, explain f
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
+	// The manager's version, which most callers need first (it selects
+	// how units are encoded), is asked beside go-systemd's AddMatch, which
+	// NewConnection waits for: the two share one round trip.
+	version := bc.Object("org.freedesktop.systemd1", managerPath).Go(ifaceProps+".Get", 0, make(chan *dbus.Call, 1), managerInterface, "Version")
 	sd, err := sddbus.NewConnection(func() (*dbus.Conn, error) { return bc, nil })
 	if err != nil {
 		bc.Close()
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	c := newConn(sd, bc, direct, what)
+	// Its answer is taken here, so that a dialled connection has nothing
+	// in flight (on a bus, dbus-daemon's answer to AddMatch can come
+	// before the manager's). A refusal is left for ManagerVersion to
+	// meet again.
+	select {
+	case <-version.Done:
+		var v dbus.Variant
+		if version.Store(&v) == nil {
+			if s, ok := v.Value().(string); ok {
+				c.version = s
+			}
+		}
+	case <-abort:
+	}
 	c.redial = func() (*Conn, error) {
 		return dialBounded(context.Background(), DefaultDialTimeout, what, open, hello, explain)
 	}
@@ -412,6 +436,7 @@ func (c *Conn) dispatch() {
 			case w.ch <- s:
 			default:
 				w.lost.Store(true)
+				c.drops.Add(1)
 			}
 		}
 		c.mu.Unlock()
@@ -457,7 +482,10 @@ func (c *Conn) watchManagerN(ctx context.Context, member string, n int) (*waiter
 	return c.watchRuleN(ctx, managerPath, "interface='org.freedesktop.systemd1.Manager',member='"+member+"'", n)
 }
 
-const managerPath = dbus.ObjectPath("/org/freedesktop/systemd1")
+const (
+	managerPath      = dbus.ObjectPath("/org/freedesktop/systemd1")
+	managerInterface = "org.freedesktop.systemd1.Manager"
+)
 
 func (c *Conn) watchRule(ctx context.Context, path dbus.ObjectPath, match string) (*waiter, func(), error) {
 	return c.watchRuleN(ctx, path, match, 32)

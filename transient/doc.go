@@ -10,7 +10,9 @@
 //   - Starting: [Conn.StartTransient] (with auxiliary units) and
 //     [Conn.StartTimer] (a timer and its service in one StartTransientUnit
 //     call); [Conn.Run] starts a service and waits for it to finish, as
-//     systemd-run --wait does, with its exit status in a [Result].
+//     systemd-run --wait does, with its exit status in a [Result]
+//     ([Conn.RunOutcome]: without the accounting figures, no read at the
+//     end).
 //   - Waiting, always driven by the manager's signals, never by polling:
 //     [Conn.WaitService], [Conn.WaitGone], [Conn.WaitActiveState],
 //     [Conn.WaitUnitProperty], [Conn.WaitIdle].

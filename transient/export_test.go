@@ -8,6 +8,13 @@ import (
 	"github.com/godbus/dbus/v5"
 )
 
+// SetWaitBuffer makes the batched waits of c buffer only n signals, so
+// that a test can make them drop some.
+func SetWaitBuffer(c *Conn, n int) { c.batchBuffer = n }
+
+// Drops returns the number of signals c dropped for full waiters.
+func Drops(c *Conn) int64 { return c.drops.Load() }
+
 func TestExecLine(t *testing.T) {
 	tests := []struct {
 		e    execEntry

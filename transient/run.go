@@ -104,6 +104,22 @@ func (c *Conn) Run(ctx context.Context, name string, props []Property) (*Result,
 // StartTransientUnit call (created, not started), such as the units the
 // service names in OnFailure= or OnSuccess=.
 func (c *Conn) RunAux(ctx context.Context, name string, props []Property, aux []AuxUnit) (*Result, error) {
+	return c.run(ctx, name, props, aux, true)
+}
+
+// RunOutcome is [Conn.Run] for a caller that needs only how the service
+// ended, not what it consumed: the Result's accounting figures (CPU, IO,
+// IP, memory) are left unknown. That saves the read after the end: a run
+// that succeeded costs no call after its start on a private socket (the
+// signals carry its outcome), and only the release of the pin on a bus; a
+// failed one costs one round trip (its ExecStartPre, for
+// [SetupFailureOf], read as it is reset).
+func (c *Conn) RunOutcome(ctx context.Context, name string, props []Property) (*Result, error) {
+	return c.run(ctx, name, props, nil, false)
+}
+
+// run is RunAux, reading the accounting figures at the end if figures.
+func (c *Conn) run(ctx context.Context, name string, props []Property, aux []AuxUnit, figures bool) (*Result, error) {
 	path := unitPath(name)
 	cc := c // the connection in use; a new one after a reconnect
 	w, unwatch, err := cc.watch(ctx, path)
@@ -203,7 +219,7 @@ func (c *Conn) RunAux(ctx context.Context, name string, props []Property, aux []
 		}
 	}
 	finished = true
-	res, err := cc.finish(context.WithoutCancel(ctx), name, path, &st, !cc.direct)
+	res, err := cc.finish(context.WithoutCancel(ctx), name, path, &st, !cc.direct, figures)
 	if stopping {
 		return res, errors.Join(ctx.Err(), err)
 	}
@@ -317,11 +333,12 @@ func (c *Conn) readState(ctx context.Context, path dbus.ObjectPath, st *unitStat
 	return nil
 }
 
-// finish reads the final accounting figures of a finished unit and builds
-// its Result; in the same round trip it resets a failed unit and, if
-// pinned, drops our reference, so that the unit is unloaded when finish
-// returns.
-func (c *Conn) finish(ctx context.Context, name string, path dbus.ObjectPath, st *unitState, pinned bool) (*Result, error) {
+// finish reads the final accounting figures of a finished unit (without
+// figures, only the ExecStartPre of a failed one) and builds its Result;
+// in the same round trip it resets a failed unit and, if pinned, drops our
+// reference, so that the unit is unloaded when finish returns. Without
+// figures, a unit that succeeded and is not pinned costs no call.
+func (c *Conn) finish(ctx context.Context, name string, path dbus.ObjectPath, st *unitState, pinned, figures bool) (*Result, error) {
 	var after []call
 	if st.str("ActiveState") == "failed" {
 		// Resetting unloads it (at once on the private socket, once
@@ -331,7 +348,14 @@ func (c *Conn) finish(ctx context.Context, name string, path dbus.ObjectPath, st
 	if pinned {
 		after = append(after, call{c.object(path), UnitInterface + ".Unref", nil})
 	}
-	c.readFigures(ctx, path, st, after...)
+	switch {
+	case figures:
+		c.readFigures(ctx, path, st, allFigures, after...)
+	case st.str("ActiveState") == "failed":
+		c.readFigures(ctx, path, st, []string{"ExecStartPre"}, after...)
+	case len(after) > 0:
+		c.readFigures(ctx, path, st, nil, after...)
+	}
 	r := waitResult(name, st.props)
 	if r.Result != "success" {
 		return r, &ExitError{r}
@@ -339,19 +363,22 @@ func (c *Conn) finish(ctx context.Context, name string, path dbus.ObjectPath, st
 	return r, nil
 }
 
-// readFigures reads the accounting figures of a finished unit into st. It
-// sends everything at once and waits once: a Get for each figure (not a
-// GetAll of some 300 properties), then the calls that after makes, which
+// readFigures reads the named figures (properties of the service
+// interface) of a finished unit into st. It sends everything at once and
+// waits once: a Get for each figure (not a GetAll of some 300
+// properties), then the calls that after makes, which
 // the manager handles in order behind the Gets. Figures that cannot be
 // read, or that belong to another invocation (a collected unit reads back
 // as a fresh stub), are left unknown.
-func (c *Conn) readFigures(ctx context.Context, path dbus.ObjectPath, st *unitState, after ...call) {
+func (c *Conn) readFigures(ctx context.Context, path dbus.ObjectPath, st *unitState, figures []string, after ...call) {
 	send := func(o dbus.BusObject, method string, args ...any) *dbus.Call {
 		return o.GoWithContext(ctx, method, 0, make(chan *dbus.Call, 1), args...)
 	}
 	obj := c.object(path)
-	figures := []string{"CPUUsageNSec", "IOReadBytes", "IOWriteBytes", "IPIngressBytes", "IPEgressBytes", "ExecStartPre", "MemoryPeak", "MemorySwapPeak"}
-	inv := send(obj, ifaceProps+".Get", UnitInterface, "InvocationID")
+	var inv *dbus.Call
+	if len(figures) > 0 {
+		inv = send(obj, ifaceProps+".Get", UnitInterface, "InvocationID")
+	}
 	gets := make([]*dbus.Call, len(figures))
 	for i, f := range figures {
 		gets[i] = send(obj, ifaceProps+".Get", ServiceInterface, f)
@@ -361,7 +388,7 @@ func (c *Conn) readFigures(ctx context.Context, path dbus.ObjectPath, st *unitSt
 		calls = append(calls, send(a.obj, a.method, a.args...))
 	}
 	var id dbus.Variant
-	same := (<-inv.Done).Store(&id) == nil && fmt.Sprint(id.Value()) == fmt.Sprint(st.props["InvocationID"].Value())
+	same := inv != nil && (<-inv.Done).Store(&id) == nil && fmt.Sprint(id.Value()) == fmt.Sprint(st.props["InvocationID"].Value())
 	for i, g := range gets {
 		var v dbus.Variant
 		if (<-g.Done).Store(&v) == nil && same {
@@ -372,6 +399,10 @@ func (c *Conn) readFigures(ctx context.Context, path dbus.ObjectPath, st *unitSt
 		<-a.Done
 	}
 }
+
+// allFigures are the properties readFigures reads for a Result's
+// accounting (and the ExecStartPre of a setup failure).
+var allFigures = []string{"CPUUsageNSec", "IOReadBytes", "IOWriteBytes", "IPIngressBytes", "IPEgressBytes", "ExecStartPre", "MemoryPeak", "MemorySwapPeak"}
 
 // call is a method call to send later.
 type call struct {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
@@ -139,9 +140,11 @@ func (c *Conn) UniqueName() string {
 
 // WaitService waits until the service name is inactive or failed with no
 // job pending, systemd-run --wait's criterion, and returns how it ended.
-// As systemd-run does, it reads all the unit's properties once at the start
-// and again on each of its PropertiesChanged signals; nothing is polled.
-// Unlike [Conn.Run] it neither stops nor unloads the unit: if ctx is done
+// It reads the unit's state once at the start (one round trip) and then
+// follows its PropertiesChanged signals; nothing is polled. On a bus it
+// subscribes to the manager's signals only if this connection does not
+// pin the unit (AddRef, as systemd-run --wait sets): the manager sends a
+// unit's changes to those that pin it. Unlike [Conn.Run] it neither stops nor unloads the unit: if ctx is done
 // first, it returns ctx's error and the unit keeps running.
 //
 // A unit that is never done (RemainAfterExit=yes) makes WaitService wait
@@ -158,7 +161,7 @@ func (c *Conn) WaitService(ctx context.Context, name string) (*Result, error) {
 // reading, at no extra round trip.
 func (c *Conn) WaitServiceReport(ctx context.Context, name string, started func(invocationID string)) (*Result, error) {
 	path := unitPath(name)
-	w, unwatch, err := c.watchSubscribed(ctx, path)
+	w, unwatch, err := c.watch(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -166,8 +169,24 @@ func (c *Conn) WaitServiceReport(ctx context.Context, name string, started func(
 	// Read the state once (the unit was started before we watched it),
 	// then follow the changes the signals carry.
 	st := unitState{props: make(map[string]dbus.Variant)}
-	if err := c.readStateProps(ctx, path, &st); err != nil {
+	pinned, err := c.readStateProps(ctx, path, &st)
+	if err != nil {
 		return nil, err
+	}
+	if !c.direct && !pinned {
+		// On a bus the manager sends a unit's changes to the clients
+		// that pin it (as systemd-run --wait does, with AddRef) and to
+		// its subscribers. A unit we do not pin needs the
+		// subscription, and a second reading, after it: changes
+		// before it may not have come.
+		release, err := c.subscribe()
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		if _, err := c.readStateProps(ctx, path, &st); err != nil {
+			return nil, err
+		}
 	}
 	if started != nil {
 		started(invocationID(st.props["InvocationID"]))
@@ -188,18 +207,24 @@ func (c *Conn) WaitServiceReport(ctx context.Context, name string, started func(
 			return nil, fmt.Errorf("transient: waiting for %s: %w", name, ctx.Err())
 		}
 	}
-	c.readFigures(ctx, path, &st)
+	figures := allFigures
+	if _, ok := st.props["Result"]; !ok {
+		// The first reading's were of another run (see
+		// readStateProps) and no signal brought them since.
+		figures = append(slices.Clone(allFigures), "Result", "ExecMainCode", "ExecMainStatus")
+	}
+	c.readFigures(ctx, path, &st, figures)
 	return waitResult(name, st.props), nil
 }
 
-// ServiceResult reads how the service name stands now, from one snapshot
-// of its state (as [Conn.WaitService] reads it first): for a service still
+// ServiceResult reads how the service name stands now, in one reading of
+// its state (as [Conn.WaitService] reads it first): for a service still
 // running, Result is its Result so far ("success" unless it failed
 // before) and Code is "". systemd-run --pty reports this state when the
 // user detaches without --wait.
 func (c *Conn) ServiceResult(ctx context.Context, name string) (*Result, error) {
 	st := unitState{props: make(map[string]dbus.Variant)}
-	if err := c.readStateProps(ctx, unitPath(name), &st); err != nil {
+	if _, err := c.readStateProps(ctx, unitPath(name), &st); err != nil {
 		return nil, err
 	}
 	return waitResult(name, st.props), nil
@@ -276,22 +301,62 @@ var stateProps = [...]struct{ iface, name string }{
 	{ServiceInterface, "Result"}, {ServiceInterface, "ExecMainCode"}, {ServiceInterface, "ExecMainStatus"},
 }
 
-// readStateProps reads stateProps into st from one snapshot: a GetAll of
-// every interface of the unit (interface ""), as systemd-run reads it.
-// Separate Gets, even sent at once, are answered at different moments: a
-// quick service could be read as inactive from before its start and with
-// no job from after its end, and taken for done before it ran.
-func (c *Conn) readStateProps(ctx context.Context, path dbus.ObjectPath, st *unitState) error {
-	var all map[string]dbus.Variant
-	if err := c.object(path).CallWithContext(ctx, ifaceProps+".GetAll", 0, "").Store(&all); err != nil {
-		return wrap("reading "+string(path), err)
+// readStateProps reads stateProps into st, all in one round trip. The
+// unit interface's are one snapshot (a GetAll of that interface): separate
+// Gets, even sent at once, are answered at different moments, and a quick
+// service could be read as inactive from before its start and with no job
+// from after its end, and taken for done before it ran. The service's
+// three are read by name behind it, then the InvocationID again: they are
+// kept only if it is the snapshot's, so that they belong to the same run
+// (a unit collected meanwhile reads back as a fresh stub). They can be
+// newer than the snapshot, never older; a run the snapshot shows as
+// not done brings them again in its signals as it ends.
+//
+// (A GetAll of every interface, as systemd-run reads, is one snapshot
+// too, but the service's interface carries some 300 properties, its
+// accounting read from the kernel: it cost a run --wait about 5%.)
+//
+// pinned reports whether this connection pins the unit (its unique name
+// is among the unit's Refs, read in the same snapshot): the manager then
+// sends it the unit's changes without a subscription.
+func (c *Conn) readStateProps(ctx context.Context, path dbus.ObjectPath, st *unitState) (pinned bool, err error) {
+	obj := c.object(path)
+	reqs := []request{{obj, ifaceProps + ".GetAll", []any{UnitInterface}}}
+	var svc []string
+	for _, p := range stateProps {
+		if p.iface == ServiceInterface {
+			reqs = append(reqs, request{obj, ifaceProps + ".Get", []any{p.iface, p.name}})
+			svc = append(svc, p.name)
+		}
+	}
+	reqs = append(reqs, request{obj, ifaceProps + ".Get", []any{UnitInterface, "InvocationID"}})
+	calls, err := c.callAll(ctx, reqs)
+	if err != nil {
+		return false, wrap("reading "+string(path), err)
+	}
+	var unit map[string]dbus.Variant
+	if err := calls[0].Store(&unit); err != nil {
+		return false, wrap("reading "+string(path), err)
+	}
+	if refs, ok := unit["Refs"].Value().([]string); ok && !c.direct {
+		pinned = slices.Contains(refs, c.UniqueName())
 	}
 	for _, p := range stateProps {
-		if v, ok := all[p.name]; ok {
+		if v, ok := unit[p.name]; ok && p.iface == UnitInterface {
 			st.props[p.name] = v
 		}
 	}
-	return nil
+	var id dbus.Variant
+	if calls[len(calls)-1].Store(&id) != nil || fmt.Sprint(id.Value()) != fmt.Sprint(unit["InvocationID"].Value()) {
+		return pinned, nil
+	}
+	for i, name := range svc {
+		var v dbus.Variant
+		if calls[1+i].Store(&v) == nil {
+			st.props[name] = v
+		}
+	}
+	return pinned, nil
 }
 
 // InvocationID reads the InvocationID of the unit called name, as

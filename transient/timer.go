@@ -182,26 +182,36 @@ func (c *Conn) WaitUnitProperty(ctx context.Context, name, key, value string) er
 
 // HasLogind reports whether the manager's machine has systemd-logind (it
 // is bus-activated, so a loadable unit is enough): systemd-inhibit needs it.
+// It costs one call: reading a unit's object makes the manager load it, as
+// LoadUnit would.
 func (c *Conn) HasLogind(ctx context.Context) (bool, error) {
-	var path dbus.ObjectPath
-	if err := c.object(managerPath).CallWithContext(ctx, "org.freedesktop.systemd1.Manager.LoadUnit", 0, "systemd-logind.service").Store(&path); err != nil {
-		return false, wrap("looking up systemd-logind.service", err)
-	}
 	var ls dbus.Variant
-	if err := c.object(path).CallWithContext(ctx, ifaceProps+".Get", 0, UnitInterface, "LoadState").Store(&ls); err != nil {
+	if err := c.object(unitPath("systemd-logind.service")).CallWithContext(ctx, ifaceProps+".Get", 0, UnitInterface, "LoadState").Store(&ls); err != nil {
 		return false, wrap("reading systemd-logind.service", err)
 	}
 	return ls.Value() == "loaded", nil
 }
 
 // Running reports whether the unit called name is active, activating,
-// deactivating or reloading: a run is in progress.
+// deactivating or reloading: a run is in progress. A unit that is not
+// loaded is not running (and is not loaded by asking): that costs one
+// round trip, a loaded unit two.
 func (c *Conn) Running(ctx context.Context, name string) (bool, error) {
-	unit, err := c.Properties(ctx, name, UnitInterface)
+	var path dbus.ObjectPath
+	err := c.object(managerPath).CallWithContext(ctx, "org.freedesktop.systemd1.Manager.GetUnit", 0, name).Store(&path)
 	if err != nil {
+		if err = wrap(fmt.Sprintf("looking up %q", name), err); errors.Is(err, ErrNoSuchUnit) {
+			return false, nil
+		}
 		return false, err
 	}
-	return IsRunning(unit["ActiveState"].Value()), nil
+	// Reading a unit's object loads a stub (an auxiliary unit just
+	// created) first, as LoadUnit would.
+	var as dbus.Variant
+	if err := c.object(path).CallWithContext(ctx, ifaceProps+".Get", 0, UnitInterface, "ActiveState").Store(&as); err != nil {
+		return false, wrap(fmt.Sprintf("reading %q", name), err)
+	}
+	return IsRunning(as.Value()), nil
 }
 
 // WaitIdle waits until the unit called name is no longer running (inactive

@@ -87,7 +87,9 @@ func IsRunning(activeState any) bool {
 // ManagerVersion returns the manager's Version property, the version of
 // systemd that this connection talks to, as the manager states it
 // ("252.38-1~deb12u1"; systemctl --version shows the same). It is read
-// once per connection: one round trip, the first time.
+// once per connection, as the connection is made ([Dial]), in the same
+// round trip as the connection's own last call: no round trip of its own
+// unless that read failed.
 func (c *Conn) ManagerVersion(ctx context.Context) (string, error) {
 	c.mu.Lock()
 	v := c.version
@@ -96,7 +98,7 @@ func (c *Conn) ManagerVersion(ctx context.Context) (string, error) {
 		return v, nil
 	}
 	var val dbus.Variant
-	if err := c.object(managerPath).CallWithContext(ctx, ifaceProps+".Get", 0, "org.freedesktop.systemd1.Manager", "Version").Store(&val); err != nil {
+	if err := c.object(managerPath).CallWithContext(ctx, ifaceProps+".Get", 0, managerInterface, "Version").Store(&val); err != nil {
 		return "", wrap("reading the manager's version", err)
 	}
 	v, ok := val.Value().(string)

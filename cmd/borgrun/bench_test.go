@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,7 +29,21 @@ import (
 var (
 	benchRounds = flag.Int("bench-rounds", 30, "rounds per comparison in TestBenchReport")
 	benchOut    = flag.String("bench-out", "", "also write the report table to this file")
+	benchOnly   = flag.String("bench-only", "", "measure only the sections whose names match this regexp (run-wait, now, pair, schedule, library, wait-cost, fleet); the report is not written")
 )
+
+// benchWants reports whether TestBenchReport measures the section name
+// (see -bench-only).
+func benchWants(t *testing.T, name string) bool {
+	if *benchOnly == "" {
+		return true
+	}
+	ok, err := regexp.MatchString(*benchOnly, name)
+	if err != nil {
+		t.Fatalf("-bench-only: %v", err)
+	}
+	return ok
+}
 
 // benchBin is a directory bound into the sandbox where TestBenchReport
 // builds borgrun.
@@ -93,103 +108,117 @@ func TestBenchReport(t *testing.T) {
 	// 1. Run /bin/true and wait. now is given the same work as
 	// systemd-run: no backup defaults (priority, network ordering,
 	// inhibitor, sandbox).
-	ours, theirs := pair(
-		func(i int) []string {
-			return []string{bin, "run", "--wait", "--quiet", "--collect", "--unit=bw" + strconv.Itoa(i), "/bin/true"}
-		},
-		func(i int) []string {
-			return []string{"systemd-run", "--wait", "--quiet", "--collect", "--unit=sw" + strconv.Itoa(i), "/bin/true"}
-		}, nil)
-	rows = append(rows, benchRow{figure: "run --wait --quiet --collect /bin/true", borgrun: ours, systemdRun: theirs, unit: "ms", goal: "≤ 1.0", ratios: true, lowerIsBetter: true})
-	ours, theirs = pair(
-		func(i int) []string {
-			return []string{bin, "now", "--quiet", "--priority=normal", "--no-network-wait", "--inhibit=no", "--hardening=off", "--name=bn" + strconv.Itoa(i), "--", "/bin/true"}
-		},
-		func(i int) []string {
-			return []string{"systemd-run", "--wait", "--quiet", "--collect", "--unit=sn" + strconv.Itoa(i), "/bin/true"}
-		}, nil)
-	rows = append(rows, benchRow{figure: "now --quiet /bin/true (no backup defaults) vs systemd-run --wait", borgrun: ours, systemdRun: theirs, unit: "ms", goal: "≤ 0.8", ratios: true, lowerIsBetter: true})
+	if benchWants(t, "run-wait") {
+		ours, theirs := pair(
+			func(i int) []string {
+				return []string{bin, "run", "--wait", "--quiet", "--collect", "--unit=bw" + strconv.Itoa(i), "/bin/true"}
+			},
+			func(i int) []string {
+				return []string{"systemd-run", "--wait", "--quiet", "--collect", "--unit=sw" + strconv.Itoa(i), "/bin/true"}
+			}, nil)
+		rows = append(rows, benchRow{figure: "run --wait --quiet --collect /bin/true", borgrun: ours, systemdRun: theirs, unit: "ms", goal: "≤ 1.0", ratios: true, lowerIsBetter: true})
+	}
+	if benchWants(t, "now") {
+		ours, theirs := pair(
+			func(i int) []string {
+				return []string{bin, "now", "--quiet", "--priority=normal", "--no-network-wait", "--inhibit=no", "--hardening=off", "--name=bn" + strconv.Itoa(i), "--", "/bin/true"}
+			},
+			func(i int) []string {
+				return []string{"systemd-run", "--wait", "--quiet", "--collect", "--unit=sn" + strconv.Itoa(i), "/bin/true"}
+			}, nil)
+		rows = append(rows, benchRow{figure: "now --quiet /bin/true (no backup defaults) vs systemd-run --wait", borgrun: ours, systemdRun: theirs, unit: "ms", goal: "≤ 0.8", ratios: true, lowerIsBetter: true})
+	}
 
 	// 2. Create a timer+service pair.
 	stop := func(units ...string) {
 		_, _ = sys.Output(t.Context(), "systemctl", append([]string{"stop"}, units...)...)
 	}
-	ours, theirs = pair(
-		func(i int) []string {
-			return []string{bin, "run", "--quiet", "--on-calendar=daily", "--unit=bt" + strconv.Itoa(i), "/bin/true"}
-		},
-		func(i int) []string {
-			return []string{"systemd-run", "--quiet", "--on-calendar=daily", "--unit=st" + strconv.Itoa(i), "/bin/true"}
-		},
-		func(i int) {
-			s := strconv.Itoa(i)
-			stop("bt"+s+".timer", "bt"+s+".service", "st"+s+".timer", "st"+s+".service")
-		})
-	rows = append(rows, benchRow{figure: "run --on-calendar=daily /bin/true (create a pair)", borgrun: ours, systemdRun: theirs, unit: "ms", goal: "≤ 1.0", ratios: true, lowerIsBetter: true})
-	ours, theirs = pair(
-		func(i int) []string {
-			return []string{bin, "schedule", "--daily", "--inhibit=no", "--hardening=off", "--name=bs" + strconv.Itoa(i), "--", "/bin/true"}
-		},
-		func(i int) []string {
-			return []string{"systemd-run", "--quiet", "--on-calendar=daily", "--unit=ss" + strconv.Itoa(i), "/bin/true"}
-		},
-		func(i int) {
-			s := strconv.Itoa(i)
-			stop("borgrun-bs"+s+".timer", "borgrun-bs"+s+".service", "ss"+s+".timer", "ss"+s+".service")
-		})
-	rows = append(rows, benchRow{figure: "schedule --daily (all defaults, reads the next run back) vs systemd-run --on-calendar", borgrun: ours, systemdRun: theirs, unit: "ms", goal: "—", ratios: true, lowerIsBetter: true})
+	if benchWants(t, "pair") {
+		ours, theirs := pair(
+			func(i int) []string {
+				return []string{bin, "run", "--quiet", "--on-calendar=daily", "--unit=bt" + strconv.Itoa(i), "/bin/true"}
+			},
+			func(i int) []string {
+				return []string{"systemd-run", "--quiet", "--on-calendar=daily", "--unit=st" + strconv.Itoa(i), "/bin/true"}
+			},
+			func(i int) {
+				s := strconv.Itoa(i)
+				stop("bt"+s+".timer", "bt"+s+".service", "st"+s+".timer", "st"+s+".service")
+			})
+		rows = append(rows, benchRow{figure: "run --on-calendar=daily /bin/true (create a pair)", borgrun: ours, systemdRun: theirs, unit: "ms", goal: "≤ 1.0", ratios: true, lowerIsBetter: true})
+	}
+	if benchWants(t, "schedule") {
+		ours, theirs := pair(
+			func(i int) []string {
+				return []string{bin, "schedule", "--daily", "--inhibit=no", "--hardening=off", "--name=bs" + strconv.Itoa(i), "--", "/bin/true"}
+			},
+			func(i int) []string {
+				return []string{"systemd-run", "--quiet", "--on-calendar=daily", "--unit=ss" + strconv.Itoa(i), "/bin/true"}
+			},
+			func(i int) {
+				s := strconv.Itoa(i)
+				stop("borgrun-bs"+s+".timer", "borgrun-bs"+s+".service", "ss"+s+".timer", "ss"+s+".service")
+			})
+		rows = append(rows, benchRow{figure: "schedule --daily (all defaults, reads the next run back) vs systemd-run --on-calendar", borgrun: ours, systemdRun: theirs, unit: "ms", goal: "—", ratios: true, lowerIsBetter: true})
+	}
 
 	// 3. Library throughput: create and remove pairs over one connection
 	// vs a loop of systemd-run and systemctl stop invocations.
-	const pairs = 200
-	c, err := transient.Dial(t.Context(), transient.DialOptions{Stream: sys.BusStream})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	v, err := c.Version(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	for i := range pairs {
-		b := &backup.Job{Name: "lib" + strconv.Itoa(i), Command: []string{"/bin/true"}, Calendars: []string{"daily"}}
-		tp, err := b.Timer(v)
+	if benchWants(t, "library") {
+		const pairs = 200
+		c, err := transient.Dial(t.Context(), transient.DialOptions{Stream: sys.BusStream})
 		if err != nil {
 			t.Fatal(err)
 		}
-		sp, err := b.Service(v, "oneshot")
+		defer c.Close()
+		v, err := c.Version(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := c.StartTimer(t.Context(), b.TimerUnit(), tp, b.ServiceUnit(), sp); err != nil {
-			t.Fatal(err)
+		start := time.Now()
+		for i := range pairs {
+			b := &backup.Job{Name: "lib" + strconv.Itoa(i), Command: []string{"/bin/true"}, Calendars: []string{"daily"}}
+			tp, err := b.Timer(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sp, err := b.Service(v, "oneshot")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.StartTimer(t.Context(), b.TimerUnit(), tp, b.ServiceUnit(), sp); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Stop(t.Context(), b.TimerUnit(), b.ServiceUnit()); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if err := c.Stop(t.Context(), b.TimerUnit(), b.ServiceUnit()); err != nil {
-			t.Fatal(err)
+		libRate := pairs / time.Since(start).Seconds()
+		start = time.Now()
+		for i := range pairs {
+			s := strconv.Itoa(i)
+			timeCmd("systemd-run", "--quiet", "--on-calendar=daily", "--unit=lt"+s, "/bin/true")
+			timeCmd("systemctl", "stop", "lt"+s+".timer")
 		}
+		cliRate := pairs / time.Since(start).Seconds()
+		rows = append(rows, benchRow{figure: fmt.Sprintf("create+remove %d pairs: library over one connection vs systemd-run + systemctl stop", pairs), borgrun: libRate, systemdRun: cliRate, unit: "pairs/s", goal: "≥ 3", ratios: true})
 	}
-	libRate := pairs / time.Since(start).Seconds()
-	start = time.Now()
-	for i := range pairs {
-		s := strconv.Itoa(i)
-		timeCmd("systemd-run", "--quiet", "--on-calendar=daily", "--unit=lt"+s, "/bin/true")
-		timeCmd("systemctl", "stop", "lt"+s+".timer")
-	}
-	cliRate := pairs / time.Since(start).Seconds()
-	rows = append(rows, benchRow{figure: fmt.Sprintf("create+remove %d pairs: library over one connection vs systemd-run + systemctl stop", pairs), borgrun: libRate, systemdRun: cliRate, unit: "pairs/s", goal: "≥ 3", ratios: true})
 
 	// 4. What borgrun itself costs while now waits on a 30 s command.
-	cpu, rss := waitCost(t, sys.Command(context.WithoutCancel(t.Context()), bin, "now", "--quiet", "--name=waitcost", "--", "/bin/sleep", "30"))
-	rows = append(rows,
-		benchRow{figure: "CPU time used by borgrun while now waits on a 30 s command", borgrun: ms(cpu), unit: "ms", goal: "< 20", lowerIsBetter: true, met: ms(cpu) < 20},
-		benchRow{figure: "peak RSS of borgrun now", borgrun: float64(rss) / 1024, unit: "MB", goal: "< 20", lowerIsBetter: true, met: float64(rss)/1024 < 20})
+	if benchWants(t, "wait-cost") {
+		cpu, rss := waitCost(t, sys.Command(context.WithoutCancel(t.Context()), bin, "now", "--quiet", "--name=waitcost", "--", "/bin/sleep", "30"))
+		rows = append(rows,
+			benchRow{figure: "CPU time used by borgrun while now waits on a 30 s command", borgrun: ms(cpu), unit: "ms", goal: "< 20", lowerIsBetter: true, met: ms(cpu) < 20},
+			benchRow{figure: "peak RSS of borgrun now", borgrun: float64(rss) / 1024, unit: "MB", goal: "< 20", lowerIsBetter: true, met: float64(rss)/1024 < 20})
+	}
 
-	rows = append(rows, fleetBench(t, bin)...)
+	if benchWants(t, "fleet") {
+		rows = append(rows, fleetBench(t, bin)...)
+	}
 
 	report := formatReport(rows, n)
 	fmt.Print(report)
-	if *benchOut != "" {
+	if *benchOut != "" && *benchOnly == "" {
 		if err := os.WriteFile(*benchOut, []byte(report), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/borgrun/borgrun/props"
@@ -398,14 +399,33 @@ func userRuntimeDir() string {
 	return "/run/user/" + strconv.Itoa(os.Getuid())
 }
 
-// checkInhibitor drops the systemd-inhibit wrapper, with a notice, when
-// the manager's machine has no logind to take the lock: the wrapper would
-// make every run fail.
-func (e *env) checkInhibitor(c *transient.Conn, b *backup.Job) {
+// logindAnswer is whether the manager's machine has systemd-logind, as
+// askLogind asked it (asked false: b needs no inhibitor, nothing asked).
+type logindAnswer struct {
+	asked, ok bool
+	err       error
+}
+
+// askLogind asks, only if b runs under systemd-inhibit, whether the
+// manager's machine has systemd-logind, in a goroutine of wg, so that the
+// question travels with the others the caller sends (one round trip for
+// all). The answer is valid once wg is done; pass it to checkInhibitor.
+func (e *env) askLogind(c *transient.Conn, b *backup.Job, wg *sync.WaitGroup) *logindAnswer {
+	a := &logindAnswer{}
 	if b.Inhibitor == "" {
-		return
+		return a
 	}
-	if ok, err := c.HasLogind(e.ctx); err == nil && !ok {
+	a.asked = true
+	wg.Go(func() { a.ok, a.err = c.HasLogind(e.ctx) })
+	return a
+}
+
+// checkInhibitor drops b's systemd-inhibit wrapper, with a notice, when
+// the answer a says the manager's machine has no logind to take the lock:
+// the wrapper would make every run fail. An answer that could not be read
+// keeps it.
+func (e *env) checkInhibitor(b *backup.Job, a *logindAnswer) {
+	if a.asked && a.err == nil && !a.ok {
 		fmt.Fprintln(e.stderr, "borgrun: notice: no systemd-logind on this machine; running without systemd-inhibit (sleep and shutdown are not blocked)")
 		b.Inhibitor = ""
 	}

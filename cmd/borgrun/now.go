@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/borgrun/borgrun/props"
@@ -114,13 +115,27 @@ func (e *env) runNow(args []string) (int, error) {
 // --wait-running) while the scheduled run of b is in progress, and returns
 // the service's properties and its hook units, to create with it.
 func (e *env) nowProps(c *transient.Conn, b *backup.Job, f *nowFlags) ([]transient.Property, []transient.AuxUnit, error) {
+	// The three questions depend on nothing and go out together: one
+	// round trip (a second only if the scheduled service is loaded, for
+	// its state). The run's start and its end's read follow: 3 in all.
+	var wg sync.WaitGroup
+	var running bool
+	var runErr error
+	wg.Go(func() { running, runErr = c.Running(e.ctx, b.ServiceUnit()) })
+	logind := e.askLogind(c, b, &wg)
 	v, err := e.checkJob("now", c, b)
+	wg.Wait()
 	if err != nil {
 		return nil, nil, err
 	}
-	e.checkInhibitor(c, b)
-	if err := e.notBesideScheduled(c, b, f.waitRunning, f.quiet); err != nil {
-		return nil, nil, err
+	e.checkInhibitor(b, logind)
+	if runErr != nil {
+		return nil, nil, runErr
+	}
+	if running {
+		if err := e.besideScheduled(c, b, f.waitRunning, f.quiet); err != nil {
+			return nil, nil, err
+		}
 	}
 	props, err := b.Service(v, "exec")
 	if err != nil {
@@ -191,13 +206,9 @@ func (e *env) detach(c *transient.Conn, b *backup.Job, props []transient.Propert
 	return nil
 }
 
-// notBesideScheduled refuses (or, with wait, waits) while the scheduled
-// service of the same job is running.
-func (e *env) notBesideScheduled(c *transient.Conn, b *backup.Job, wait, quiet bool) error {
-	running, err := c.Running(e.ctx, b.ServiceUnit())
-	if err != nil || !running {
-		return err
-	}
+// besideScheduled refuses (or, with wait, waits) now that the scheduled
+// service of the same job was found running.
+func (e *env) besideScheduled(c *transient.Conn, b *backup.Job, wait, quiet bool) error {
 	if !wait {
 		return fmt.Errorf("now: the scheduled run of %s (%s) is in progress; use --wait-running to run after it", b.Name, b.ServiceUnit())
 	}

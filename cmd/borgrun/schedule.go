@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/borgrun/borgrun/props"
@@ -237,21 +238,45 @@ func outcomeWord(o string) string {
 }
 
 // scheduleOn creates b's schedule on the manager c is connected to.
+//
+// Its round trips, beyond the connection's (over -H, each costs the link's
+// round-trip time): a pair to be created costs 4, an unchanged one 2.
+//  1. The questions that depend on nothing: the manager's version (the
+//     encoding of every unit), whether it has logind (the inhibitor) and
+//     what is loaded under the job's names (backup.Look), sent together.
+//  2. Only if something is loaded: whether it is ours, its fingerprint and
+//     the timer's status, read together (they need the names loaded).
+//  3. The probe (only for a pair to be created): its start; the outcome
+//     comes in its signals, with nothing to read after a success. It
+//     needs the version and the lookup's answer (no probe if unchanged).
+//  4. The pair's creation (StartTransientUnit), which needs the probe's
+//     outcome (nothing is created if it failed); its start job's end comes
+//     as a signal.
+//  5. The timer's next run and calendars as the manager normalised them,
+//     which exist only once its start job has run.
 func (e *env) scheduleOn(c *transient.Conn, b *backup.Job, replace bool, profile string) (*scheduleResult, error) {
-	if _, err := e.checkJob("schedule", c, b); err != nil {
+	var wg sync.WaitGroup
+	var look *backup.Lookup
+	var lookErr error
+	wg.Go(func() { look, lookErr = backup.Look(e.ctx, c, b) })
+	logind := e.askLogind(c, b, &wg)
+	_, err := e.checkJob("schedule", c, b)
+	wg.Wait()
+	if err != nil {
 		return nil, err
 	}
-	e.checkInhibitor(c, b)
+	e.checkInhibitor(b, logind)
+	if lookErr != nil {
+		return nil, lookErr
+	}
 	// Probe only for a pair about to be created: re-running an unchanged
 	// schedule (at every boot, say) costs no probe unit.
-	if same, err := backup.Scheduled(e.ctx, c, b); err != nil {
-		return nil, err
-	} else if !same {
+	if !look.Unchanged(b) {
 		if err := e.probeSetup(c, b, profile); err != nil {
 			return nil, err
 		}
 	}
-	outcome, err := backup.Schedule(e.ctx, c, b, replace)
+	outcome, err := backup.ScheduleLooked(e.ctx, c, b, replace, look)
 	if errors.Is(err, backup.ErrScheduleDiffers) {
 		return nil, fmt.Errorf("schedule: %s is already scheduled with a different definition; use --replace to replace it", b.Name)
 	}
@@ -263,11 +288,13 @@ func (e *env) scheduleOn(c *transient.Conn, b *backup.Job, replace bool, profile
 	if err != nil {
 		return nil, err
 	}
-	// The pair exists: what the report reads back must not be cut short
-	// by an interruption now.
-	st, err := c.Timer(context.WithoutCancel(e.ctx), b.TimerUnit())
-	if err != nil {
-		return nil, err
+	st := look.Timer
+	if outcome != backup.Unchanged || st == nil {
+		// The pair exists: what the report reads back must not be cut
+		// short by an interruption now.
+		if st, err = c.Timer(context.WithoutCancel(e.ctx), b.TimerUnit()); err != nil {
+			return nil, err
+		}
 	}
 	return &scheduleResult{Name: b.Name, Timer: b.TimerUnit(), Service: b.ServiceUnit(),
 		Outcome: string(outcome), Calendars: st.Calendars, Command: b.Command, Next: st.Next}, nil

@@ -427,6 +427,11 @@ var volatile = map[string]bool{
 	"IOReadOperations": true, "IOWriteOperations": true, "IPIngressBytes": true, "IPEgressBytes": true,
 	"IPIngressPackets": true, "IPEgressPackets": true, "NextElapseUSecMonotonic": true, "NextElapseUSecRealtime": true,
 	"Refs": true, "LastTriggerUSec": true, "LastTriggerUSecMonotonic": true, "ExecMainStartTimestamp": true, "ExecMainExitTimestamp": true,
+	// The manager resolves User=/Group= into UID/GID once the process
+	// has started: "[not set]" or the number, depending on when show
+	// reads them (257, --uid=nobody with a running command: 2 of 8 runs).
+	// User= and Group=, which the tools send, are compared.
+	"UID": true, "GID": true,
 }
 
 // unordered are list properties whose order the manager does not keep.

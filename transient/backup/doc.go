@@ -11,7 +11,8 @@
 //     [Job.Check], [Job.CheckSchedule], errors wrapping [ErrInvalid]), its
 //     units' names (borgrun-NAME.timer, .service, -now.service) and its
 //     [Job.Fingerprint], which makes scheduling idempotent.
-//   - Scheduling on a manager: [Schedule], [Scheduled], [List] (each job's
+//   - Scheduling on a manager: [Schedule], [Scheduled], [Look] and
+//     [ScheduleLooked] (look once, then schedule from what was seen), [List] (each job's
 //     [JobStatus]), [Remove] and [Export] (the pair as unit files), all
 //     taking the *transient.Conn of the manager to act on.
 //   - The sandbox: [DeriveSandbox] works out a job's hardening under a

@@ -38,7 +38,7 @@ func (b *Job) ProbeUnitPrefix() string { return UnitPrefix + b.Name + ":probe-" 
 
 // ProbeSetup runs b's [Job.Probe] as a transient service named
 // [Job.ProbeUnitPrefix] and a random part, waits for it (driven by
-// signals, as [transient.Conn.Run]) and
+// signals, as [transient.Conn.RunOutcome]: what it consumed is not read) and
 // returns the [transient.SetupFailure] if the manager could not apply its settings;
 // nil, nil if it ran. Any other failure of the probe is returned as an
 // error.
@@ -51,7 +51,7 @@ func ProbeSetup(ctx context.Context, c *transient.Conn, b *Job) (*transient.Setu
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.Run(ctx, b.ProbeUnitPrefix()+rand.Text()[:10]+".service", props)
+	res, err := c.RunOutcome(ctx, b.ProbeUnitPrefix()+rand.Text()[:10]+".service", props)
 	var exit *transient.ExitError
 	if errors.As(err, &exit) {
 		if f := transient.SetupFailureOf(res); f != nil {

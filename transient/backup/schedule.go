@@ -40,11 +40,41 @@ var (
 // would create it (same fingerprint), so that Schedule would answer
 // [Unchanged]. Callers use it to skip work that only a new pair needs.
 func Scheduled(ctx context.Context, c *transient.Conn, b *Job) (bool, error) {
-	cur, err := lookup(ctx, c, b)
+	l, err := Look(ctx, c, b)
 	if err != nil {
 		return false, err
 	}
-	return cur.ours && cur.timerLoaded && cur.fingerprint == b.Fingerprint(), nil
+	return l.Unchanged(b), nil
+}
+
+// Lookup is what [Look] found loaded under a job's names, to decide
+// whether a pair is already scheduled and, passed to [ScheduleLooked],
+// to schedule it without looking again.
+type Lookup struct {
+	name string
+	cur  *current
+	// Timer is the job's timer as it was, if it was loaded (read in the
+	// same round trip as the rest); nil if it was not, or could not be
+	// read.
+	Timer *transient.TimerStatus
+}
+
+// Look looks up what is loaded under the names of b's units: one round
+// trip if nothing is, two if something is (the few properties that tell
+// whether the pair is ours and its fingerprint, and the timer's status,
+// are read together in the second).
+func Look(ctx context.Context, c *transient.Conn, b *Job) (*Lookup, error) {
+	curs, err := lookupMany(ctx, c, []string{b.Name}, true)
+	if err != nil {
+		return nil, err
+	}
+	return &Lookup{name: b.Name, cur: curs[0], Timer: curs[0].timer}, nil
+}
+
+// Unchanged reports whether the pair l found is b's exactly as [Schedule]
+// would create it (same fingerprint): Schedule would answer [Unchanged].
+func (l *Lookup) Unchanged(b *Job) bool {
+	return l.name == b.Name && l.cur.ours && l.cur.timerLoaded && l.cur.fingerprint == b.Fingerprint()
 }
 
 // Schedule creates the job's timer and service in one call, idempotently:
@@ -59,6 +89,15 @@ func Scheduled(ctx context.Context, c *transient.Conn, b *Job) (bool, error) {
 // exactly one pair. If ctx ends once the pair has been created, Schedule
 // returns its outcome with an error wrapping [transient.ErrCreated].
 func Schedule(ctx context.Context, c *transient.Conn, b *Job, replace bool) (Outcome, error) {
+	return ScheduleLooked(ctx, c, b, replace, nil)
+}
+
+// ScheduleLooked is [Schedule] that starts from what [Look] found (if l is
+// not nil; a Lookup of another job is ignored), rather than looking again:
+// one round trip or two fewer. Should the pair have been created since,
+// by another caller, the manager refuses the creation and ScheduleLooked
+// looks again, as Schedule does.
+func ScheduleLooked(ctx context.Context, c *transient.Conn, b *Job, replace bool, l *Lookup) (Outcome, error) {
 	v, err := c.Version(ctx)
 	if err != nil {
 		return "", err
@@ -82,8 +121,10 @@ func Schedule(ctx context.Context, c *transient.Conn, b *Job, replace bool) (Out
 	fp := b.Fingerprint()
 	outcome := Created
 	for attempt := 0; ; attempt++ {
-		cur, err := lookup(ctx, c, b)
-		if err != nil {
+		var cur *current
+		if attempt == 0 && l != nil && l.name == b.Name {
+			cur = l.cur
+		} else if cur, err = lookup(ctx, c, b); err != nil {
 			return "", err
 		}
 		switch {
@@ -140,10 +181,11 @@ type current struct {
 	fingerprint    string
 	timerLoaded    bool
 	serviceRunning bool
+	timer          *transient.TimerStatus // if read (see lookupMany)
 }
 
 func lookup(ctx context.Context, c *transient.Conn, b *Job) (*current, error) {
-	curs, err := lookupMany(ctx, c, []string{b.Name})
+	curs, err := lookupMany(ctx, c, []string{b.Name}, false)
 	if err != nil {
 		return nil, err
 	}
@@ -154,8 +196,9 @@ func lookup(ctx context.Context, c *transient.Conn, b *Job) (*current, error) {
 // whatever their number: one call lists all their units at one instant
 // (two calls could straddle a concurrent creation of a pair and see half
 // of it), then the few properties that tell whether each is ours are read
-// all at once.
-func lookupMany(ctx context.Context, c *transient.Conn, names []string) ([]*current, error) {
+// all at once (none if nothing is loaded: one round trip). With timers,
+// the status of each loaded timer is read in the same second round.
+func lookupMany(ctx context.Context, c *transient.Conn, names []string, timers bool) ([]*current, error) {
 	// The hook units of any kind are looked at, whether a job has hooks or
 	// not: one left loaded (still running) would make a creation fail.
 	var units []string
@@ -170,26 +213,45 @@ func lookupMany(ctx context.Context, c *transient.Conn, names []string) ([]*curr
 	for _, st := range sts {
 		state[st.Name] = st
 	}
-	var loaded, services []string
+	var loaded, services, loadedTimers []string
 	for _, n := range names {
 		b := &Job{Name: n}
 		for _, u := range jobUnits(b) {
 			if ls := state[u].LoadState; ls != "not-found" && ls != "" {
 				loaded = append(loaded, u)
-				if u == b.ServiceUnit() {
+				switch u {
+				case b.ServiceUnit():
 					services = append(services, u)
+				case b.TimerUnit():
+					if timers && ls == "loaded" {
+						loadedTimers = append(loadedTimers, u)
+					}
 				}
 			}
 		}
 	}
 	var unitProps, svcProps []transient.UnitProperties
 	var unitErr, svcErr error
+	timerStatus := make([]*transient.TimerStatus, len(loadedTimers))
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		unitProps, unitErr = c.PropertiesOf(ctx, loaded, transient.UnitInterface, "Transient", "LoadState")
-	})
-	wg.Go(func() { svcProps, svcErr = c.PropertiesOf(ctx, services, transient.ServiceInterface, "Environment") })
+	if len(loaded) > 0 {
+		wg.Go(func() {
+			unitProps, unitErr = c.PropertiesOf(ctx, loaded, transient.UnitInterface, "Transient", "LoadState")
+		})
+	}
+	if len(services) > 0 {
+		wg.Go(func() { svcProps, svcErr = c.PropertiesOf(ctx, services, transient.ServiceInterface, "Environment") })
+	}
+	for i, t := range loadedTimers {
+		// Unload meanwhile, or unreadable: left nil, read later if
+		// needed.
+		wg.Go(func() { timerStatus[i], _ = c.Timer(ctx, t) })
+	}
 	wg.Wait()
+	timerOf := map[string]*transient.TimerStatus{}
+	for i, t := range loadedTimers {
+		timerOf[t] = timerStatus[i]
+	}
 	if err := errors.Join(unitErr, svcErr); err != nil {
 		return nil, err
 	}
@@ -242,6 +304,7 @@ func lookupMany(ctx context.Context, c *transient.Conn, names []string) ([]*curr
 			}
 			if u == b.TimerUnit() {
 				cur.timerLoaded, pair = true, true
+				cur.timer = timerOf[u]
 				continue
 			}
 			if u != b.ServiceUnit() {
@@ -488,7 +551,7 @@ func RemoveJobs(ctx context.Context, c *transient.Conn, names []string, force bo
 		}
 		return errs
 	}
-	curs, err := lookupMany(ctx, c, names)
+	curs, err := lookupMany(ctx, c, names, false)
 	if err != nil {
 		return fail(err)
 	}
