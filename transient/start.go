@@ -77,6 +77,13 @@ func (e *JobError) Error() string {
 // if ctx is done while the start job is waited for, the error wraps both
 // ctx's error and [ErrCreated].
 func (c *Conn) StartTransient(ctx context.Context, name string, props []Property, aux []AuxUnit, wait bool) error {
+	return c.StartTransientMode(ctx, name, "fail", props, aux, wait)
+}
+
+// StartTransientMode is [Conn.StartTransient] with the start job's mode
+// (systemd-run --job-mode): "fail", "replace", "isolate" and the others
+// the manager takes; the manager refuses a mode it does not know.
+func (c *Conn) StartTransientMode(ctx context.Context, name, mode string, props []Property, aux []AuxUnit, wait bool) error {
 	pcs := auxCollections(aux)
 	var jobs chan string
 	if wait {
@@ -86,7 +93,7 @@ func (c *Conn) StartTransient(ctx context.Context, name string, props []Property
 	if err != nil {
 		return err
 	}
-	_, err = c.sd.StartTransientUnitAux(send, name, "fail", props, pcs, jobs)
+	_, err = c.sd.StartTransientUnitAux(send, name, mode, props, pcs, jobs)
 	cancel()
 	if err != nil {
 		return wrap(fmt.Sprintf("starting %q", name), err)

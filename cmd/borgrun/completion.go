@@ -264,6 +264,14 @@ func (c *completer) values(cmd string, o *option, prefix, v string) []string {
 		vals = []string{"minutely", "hourly", "daily", "weekly", "monthly", "quarterly", "semiannually", "yearly"}
 	case "service-type":
 		vals = []string{"simple", "exec", "forking", "oneshot", "dbus", "notify", "idle"}
+	case "expand-environment":
+		vals = []string{"yes", "no"}
+	case "json":
+		vals = []string{"pretty", "short", "off"}
+	case "job-mode":
+		vals = jobModes
+	case "root-directory":
+		return []string{completeDirs}
 	case "name":
 		if cmd == "now" {
 			vals = c.jobs(nil)

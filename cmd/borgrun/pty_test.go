@@ -217,12 +217,12 @@ func TestRunPTY(t *testing.T) {
 		t.Run(fmt.Sprintf("%s/%d", suite, suite.SystemdMajor()), func(t *testing.T) {
 			transienttest.RequireSuite(t, suite)
 			sys := sandbox.GetSuite(t, suite)
-			runPTYCases(t, sys)
+			runPTYCases(t, sys, suite.SystemdMajor())
 		})
 	}
 }
 
-func runPTYCases(t *testing.T, sys *transienttest.Systemd) {
+func runPTYCases(t *testing.T, sys *transienttest.Systemd, major int) {
 	type ptyCase struct {
 		name string
 		args []string
@@ -240,6 +240,7 @@ func runPTYCases(t *testing.T, sys *transienttest.Systemd) {
 		stop     bool
 		wantCode int
 		want     []string // shown on the terminal (normalised)
+		since    int      // the first systemd-run with the case's options
 	}
 	cases := []ptyCase{{
 		name: "detach",
@@ -343,8 +344,43 @@ func runPTYCases(t *testing.T, sys *transienttest.Systemd) {
 			tt.waitFor(t, "Finished with result")
 		},
 		want: []string{"disconnect TTY.\r\r\n/dev/pts/N\r\n"},
+	}, {
+		name: "pty-late",
+		args: []string{"-T", "--wait", "-u", "@U", "/bin/sh", "-c", "echo ready; read x; echo got:$x; exit 7"},
+		session: func(t *testing.T, tt *testTerm) {
+			tt.waitFor(t, "ready\r\n")
+			tt.typeIn(t, "late\r")
+		},
+		wantCode: 7,
+		want:     []string{"got:late\r\n", "Finished with result: exit-code\r"},
+		since:    258,
+	}, {
+		// The tint is systemd-run's only when it colours the terminal,
+		// which it does not here (as borgrun never does).
+		name: "background",
+		args: []string{"-t", "--background=44", "--wait", "-u", "@U", "/bin/sh", "-c", "echo ready; read x; echo got:$x; exit 2"},
+		session: func(t *testing.T, tt *testTerm) {
+			tt.waitFor(t, "ready\r\n")
+			tt.typeIn(t, "bg\r")
+		},
+		wantCode: 2,
+		want:     []string{"got:bg\r\n"},
+		since:    256,
+	}, {
+		name: "pty-late show",
+		args: []string{"-T", "-u", "@U", "/bin/sh", "-c", "echo ready; read x; echo got:$x"},
+		session: func(t *testing.T, tt *testTerm) {
+			tt.waitFor(t, "ready\r\n")
+		},
+		show:   true,
+		detach: true,
+		want:   []string{"ready\r\n"},
+		since:  258,
 	}}
 	for i, tc := range cases {
+		if major < tc.since {
+			continue // refusal: TestRunDifferential
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			var runs []ptyRun
 			tools := ptyTools(t, sys, strconv.Itoa(i))

@@ -180,8 +180,9 @@ func (p *runPlan) planScope(common []string, uniqueName string) error {
 	}
 	p.serviceProps = append(p.serviceProps, ps...)
 	// 254..257 do not expand variables in a scope's command line by
-	// default, and say so when the description has a "$".
-	if p.v >= props.V254 && p.v < props.V258 && !f.quiet {
+	// default, and say so when the description has a "$" (unless
+	// --expand-environment is given).
+	if p.v >= props.V254 && p.v < props.V258 && !f.quiet && f.expandEnv < 0 {
 		for _, a := range common {
 			if d, ok := strings.CutPrefix(a, "Description="); ok && strings.Contains(d, "$") {
 				p.warnings = append(p.warnings, "Scope command line contains environment variable, which is not expanded"+
@@ -375,7 +376,7 @@ func (e *env) startScope(c *transient.Conn, p *runPlan) (int, error) {
 		if pidfd >= 0 {
 			pid = transient.Property{Name: "PIDFDs", Value: dbus.MakeVariant([]dbus.UnixFD{dbus.UnixFD(pidfd)})}
 		}
-		err := c.StartTransient(e.ctx, p.service, append(slices.Clone(p.serviceProps), pid), nil, true)
+		err := c.StartTransientMode(e.ctx, p.service, p.f.mode(), append(slices.Clone(p.serviceProps), pid), nil, true)
 		var me *transient.ManagerError
 		if pidfd >= 0 && errors.As(err, &me) && (me.Name == "org.freedesktop.DBus.Error.UnknownProperty" ||
 			me.Name == "org.freedesktop.DBus.Error.PropertyReadOnly") {
@@ -448,6 +449,13 @@ func (e *env) startScope(c *transient.Conn, p *runPlan) (int, error) {
 
 	if !f.quiet {
 		switch {
+		case f.json != "":
+			// systemd-run writes the object into its stdio buffer and
+			// then execs the command: only a terminal's line
+			// buffering gets it out; into a pipe or file it is lost.
+			if out, ok := e.stdout.(*os.File); ok && isTerminal(out) {
+				printRunJSON(e.stdout, f.json, p.service, id)
+			}
 		case p.v < props.V257:
 			fmt.Fprintf(e.stderr, "Running scope as unit: %s\n", p.service)
 		case id == "":
@@ -457,9 +465,10 @@ func (e *env) startScope(c *transient.Conn, p *runPlan) (int, error) {
 		}
 	}
 	argv := f.cmdline
-	if p.v >= props.V258 {
+	if f.expandEnv == 1 || p.v >= props.V258 && f.expandEnv != 0 {
 		// 258 expands variables in a scope's command line, as the
-		// manager does in a service's.
+		// manager does in a service's; 254..257 with
+		// --expand-environment=yes.
 		var unset, bad []string
 		argv, unset, bad = props.ExpandArgv(argv, func(name string) (string, bool) { return lookupEnv(env, name) })
 		if len(unset) > 0 {

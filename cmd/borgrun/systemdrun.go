@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,9 +24,14 @@ import (
 )
 
 // borgrun run is a drop-in for the systemd-run of the manager's version
-// (252's options; services, scopes, and timer, path and socket triggers): the same unit names, properties in
-// the same order, messages, summary and exit statuses, except that invalid input exits 2 with one line naming
-// the bad token, and is never sent to the manager.
+// (its options, 252's and those 254..262 added; services, scopes, and
+// timer, path and socket triggers): the same unit names, properties in the
+// same order, messages, summary and exit statuses, except that invalid
+// input exits 2 with one line naming the bad token, and is never sent to
+// the manager. The command line is parsed before connecting as the newest
+// version that accepts it, and again once the manager's version is known
+// (runOn): an option that version lacks is refused then, before anything
+// is sent.
 
 const runHelp = `Usage: borgrun run [OPTIONS...] COMMAND [ARGS...]
 
@@ -70,6 +76,28 @@ Path options:
 Socket options:
      --socket-property=NAME=VALUE Set socket unit property
 
+Options of later versions (refused, exit 2, if the manager's systemd-run
+lacks them; the version is the first that has the option):
+     --expand-environment=BOOL    Control expansion of environment variables
+                                  (254)
+     --ignore-failure             Ignore the exit status of the invoked
+                                  process (256)
+     --background=COLOR           Set ANSI color for background (256; the
+                                  tint is not reproduced)
+     --json=pretty|short|off      Print unit name and invocation id as JSON
+                                  (257)
+  -T --pty-late                   Just like --pty, but leave TTY access to
+                                  agents until unit is started up (258)
+     --job-mode=MODE              Specify how to deal with already queued
+                                  jobs, when queueing a new job (258)
+     --root-directory=PATH        Set root directory (259)
+  -R --same-root-dir              Inherit root directory from caller (259)
+  -v --verbose                    Show unit logs while executing operation
+                                  (261; the local journalctl, as systemd-run)
+     --output=MODE                Controls formatting of verbose logs, see
+                                  journalctl for valid values (261)
+     --no-pager                   Do not start a pager (262)
+
 Timer options:
      --on-active=SECONDS          Run after SECONDS delay
      --on-boot=SECONDS            Run SECONDS after machine was booted up
@@ -96,6 +124,8 @@ exit status. With several, each one's lines are printed on stdout prefixed
 with "HOST: " (or "CONTAINER: "), in the order they were given; one that
 fails (or whose service fails, with --wait) is named on stderr and the exit
 status is 1.
+
+Not supported: -C/--capsule (256).
 `
 
 // runOption is one systemd-run option, as in its getopt_long table.
@@ -106,53 +136,109 @@ type runOption struct {
 	// unsupported options are recognised (so that abbreviations resolve
 	// as in systemd-run) but rejected.
 	unsupported bool
+	// since is the first systemd-run with the option (0: 252 had it).
+	since props.Version
 }
 
-// runOptions is systemd-run 252's option table, in its order.
+// runOptions is the union of the option tables of systemd-run 252 to 262:
+// 252's in its order, then each option a later version added, with the
+// version that added it. Where NEWS is the only source (versions between
+// the suites borgrun is tested on: 253, 255, 256, 258 to 261), the comment
+// says so. getoptLong sees only the options of the manager's version.
 var runOptions = []runOption{
-	{"help", 'h', false, false},
-	{"version", 0, false, false},
-	{"user", 0, false, false},
-	{"system", 0, false, false},
-	{"scope", 0, false, false},
-	{"unit", 'u', true, false},
-	{"description", 0, true, false},
-	{"slice", 0, true, false},
-	{"slice-inherit", 0, false, false},
-	{"remain-after-exit", 'r', false, false},
-	{"send-sighup", 0, false, false},
-	{"host", 'H', true, false},
-	{"machine", 'M', true, false},
-	{"service-type", 0, true, false},
-	{"wait", 0, false, false},
-	{"uid", 0, true, false},
-	{"gid", 0, true, false},
-	{"nice", 0, true, false},
-	{"setenv", 'E', true, false},
-	{"property", 'p', true, false},
-	{"tty", 't', false, false},
-	{"pty", 't', false, false},
-	{"pipe", 'P', false, false},
-	{"quiet", 'q', false, false},
-	{"on-active", 0, true, false},
-	{"on-boot", 0, true, false},
-	{"on-startup", 0, true, false},
-	{"on-unit-active", 0, true, false},
-	{"on-unit-inactive", 0, true, false},
-	{"on-calendar", 0, true, false},
-	{"on-timezone-change", 0, false, false},
-	{"on-clock-change", 0, false, false},
-	{"timer-property", 0, true, false},
-	{"path-property", 0, true, false},
-	{"socket-property", 0, true, false},
-	{"no-block", 0, false, false},
-	{"no-ask-password", 0, false, false},
-	{"collect", 'G', false, false},
-	{"working-directory", 0, true, false},
-	{"same-dir", 'd', false, false},
-	{"shell", 'S', false, false},
+	{"help", 'h', false, false, 0},
+	{"version", 0, false, false, 0},
+	{"user", 0, false, false, 0},
+	{"system", 0, false, false, 0},
+	{"scope", 0, false, false, 0},
+	{"unit", 'u', true, false, 0},
+	{"description", 0, true, false, 0},
+	{"slice", 0, true, false, 0},
+	{"slice-inherit", 0, false, false, 0},
+	{"remain-after-exit", 'r', false, false, 0},
+	{"send-sighup", 0, false, false, 0},
+	{"host", 'H', true, false, 0},
+	{"machine", 'M', true, false, 0},
+	{"service-type", 0, true, false, 0},
+	{"wait", 0, false, false, 0},
+	{"uid", 0, true, false, 0},
+	{"gid", 0, true, false, 0},
+	{"nice", 0, true, false, 0},
+	{"setenv", 'E', true, false, 0},
+	{"property", 'p', true, false, 0},
+	{"tty", 't', false, false, 0},
+	{"pty", 't', false, false, 0},
+	{"pipe", 'P', false, false, 0},
+	{"quiet", 'q', false, false, 0},
+	{"on-active", 0, true, false, 0},
+	{"on-boot", 0, true, false, 0},
+	{"on-startup", 0, true, false, 0},
+	{"on-unit-active", 0, true, false, 0},
+	{"on-unit-inactive", 0, true, false, 0},
+	{"on-calendar", 0, true, false, 0},
+	{"on-timezone-change", 0, false, false, 0},
+	{"on-clock-change", 0, false, false, 0},
+	{"timer-property", 0, true, false, 0},
+	{"path-property", 0, true, false, 0},
+	{"socket-property", 0, true, false, 0},
+	{"no-block", 0, false, false, 0},
+	{"no-ask-password", 0, false, false, 0},
+	{"collect", 'G', false, false, 0},
+	{"working-directory", 0, true, false, 0},
+	{"same-dir", 'd', false, false, 0},
+	{"shell", 'S', false, false, 0},
+	// 254's table (NEWS 254).
+	{"expand-environment", 0, true, false, props.V254},
+	// Not in 254's table, in 257's; NEWS puts all three in 256.
+	{"capsule", 'C', true, true, props.V256},
+	{"ignore-failure", 0, false, false, props.V256},
+	{"background", 0, true, false, props.V256},
+	// Not in 256's NEWS, in 257's table and NEWS.
+	{"json", 0, true, false, props.V257},
+	// In 262's table; NEWS puts --pty-late and --job-mode in 258,
+	// --root-directory and -R in 259 and --output ("for -v mode") in
+	// 261. NEWS names no version for -v and --no-pager: -v is taken
+	// from the first mention (261), --no-pager from 262's table.
+	{"pty-late", 'T', false, false, props.V258},
+	{"job-mode", 0, true, false, props.V258},
+	{"root-directory", 0, true, false, props.V259},
+	{"same-root-dir", 'R', false, false, props.V259},
+	{"verbose", 'v', false, false, props.V261},
+	{"output", 0, true, false, props.V261},
+	{"no-pager", 0, false, false, props.V262},
 	// borgrun's own: how many -H hosts at once.
-	{"parallel", 0, true, false},
+	{"parallel", 0, true, false, 0},
+}
+
+// optionsOf returns the options systemd-run v knows (and borgrun's own).
+func optionsOf(v props.Version) []runOption {
+	var out []runOption
+	for _, o := range runOptions {
+		if o.since <= v {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// newerOption returns the option that name (a long option, or an
+// abbreviation of exactly one) stands for among those newer than v, or nil.
+func newerOption(name string, v props.Version) *runOption {
+	var found *runOption
+	for i := range runOptions {
+		o := &runOptions[i]
+		if o.since <= v || !strings.HasPrefix(o.long, name) {
+			continue
+		}
+		if o.long == name {
+			return o
+		}
+		if found != nil {
+			return nil
+		}
+		found = o
+	}
+	return found
 }
 
 // parsedOption is one option as given: its table entry and argument.
@@ -166,7 +252,8 @@ type parsedOption struct {
 // a unique prefix and take their argument after '=' or as the next word,
 // short options may be clustered, and parsing stops at "--" or at the
 // first word that is not an option. Errors use getopt's wording.
-func getoptLong(args []string) (opts []parsedOption, rest []string, err error) {
+func getoptLong(args []string, v props.Version) (opts []parsedOption, rest []string, err error) {
+	table := optionsOf(v)
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
@@ -174,7 +261,7 @@ func getoptLong(args []string) (opts []parsedOption, rest []string, err error) {
 			return opts, args[i+1:], nil
 		case strings.HasPrefix(a, "--"):
 			name, val, hasVal := strings.Cut(a[2:], "=")
-			o, err := lookupLong(name)
+			o, err := lookupLong(table, name, v)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -191,8 +278,11 @@ func getoptLong(args []string) (opts []parsedOption, rest []string, err error) {
 			opts = append(opts, parsedOption{o, val})
 		case len(a) > 1 && a[0] == '-':
 			for j := 1; j < len(a); j++ {
-				o := lookupShort(a[j])
+				o := lookupShort(table, a[j])
 				if o == nil {
+					if n := lookupShort(runOptions, a[j]); n != nil {
+						return nil, nil, newerError(n, v)
+					}
 					return nil, nil, fmt.Errorf("invalid option -- '%c'", a[j])
 				}
 				if !o.arg {
@@ -217,10 +307,10 @@ func getoptLong(args []string) (opts []parsedOption, rest []string, err error) {
 	return opts, nil, nil
 }
 
-func lookupLong(name string) (*runOption, error) {
+func lookupLong(table []runOption, name string, v props.Version) (*runOption, error) {
 	var matches []*runOption
-	for i := range runOptions {
-		o := &runOptions[i]
+	for i := range table {
+		o := &table[i]
 		if o.long == name {
 			return o, nil
 		}
@@ -229,12 +319,15 @@ func lookupLong(name string) (*runOption, error) {
 		}
 	}
 	if len(matches) == 0 {
+		if n := newerOption(name, v); n != nil {
+			return nil, newerError(n, v)
+		}
 		return nil, fmt.Errorf("unrecognized option '--%s'", name)
 	}
 	// Like getopt_long, prefixes of options that do the same thing (--tty
-	// and --pty) are not ambiguous.
+	// and --pty) are not ambiguous; 262's own parser has no such rule.
 	for _, m := range matches[1:] {
-		if m.short != matches[0].short || m.short == 0 || m.arg != matches[0].arg {
+		if m.short != matches[0].short || m.short == 0 || m.arg != matches[0].arg || v >= props.V262 {
 			var b strings.Builder
 			for _, m := range matches {
 				fmt.Fprintf(&b, " '--%s'", m.long)
@@ -245,13 +338,22 @@ func lookupLong(name string) (*runOption, error) {
 	return matches[0], nil
 }
 
-func lookupShort(c byte) *runOption {
-	for i := range runOptions {
-		if runOptions[i].short == c {
-			return &runOptions[i]
+func lookupShort(table []runOption, c byte) *runOption {
+	for i := range table {
+		if table[i].short == c {
+			return &table[i]
 		}
 	}
 	return nil
+}
+
+// newerError is the refusal of option o, which systemd-run v lacks.
+func newerError(o *runOption, v props.Version) error {
+	name := "--" + o.long
+	if o.short != 0 {
+		name = fmt.Sprintf("-%c/--%s", o.short, o.long)
+	}
+	return fmt.Errorf("%s needs systemd %d or newer; this manager is %d", name, o.since, v)
 }
 
 // runFlags is a systemd-run command line, parsed. Option values are kept
@@ -285,6 +387,43 @@ type runFlags struct {
 	// ptyMachine is the local container whose pseudo-terminal -t
 	// forwards (machined's OpenMachinePTY), with one -M.
 	ptyMachine string
+
+	// Options later versions added.
+	expandEnv     int    // --expand-environment: -1 not given, 0 no, 1 yes (254)
+	ignoreFailure bool   // --ignore-failure (256)
+	background    string // --background's ANSI color (256)
+	json          string // --json: "pretty", "short", or "" for off (257)
+	ptyLate       bool   // -T: -t, the forwarding set up once started (258)
+	jobMode       string // --job-mode, "" for fail (258)
+	rootDir       string // --root-directory or -R ("/"), absolute (259)
+	sameDir       bool   // -d was given after any --working-directory
+	verbose       bool   // -v: the unit's journal while it starts (261)
+	output        string // --output: journalctl's -o for -v (261)
+
+	args []string      // as given, to parse again for another version
+	v    props.Version // the systemd-run version args were parsed as
+}
+
+// jobModes are the job modes --job-mode takes (258's, as 262's).
+var jobModes = []string{"fail", "lenient", "replace", "replace-irreversibly", "isolate", "flush",
+	"ignore-dependencies", "ignore-requirements", "triggering", "restart-dependencies"}
+
+// ansiColorCode reports whether s is empty or looks like an ANSI SGR
+// color code, as systemd's looks_like_ansi_color_code has it: digits in
+// groups separated by single ';'.
+func ansiColorCode(s string) bool {
+	digit := false
+	for _, c := range s {
+		switch {
+		case c >= '0' && c <= '9':
+			digit = true
+		case c == ';' && digit:
+			digit = false
+		default:
+			return false
+		}
+	}
+	return digit || s == ""
 }
 
 // execOptions are the properties systemd-run 252 sends for the options
@@ -312,18 +451,23 @@ func (f *runFlags) setExec(option, value string) error {
 	return nil
 }
 
-// parseRun parses and validates a systemd-run command line as systemd-run
-// 252's parse_argv does. Every error is a usage error.
-func (e *env) parseRun(args []string) (*runFlags, error) {
-	opts, rest, err := getoptLong(args)
+// parseRun parses and validates a systemd-run command line as the parse_argv
+// of systemd-run v does. Every error is a usage error.
+func (e *env) parseRun(args []string, v props.Version) (*runFlags, error) {
+	opts, rest, err := getoptLong(args, v)
 	if err != nil {
 		return nil, usagef("run: %v", err)
 	}
-	f := &runFlags{parallel: defaultParallel, exec: map[string]string{}}
+	f := &runFlags{parallel: defaultParallel, exec: map[string]string{}, args: args, v: v, expandEnv: -1}
 	for _, po := range opts {
 		o, arg := po.opt, po.arg
 		if o.unsupported {
-			return nil, usagef("run: option '--%s' is not supported by borgrun run", o.long)
+			why := ""
+			switch o.long {
+			case "capsule":
+				why = " (it talks to a capsule's user manager, systemd-capsuled, which borgrun does not reach)"
+			}
+			return nil, usagef("run: option '--%s' is not supported by borgrun run%s", o.long, why)
 		}
 		switch o.long {
 		case "help":
@@ -414,7 +558,14 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 			f.withTimer = true
 		case "timer-property":
 			f.timerProperties = append(f.timerProperties, arg)
-			for _, p := range []string{"OnActiveSec=", "OnBootSec=", "OnStartupSec=", "OnUnitActiveSec=", "OnUnitInactiveSec=", "OnCalendar="} {
+			triggers := []string{"OnActiveSec=", "OnBootSec=", "OnStartupSec=", "OnUnitActiveSec=", "OnUnitInactiveSec=", "OnCalendar="}
+			if v >= props.V262 {
+				// 262 counts these two as triggers too (as
+				// --on-clock-change and --on-timezone-change
+				// always were); NEWS does not say since when.
+				triggers = append(triggers, "OnClockChange=", "OnTimezoneChange=")
+			}
+			for _, p := range triggers {
 				if strings.HasPrefix(arg, p) {
 					f.withTimer = true
 				}
@@ -424,6 +575,7 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 		case "wait":
 			f.wait = true
 		case "working-directory", "same-dir":
+			f.sameDir = o.long == "same-dir"
 			path, cwd := arg, ""
 			if o.long == "same-dir" || arg != "" && !strings.HasPrefix(arg, "/") {
 				wd, err := os.Getwd()
@@ -440,6 +592,80 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 			}
 		case "collect":
 			f.collect = true
+		case "expand-environment":
+			b, err := props.ParseBool(arg)
+			if err != nil {
+				return nil, usagef("run: --expand-environment=%s: want a boolean (yes or no)", arg)
+			}
+			f.expandEnv = 0
+			if b {
+				f.expandEnv = 1
+			}
+		case "ignore-failure":
+			f.ignoreFailure = true
+		case "background":
+			// 257 takes any value; 262 checks it (NEWS does not
+			// say since when).
+			if v >= props.V262 && !ansiColorCode(arg) {
+				return nil, usagef("run: --background=%s: want an ANSI color code (digits and ';', as \"48;2;0;0;80\")", arg)
+			}
+			f.background = arg
+		case "json":
+			switch arg {
+			case "pretty", "short":
+				f.json = arg
+			case "off":
+				f.json = ""
+			case "help":
+				fmt.Fprint(e.stdout, "pretty\nshort\noff\n")
+				return nil, errRunHelp
+			default:
+				return nil, usagef("run: --json=%s: want pretty, short or off", arg)
+			}
+		case "pty-late":
+			f.pty, f.ptyLate = true, true
+		case "job-mode":
+			if arg == "help" {
+				fmt.Fprintln(e.stdout, strings.Join(jobModes, "\n"))
+				return nil, errRunHelp
+			}
+			if !slices.Contains(jobModes, arg) {
+				return nil, usagef("run: --job-mode=%s: want one of %s", arg, strings.Join(jobModes, ", "))
+			}
+			f.jobMode = arg
+		case "root-directory":
+			cwd := ""
+			if !strings.HasPrefix(arg, "/") {
+				wd, err := os.Getwd()
+				if err != nil {
+					return nil, usagef("run: --root-directory: %v", err)
+				}
+				cwd = wd
+			}
+			// parse_path_argument without suppressing the root:
+			// "" unsets, "/" (or "//.") stays "/".
+			f.rootDir = props.ParsePathArgument(arg, cwd)
+			if f.rootDir == "" && arg != "" {
+				f.rootDir = "/"
+			}
+		case "same-root-dir":
+			f.rootDir = "/"
+		case "verbose":
+			f.verbose = true
+		case "output":
+			if arg == "help" {
+				fmt.Fprintln(e.stdout, strings.Join(outputModes, "\n"))
+				return nil, errRunHelp
+			}
+			if !slices.Contains(outputModes, arg) {
+				return nil, usagef("run: --output=%s: want one of %s", arg, strings.Join(outputModes, ", "))
+			}
+			f.output = arg
+		case "no-pager":
+			// systemd-run pages only its --help; borgrun never pages.
+		}
+		if o.long == "pty" || o.long == "tty" {
+			f.ptyLate = false
 		}
 	}
 	f.cmdline = rest
@@ -477,6 +703,24 @@ func (e *env) parseRun(args []string) (*runFlags, error) {
 		return nil, usagef("run: Path, socket or timer options are not supported in --scope mode.")
 	case len(f.timerProperties) > 0 && !f.withTimer:
 		return nil, usagef("run: --timer-property=%s has no effect without any other timer options", f.timerProperties[0])
+	case f.pty && f.ptyLate && f.exec["Type"] == "Type=oneshot":
+		return nil, usagef("run: --pty-late is not compatible with --service-type=oneshot.")
+	case f.json != "" && v >= props.V262 && (f.pty || f.pipe):
+		return nil, usagef("run: --json= is not compatible with --pty/--pty-late/--pipe.")
+	case f.json != "" && v >= props.V262 && f.verbose:
+		return nil, usagef("run: --json= is not compatible with --verbose.")
+	case f.json != "" && v >= props.V262 && withTrigger:
+		return nil, usagef("run: --json= is not compatible with path, socket or timer operations.")
+	case f.json != "" && v >= props.V262 && f.scope:
+		return nil, usagef("run: --json= is not supported in --scope mode.")
+	case f.ignoreFailure && v >= props.V262 && f.scope:
+		// 257 ignores it in a scope; 262 refuses it (NEWS does not
+		// say since when).
+		return nil, usagef("run: --remain-after-exit, --service-type= and --ignore-failure are not supported in --scope mode.")
+	case f.rootDir != "" && f.scope:
+		return nil, usagef("run: --root-directory= is not supported in --scope mode.")
+	case f.rootDir != "" && f.sameDir && f.rootDir != "/":
+		return nil, usagef("run: --same-dir cannot be used with a root directory other than '/'")
 	case f.wait && f.noBlock:
 		return nil, usagef("run: --wait cannot be combined with --no-block")
 	case f.wait && withTrigger:
@@ -734,7 +978,16 @@ func (e *env) plan(f *runFlags, uniqueName string, v props.Version) (*runPlan, e
 			return nil, err
 		}
 	}
-	if p.execStart, err = p.encode(props.Service, "ExecStart="+props.QuoteArgv(f.cmdline)); err != nil {
+	// --ignore-failure is ExecStart's "-"; --expand-environment=no makes
+	// it ExecStartEx, with the no-env-expand flag (":").
+	exec := "ExecStart="
+	if f.ignoreFailure {
+		exec += "-"
+	}
+	if f.expandEnv == 0 {
+		exec = strings.Replace(exec, "ExecStart=", "ExecStartEx=", 1) + ":"
+	}
+	if p.execStart, err = p.encode(props.Service, exec+props.QuoteArgv(f.cmdline)); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -768,6 +1021,9 @@ func resolveCommand(f *runFlags) error {
 	if len(f.cmdline) == 0 {
 		return nil
 	}
+	if f.rootDir != "" && f.rootDir != "/" {
+		return nil
+	}
 	for _, p := range f.properties {
 		for _, pre := range []string{"RootDirectory=", "RootImage=", "ExecSearchPath=", "MountImages=", "ExtensionImages="} {
 			if strings.HasPrefix(p, pre) {
@@ -785,7 +1041,7 @@ func resolveCommand(f *runFlags) error {
 
 // systemdRun is borgrun run: it returns the exit status systemd-run would.
 func (e *env) systemdRun(args []string) (int, error) {
-	f, err := e.parseRun(args)
+	f, err := e.parseAnyVersion(args)
 	if errors.Is(err, errRunHelp) {
 		return 0, nil
 	}
@@ -860,10 +1116,49 @@ func (e *env) systemdRun(args []string) (int, error) {
 	return e.runOn(c, f)
 }
 
+// parseAnyVersion parses args as the newest systemd-run that accepts them
+// does, or returns the newest one's error: input that no version accepts
+// is refused before connecting. runOn parses again for the manager's
+// version.
+func (e *env) parseAnyVersion(args []string) (*runFlags, error) {
+	var first error
+	for v := props.NewestVersion; v >= props.OldestVersion; v-- {
+		f, err := e.parseRun(args, v)
+		if err == nil || errors.Is(err, errRunHelp) {
+			return f, err
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return nil, first
+}
+
+// forVersion returns f as systemd-run v parses its command line (options
+// v lacks are refused, naming the version they need), with what
+// systemdRun made of the command and -M since.
+func (e *env) forVersion(f *runFlags, v props.Version) (*runFlags, error) {
+	if f.v == v {
+		return f, nil
+	}
+	g, err := e.parseRun(f.args, v)
+	if errors.Is(err, errRunHelp) {
+		return nil, usagef("run: --help and --version are answered before connecting")
+	}
+	if err != nil {
+		return nil, err
+	}
+	g.cmdline, g.ptyMachine = f.cmdline, f.ptyMachine
+	return g, nil
+}
+
 // runOn starts f's units on the manager c is connected to.
 func (e *env) runOn(c *transient.Conn, f *runFlags) (int, error) {
 	v, err := c.Version(e.ctx)
 	if err != nil {
+		return 0, err
+	}
+	if f, err = e.forVersion(f, v); err != nil {
 		return 0, err
 	}
 	p, err := e.plan(f, c.UniqueName(), v)
@@ -893,11 +1188,18 @@ func (e *env) runOn(c *transient.Conn, f *runFlags) (int, error) {
 func (e *env) startTimer(c *transient.Conn, p *runPlan) (int, error) {
 	var aux []transient.AuxUnit
 	if len(p.f.cmdline) > 0 {
-		ps := slices.Concat(p.serviceProps, p.environment, p.execStart)
+		root, err := rootDirectory(c, p.f)
+		if err != nil {
+			return 0, err
+		}
+		if root != nil {
+			defer root.Close()
+		}
+		ps := slices.Concat(p.serviceProps, rootProperty(root), p.environment, p.execStart)
 		aux = []transient.AuxUnit{{Name: p.service, Properties: ps}}
 	}
 	kind := props.UnitNameType(p.trigger)
-	if code, failed := e.startFailed(c.StartTransient(e.ctx, p.trigger, p.timerProps, aux, true), kind, p.f.quiet, p.v, p.f.userManager); failed {
+	if code, failed := e.startFailed(c.StartTransientMode(e.ctx, p.trigger, p.f.mode(), p.timerProps, aux, true), kind, p.f.quiet, p.v, p.f.userManager); failed {
 		return code, nil
 	}
 	if !p.f.quiet {
@@ -1015,7 +1317,14 @@ func jobFailure(je *transient.JobError, v props.Version, user bool) string {
 
 func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 	f := p.f
-	ps := p.serviceProps
+	root, err := rootDirectory(c, f)
+	if err != nil {
+		return 0, err
+	}
+	if root != nil {
+		defer root.Close()
+	}
+	ps := slices.Concat(p.serviceProps, rootProperty(root))
 	var master *os.File
 	switch {
 	case f.pty:
@@ -1059,7 +1368,12 @@ func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 	// --wait (where the service's end is waited for).
 	waits := f.wait || f.pipe || f.pty
 	waitJob := !f.noBlock && !f.pipe && !f.pty && !(f.wait && p.v >= props.V257)
-	err := c.StartTransient(e.ctx, p.service, ps, nil, waitJob)
+	stopJournal := func() {}
+	if f.verbose {
+		stopJournal = e.followJournal(f, p.service)
+	}
+	defer stopJournal()
+	err = c.StartTransientMode(e.ctx, p.service, f.mode(), ps, nil, waitJob)
 	if errors.Is(err, transient.ErrCreated) && waits {
 		// Interrupted while the start job ran: as below.
 		return e.stopInterrupted(c, p.service)
@@ -1071,6 +1385,10 @@ func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 	// the start job is done (or queued). When the end is waited for,
 	// the ID comes with the first reading of the unit's state.
 	running := func(id string) {
+		if f.json != "" {
+			printRunJSON(e.stdout, f.json, p.service, id)
+			return
+		}
 		if id == "" {
 			fmt.Fprintf(e.stderr, "Running as unit: %s\n", p.service)
 		} else {
@@ -1110,10 +1428,83 @@ func (e *env) startService(c *transient.Conn, p *runPlan) (int, error) {
 		}
 		return 0, err
 	}
+	// 261's -v stops following the journal before the summary.
+	stopJournal()
 	if f.wait && !f.quiet {
 		e.summary(res, false, p.v)
 	}
 	return res.ExitStatus(), nil
+}
+
+// rootDirectory opens a clone of the mount tree at --root-directory (or
+// -R's /), which systemd-run 259 and later hand the manager as
+// RootDirectoryFileDescriptor; nil without either option.
+func rootDirectory(c *transient.Conn, f *runFlags) (*os.File, error) {
+	if f.rootDir == "" {
+		return nil, nil
+	}
+	if !c.PassesFDs() {
+		return nil, errors.New("run: --root-directory/-R: this connection to the manager cannot pass file descriptors")
+	}
+	fd, err := unix.OpenTree(unix.AT_FDCWD, f.rootDir, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	if err != nil {
+		return nil, fmt.Errorf("run: --root-directory: failed to clone mount tree at '%s': %w", f.rootDir, err)
+	}
+	return os.NewFile(uintptr(fd), f.rootDir), nil
+}
+
+// rootProperty is the property that passes root, none if root is nil.
+func rootProperty(root *os.File) []transient.Property {
+	if root == nil {
+		return nil
+	}
+	return []transient.Property{{Name: "RootDirectoryFileDescriptor", Value: dbus.MakeVariant(dbus.UnixFD(root.Fd()))}}
+}
+
+// printRunJSON prints what systemd-run --json=format prints instead of
+// "Running as unit": an object with the unit and, when known, its
+// invocation ID (32 hex digits). pretty indents with a tab and puts
+// " : " between name and value, as systemd's JSON printer does; colors,
+// which it adds on a terminal, are left out.
+func printRunJSON(w io.Writer, format, unit, id string) {
+	type field struct{ name, value string }
+	fields := []field{{"unit", unit}}
+	if id != "" {
+		fields = append(fields, field{"invocation_id", id})
+	}
+	var b strings.Builder
+	for i, fl := range fields {
+		name, _ := json.Marshal(fl.name)
+		value, _ := json.Marshal(fl.value)
+		switch {
+		case format == "pretty" && i == 0:
+			b.WriteString("{\n")
+		case format == "pretty":
+			b.WriteString(",\n")
+		case i == 0:
+			b.WriteString("{")
+		default:
+			b.WriteString(",")
+		}
+		if format == "pretty" {
+			fmt.Fprintf(&b, "\t%s : %s", name, value)
+		} else {
+			fmt.Fprintf(&b, "%s:%s", name, value)
+		}
+	}
+	if format == "pretty" {
+		b.WriteString("\n")
+	}
+	b.WriteString("}\n")
+	io.WriteString(w, b.String())
+}
+
+// mode is the start job's mode: --job-mode's, or systemd-run's "fail".
+func (f *runFlags) mode() string {
+	if f.jobMode == "" {
+		return "fail"
+	}
+	return f.jobMode
 }
 
 // selfPidfdID returns the ID of a pidfd of this process, as systemd-run

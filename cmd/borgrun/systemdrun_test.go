@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/borgrun/borgrun/props"
 	"github.com/borgrun/borgrun/transient"
 	"github.com/borgrun/borgrun/transient/transienttest"
 )
@@ -29,6 +30,9 @@ type runCase struct {
 	// (collected, or a race with a short-lived process), so only the
 	// outcome is compared, not systemctl show.
 	noShow bool
+	// refusal: the case uses an option systemd-run validFrom added;
+	// borgrun must name that version when it refuses it on older suites.
+	refusal bool
 }
 
 func rc(args ...string) runCase        { return runCase{args: args} }
@@ -38,6 +42,13 @@ func rcInvalidFrom(major int, args ...string) runCase {
 	return runCase{args: args, invalidFrom: major, noShow: true}
 }
 func rcValidFrom(major int, args ...string) runCase { return runCase{args: args, validFrom: major} }
+
+// from makes c a case of an option systemd-run v added: older suites
+// must refuse it, naming v.
+func (c runCase) from(v int) runCase { c.validFrom, c.refusal = v, true; return c }
+
+// validUntil makes c invalid from v on.
+func (c runCase) validUntil(v int) runCase { c.invalidFrom = v; return c }
 
 func runCases() []runCase {
 	cases := []runCase{
@@ -290,6 +301,74 @@ func runCases() []runCase {
 		rcInvalid("-u", "@U", "--socket-property=Backlog=x", "/bin/true"),
 		rcInvalid("-u", "@U", "--socket-property=ListenStream=/run/x", "-p", "Backlog=5", "/bin/true"),
 		rcInvalid("--path-property=PathExists=/x"),
+
+		// Options later versions added: run as that version does where
+		// the suite has them, refused (naming the version) where not.
+		rc("-u", "@U", "-r", "--expand-environment=no", "/bin/echo", "$$HOME", "$${X}").from(254),
+		rc("-u", "@U", "-r", "--expand-environment=yes", "/bin/echo", "$$HOME").from(254),
+		rc("-u", "@U", "-r", "--expand-environment=0", "--expand-environment=1", "/bin/true").from(254),
+		rc("-u", "@U", "--expand-environment=off", "--on-active=1h", "/bin/true").from(254),
+		rcNoShow("-u", "@U", "--wait", "-G", "--expand-environment=no", "/bin/sh", "-c", "test \"$$0\" = /bin/sh").from(254),
+		rcInvalid("-u", "@U", "--expand-environment=maybe", "/bin/true"),
+		rc("-u", "@U", "-r", "--ignore-failure", "/bin/false").from(256),
+		rc("-u", "@U", "-r", "--ignore-failure", "--expand-environment=no", "/bin/false").from(256),
+		rcNoShow("-u", "@U", "--wait", "-G", "--ignore-failure", "/bin/sh", "-c", "exit 3").from(256),
+		rc("-u", "@U", "--ignore-failure", "--on-active=1h", "/bin/false").from(256),
+		rc("-u", "@U", "-r", "--background=44", "/bin/true").from(256),
+		rc("-u", "@U", "-r", "--background=", "/bin/true").from(256),
+		// 257 takes any color; 262 checks it.
+		rc("-u", "@U", "-r", "--background=red", "/bin/true").from(256).validUntil(262),
+		rc("-u", "@U", "-r", "--background=4;", "/bin/true").from(256).validUntil(262),
+		rc("-u", "@U", "-r", "--json=short", "/bin/true").from(257),
+		rc("-u", "@U", "-r", "--json=pretty", "/bin/true").from(257),
+		rc("-u", "@U", "-r", "--json=off", "/bin/true").from(257),
+		rc("-u", "@U", "-r", "-q", "--json=short", "/bin/true").from(257),
+		rc("-u", "@U", "--json=short", "--on-active=1h", "/bin/true").from(257).validUntil(262),
+		rcInvalid("-u", "@U", "--json=long", "/bin/true"),
+		rc("-u", "@U", "-r", "--job-mode=replace", "/bin/true").from(258),
+		rc("-u", "@U", "-r", "--job-mode=lenient", "/bin/true").from(258),
+		rc("-u", "@U", "--job-mode=replace", "--on-active=1h", "/bin/true").from(258),
+		rcNoShow("-u", "@U", "--job-mode=isolate", "/bin/true").from(258),
+		rcInvalid("-u", "@U", "--job-mode=bogus", "/bin/true"),
+		rcNoShow("-u", "@U", "-T", "-P", "-G", "/bin/echo", "hi").from(258),
+		rcInvalid("-u", "@U", "-T", "--service-type=oneshot", "/bin/true"),
+		rc("-u", "@U", "-r", "-R", "/bin/true").from(259),
+		rc("-u", "@U", "-r", "--root-directory=/", "-d", "/bin/true").from(259),
+		rc("-u", "@U", "-r", "--root-directory=/", "--on-active=1h", "/bin/true").from(259),
+		rc("-u", "@U", "-r", "--root-directory=//./", "/bin/true").from(259),
+		rc("-u", "@U", "-r", "-R", "--root-directory=", "/bin/true").from(259),
+		rcInvalid("-u", "@U", "-r", "--root-directory=/tmp", "-d", "/bin/true"),
+		rc("-u", "@U", "-r", "--no-pager", "/bin/true").from(262),
+		// -v: the unit's journal on stdout, from the local journalctl.
+		rcNoShow("-u", "@U", "-v", "--output=cat", "--wait", "/bin/echo", "hello").from(261),
+		rcNoShow("-u", "@U", "-v", "--output=cat", "--wait", "-G", "/bin/sh", "-c", "echo out; echo err >&2; exit 3").from(261),
+		rc("-u", "@U", "-v", "--output=cat", "-r", "--service-type=oneshot", "/bin/echo", "hi").from(261),
+		rc("-u", "@U", "-r", "--output=cat", "/bin/true").from(261),
+		rcInvalid("-u", "@U", "-v", "--output=bogus", "/bin/true"),
+		rcInvalid("-u", "@U", "-v", "--json=short", "/bin/true"),
+		// Abbreviations resolve among the version's own options: --c
+		// is --collect until --capsule came (256).
+		rcNoShow("-u", "@U", "--c", "/bin/true").validUntil(256),
+		// --on-clock-change alone makes a timer in every version; from
+		// 262 --timer-property=OnClockChange= does too.
+		rc("-u", "@U", "--on-timezone-change", "/bin/true"),
+		// The new options with --scope: 254..257 expand a scope's
+		// command line only with --expand-environment=yes, 258 unless
+		// =no; 262 refuses --json and --ignore-failure there.
+		rcNoShow("-u", "@U", "--scope", "--expand-environment=yes", "-E", "V=a b", "/bin/echo", "$V", "${V}", "$$V", "${BORGRUN_UNSET}").from(254),
+		rcNoShow("-u", "@U", "--scope", "--expand-environment=no", "-E", "V=a", "/bin/echo", "$V", "${V}", "$$V").from(254),
+		rcNoShow("-u", "@U", "--scope", "--expand-environment=no", "-G", "--description=$HOME", "/bin/true").from(254),
+		// 257's --json with --scope prints nothing into a pipe (its
+		// stdio buffer is lost at the exec).
+		rcNoShow("-u", "@U", "--scope", "-q", "--json=short", "/bin/true").from(257).validUntil(262),
+		rcNoShow("-u", "@U", "--scope", "--json=pretty", "/bin/echo", "hi").from(257).validUntil(262),
+		rcNoShow("-u", "@U", "--scope", "--ignore-failure", "/bin/true").from(256).validUntil(262),
+		rcInvalid("-u", "@U", "--scope", "-R", "/bin/true"),
+		rcNoShow("-u", "@U", "--scope", "--job-mode=replace", "/bin/true").from(258),
+		rcNoShow("-u", "@U", "--scope", "--job-mode=isolate", "/bin/true").from(258),
+		rc("-u", "@U", "--json=short", "--path-property=PathExists=/nonexistent/@U", "/bin/true").from(257).validUntil(262),
+		rcValidFrom(262, "-u", "@U", "--timer-property=OnClockChange=yes", "/bin/true"),
+		rcValidFrom(262, "-u", "@U", "--timer-property=OnTimezoneChange=yes", "--timer-property=Persistent=yes", "/bin/true"),
 	}
 	return cases
 }
@@ -316,6 +395,14 @@ func normalizeMessages(s, unit string) string {
 	s = reRunName.ReplaceAllStringFunc(s, func(m string) string { return m[:5] })
 	s = reInvID.ReplaceAllString(s, "; invocation ID: X")
 	return reFigures.ReplaceAllString(s, "$1$2: X")
+}
+
+var reJSONID = regexp.MustCompile(`"[0-9a-f]{32}"`)
+
+// normalizeStdout is normalizeMessages for stdout, where --json prints
+// the unit and its invocation ID.
+func normalizeStdout(s, unit string) string {
+	return reJSONID.ReplaceAllString(normalizeMessages(s, unit), `"X"`)
 }
 
 // unstartedInvocation reports whether args make systemd-run 257 read the
@@ -452,6 +539,9 @@ func runDifferential(t *testing.T, sys *transienttest.Systemd, cases []runCase) 
 
 			major := sys.Suite().SystemdMajor()
 			if tc.invalid || tc.invalidFrom != 0 && major >= tc.invalidFrom || major < tc.validFrom {
+				if tc.refusal && major < tc.validFrom && !strings.Contains(br.stderr, fmt.Sprintf("needs systemd %d or newer; this manager is %d", tc.validFrom, major)) {
+					t.Errorf("borgrun stderr %q does not name the version needed (%d) and the manager's (%d)", br.stderr, tc.validFrom, major)
+				}
 				if sd.code != 1 {
 					t.Errorf("systemd-run exit %d, want 1 (the case says invalid); stderr %q", sd.code, sd.stderr)
 				}
@@ -482,7 +572,13 @@ func runDifferential(t *testing.T, sys *transienttest.Systemd, cases []runCase) 
 			if a != b {
 				t.Errorf("stderr differs\nborgrun:\n%s\nsystemd-run:\n%s", a, b)
 			}
-			if br.stdout != sd.stdout {
+			if printsJSON(tc.args) && !strings.Contains(sd.stdout, `"unit"`) {
+				t.Errorf("systemd-run printed no JSON object on stdout: %q", sd.stdout)
+			}
+			if slices.Contains(tc.args, "-v") && !strings.Contains(sd.stdout, sdStem+".service - [systemd-run]") {
+				t.Errorf("systemd-run -v printed no journal on stdout: %q", sd.stdout)
+			}
+			if a, b := normalizeStdout(br.stdout, brStem), normalizeStdout(sd.stdout, sdStem); a != b {
 				t.Errorf("stdout %q, systemd-run %q", br.stdout, sd.stdout)
 			}
 			if tc.noShow {
@@ -503,6 +599,22 @@ func runDifferential(t *testing.T, sys *transienttest.Systemd, cases []runCase) 
 			}
 		})
 	}
+}
+
+// printsJSON reports whether systemd-run prints a JSON object on stdout
+// (into a pipe) for args: --json=short or pretty without -q, for a
+// service; not for a trigger, or (257) a scope.
+func printsJSON(args []string) bool {
+	json := false
+	for _, a := range args {
+		switch {
+		case a == "--json=short" || a == "--json=pretty":
+			json = true
+		case a == "-q" || a == "--scope" || strings.HasPrefix(a, "--on-") || strings.HasPrefix(a, "--path-") || strings.HasPrefix(a, "--socket-"):
+			return false
+		}
+	}
+	return json
 }
 
 // sortedLines returns s's lines sorted.
@@ -605,6 +717,15 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"-H", "db1", "--parallel=x", "/bin/true"}, `--parallel "x"`},
 		{[]string{"-H", "db1", "bin/true"}, `"bin/true"`},
 		{[]string{"-H", "db1", "-p", "Bogus=1", "/bin/true"}, `"Bogus=1"`},
+		// Options of later versions: bad values whatever the manager.
+		{[]string{"--expand-environment=maybe", "/bin/true"}, "--expand-environment=maybe"},
+		{[]string{"--json=long", "/bin/true"}, "--json=long"},
+		{[]string{"--job-mode=bogus", "/bin/true"}, "--job-mode=bogus"},
+		{[]string{"-T", "--service-type=oneshot", "/bin/true"}, "--pty-late is not compatible with --service-type=oneshot."},
+		{[]string{"--root-directory=/tmp", "-d", "/bin/true"}, "--same-dir"},
+		{[]string{"-C", "x", "/bin/true"}, "--capsule"},
+		{[]string{"-v", "--output=bogus", "/bin/true"}, "--output=bogus"},
+		{[]string{"--c", "--json", "/bin/true"}, "'--c' is ambiguous"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -622,7 +743,7 @@ func TestRunBadInput(t *testing.T) {
 
 // TestGetoptLong checks the getopt_long emulation on what parses.
 func TestGetoptLong(t *testing.T) {
-	opts, rest, err := getoptLong([]string{"-rqGu", "name", "--desc", "d e", "--pt", "-pA=1", "--property=B=2", "--", "-x"})
+	opts, rest, err := getoptLong([]string{"-rqGu", "name", "--desc", "d e", "--pt", "-pA=1", "--property=B=2", "--", "-x"}, props.V252)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -633,6 +754,46 @@ func TestGetoptLong(t *testing.T) {
 	want := []string{"remain-after-exit=", "quiet=", "collect=", "unit=name", "description=d e", "pty=", "property=A=1", "property=B=2"}
 	if !slices.Equal(got, want) || !slices.Equal(rest, []string{"-x"}) {
 		t.Errorf("got %q rest %q, want %q rest [-x]", got, rest, want)
+	}
+}
+
+// TestGetoptLongVersions checks that options and abbreviations are those
+// of the manager's version: --c is --collect until --capsule (256), --pt
+// is --pty until --pty-late (258), and an option a later version added is
+// refused naming that version.
+func TestGetoptLongVersions(t *testing.T) {
+	tests := []struct {
+		args []string
+		v    props.Version
+		want string // the option parsed, or the error
+	}{
+		{[]string{"--c"}, props.V255, "collect"},
+		{[]string{"--c"}, props.V256, "option '--c' is ambiguous; possibilities: '--collect' '--capsule'"},
+		{[]string{"--pt"}, props.V257, "pty"},
+		{[]string{"--pt"}, props.V258, "option '--pt' is ambiguous; possibilities: '--pty' '--pty-late'"},
+		{[]string{"--tt"}, props.V262, "tty"},
+		{[]string{"--json=short"}, props.V256, "--json needs systemd 257 or newer; this manager is 256"},
+		{[]string{"--js=short"}, props.V252, "--json needs systemd 257 or newer; this manager is 252"},
+		{[]string{"--json=short"}, props.V257, "json"},
+		{[]string{"-T"}, props.V257, "-T/--pty-late needs systemd 258 or newer; this manager is 257"},
+		{[]string{"-R"}, props.V258, "-R/--same-root-dir needs systemd 259 or newer; this manager is 258"},
+		{[]string{"-R"}, props.V259, "same-root-dir"},
+		{[]string{"--expand-environment=no"}, props.V253, "--expand-environment needs systemd 254 or newer; this manager is 253"},
+		{[]string{"--expand-environment=no"}, props.V254, "expand-environment"},
+		{[]string{"--no-pager"}, props.V261, "--no-pager needs systemd 262 or newer; this manager is 261"},
+		{[]string{"--no-p"}, props.V262, "no-pager"},
+	}
+	for _, tt := range tests {
+		opts, _, err := getoptLong(tt.args, tt.v)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		} else if len(opts) == 1 {
+			got = opts[0].opt.long
+		}
+		if got != tt.want {
+			t.Errorf("%q as %d: got %q, want %q", tt.args, tt.v, got, tt.want)
+		}
 	}
 }
 
