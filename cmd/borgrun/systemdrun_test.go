@@ -409,10 +409,12 @@ func normalizeStdout(s, unit string) string {
 // unit's invocation ID without waiting for its start job (--wait, --pipe,
 // --no-block): the ID is there or not depending on whether the manager ran
 // the job first, a race in systemd-run itself, so that the two tools'
-// messages are compared without it.
+// messages are compared without it. With -G/--collect the same holds the
+// other way: a command that ends at once may have its unit collected
+// before either tool reads the ID (262, "-G /bin/true": 1 run in ~10).
 func unstartedInvocation(args []string) bool {
 	for _, a := range args {
-		if a == "--wait" || a == "--pipe" || a == "-P" || a == "--no-block" {
+		if a == "--wait" || a == "--pipe" || a == "-P" || a == "--no-block" || a == "-G" || a == "--collect" {
 			return true
 		}
 	}
