@@ -845,7 +845,9 @@ func (b *bgBorgrun) readLine(t *testing.T) string {
 	t.Helper()
 	line, err := b.stdout.ReadString('\n')
 	if err != nil {
-		t.Fatalf("reading borgrun's output: %q, %v", line, err)
+		// Say why: borgrun has closed its output, so it is ending.
+		code := b.wait(t, 30*time.Second)
+		t.Fatalf("reading borgrun's output: %q, %v; borgrun exit %d, stderr %q", line, err, code, b.stderr.String())
 	}
 	return line
 }
