@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -176,19 +175,8 @@ func TestContainerRearmsAtBoot(t *testing.T) {
 			if tt.timersVolume {
 				binds = append(binds, vol+"/timers:/var/lib/systemd/timers")
 			}
-			c, err := sys.NewContainer(t.Context(), transienttest.ContainerOptions{
+			c := sys.TestContainer(t, transienttest.ContainerOptions{
 				Name: "borgrun-" + tt.name, Suite: transienttest.Trixie, Ephemeral: tt.ephemeral, Binds: binds})
-			if errors.Is(err, transienttest.ErrNoContainers) && os.Getenv(transienttest.EnvRequire) == "" {
-				t.Skip(err)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if err := c.Close(); err != nil {
-					t.Error(err)
-				}
-			})
 			ctrImage(t, c, bin)
 
 			// First boot: the boot unit schedules.

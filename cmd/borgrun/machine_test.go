@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,18 +21,7 @@ import (
 func TestMachine(t *testing.T) {
 	transienttest.RequireSuite(t, transienttest.Trixie)
 	sys := sandbox.Get(t)
-	c, err := sys.NewContainer(t.Context(), transienttest.ContainerOptions{Name: "borgrun-m", Suite: transienttest.Trixie})
-	if errors.Is(err, transienttest.ErrNoContainers) && os.Getenv(transienttest.EnvRequire) == "" {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := c.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	c := sys.TestContainer(t, transienttest.ContainerOptions{Name: "borgrun-m", Suite: transienttest.Trixie})
 	// Only in the container: its borgmatic configuration, data and
 	// repository (/mnt/backup, which nothing binds).
 	const config = "/etc/borgmatic/machine.yaml"
@@ -406,15 +394,7 @@ func TestMachineOnHost(t *testing.T) {
 	transienttest.RequireSuite(t, transienttest.Trixie)
 	f := newFleet(t, 1)
 	host := f.machines[0]
-	c, err := host.NewContainer(t.Context(), transienttest.ContainerOptions{Name: "borgrun-hm", Suite: transienttest.Trixie})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := c.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	c := host.TestContainer(t, transienttest.ContainerOptions{Name: "borgrun-hm", Suite: transienttest.Trixie})
 	const config = "/etc/borgmatic/hm.yaml"
 	p := c.ImagePath(config)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -497,18 +477,7 @@ func TestMachineOnHost(t *testing.T) {
 func TestMachineWithoutBus(t *testing.T) {
 	transienttest.RequireSuite(t, transienttest.Trixie)
 	sys := sandbox.Get(t)
-	c, err := sys.NewContainer(t.Context(), transienttest.ContainerOptions{Name: "borgrun-nobus", Suite: transienttest.Trixie})
-	if errors.Is(err, transienttest.ErrNoContainers) && os.Getenv(transienttest.EnvRequire) == "" {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := c.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	c := sys.TestContainer(t, transienttest.ContainerOptions{Name: "borgrun-nobus", Suite: transienttest.Trixie})
 	// systemctl mask, in the image.
 	for _, u := range []string{"dbus.service", "dbus.socket"} {
 		p := c.ImagePath("/etc/systemd/system/" + u)
@@ -559,18 +528,7 @@ func TestMachineWithoutBus(t *testing.T) {
 func TestMachineRearmFromHost(t *testing.T) {
 	transienttest.RequireSuite(t, transienttest.Trixie)
 	sys := sandbox.Get(t)
-	c, err := sys.NewContainer(t.Context(), transienttest.ContainerOptions{Name: "borgrun-rearm", Suite: transienttest.Trixie})
-	if errors.Is(err, transienttest.ErrNoContainers) && os.Getenv(transienttest.EnvRequire) == "" {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := c.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	c := sys.TestContainer(t, transienttest.ContainerOptions{Name: "borgrun-rearm", Suite: transienttest.Trixie})
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -639,18 +597,7 @@ ExecStart=` + exe + ` schedule -M %i --daily --name nightly --randomized-delay 0
 func TestMachineUserNamespace(t *testing.T) {
 	transienttest.RequireSuite(t, transienttest.Trixie)
 	sys := sandbox.Get(t)
-	c, err := sys.NewContainer(t.Context(), transienttest.ContainerOptions{Name: "borgrun-userns", Suite: transienttest.Trixie, PrivateUsers: "100000:65536"})
-	if errors.Is(err, transienttest.ErrNoContainers) && os.Getenv(transienttest.EnvRequire) == "" {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := c.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	c := sys.TestContainer(t, transienttest.ContainerOptions{Name: "borgrun-userns", Suite: transienttest.Trixie, PrivateUsers: "100000:65536"})
 	ctrBoot(t, c, "boot", func() error { return c.Boot(t.Context()) })
 	m := c.Name()
 	_, stderr, code := borgrunIn(t, sys, nil, "run", "-M", m, "-u", "userns", "-r", "--wait", "/bin/sh", "-c", "exit 5")

@@ -10,6 +10,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -102,6 +103,27 @@ func (s *Systemd) NewContainer(ctx context.Context, opts ContainerOptions) (*Con
 		return nil, fmt.Errorf("%w%s", err, out)
 	}
 	return c, nil
+}
+
+// TestContainer is [Systemd.NewContainer] for a test: it skips tb when
+// the sandbox has no systemd-nspawn, unless [EnvRequire] is set (then it
+// fails it, as [Require] does), fails tb on any other error, and closes
+// the container when tb ends, failing tb if that fails.
+func (s *Systemd) TestContainer(tb testing.TB, opts ContainerOptions) *Container {
+	tb.Helper()
+	c, err := s.NewContainer(tb.Context(), opts)
+	if errors.Is(err, ErrNoContainers) && os.Getenv(EnvRequire) == "" {
+		tb.Skip(err)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return c
 }
 
 // StartContainer is NewContainer followed by Boot, for a container whose

@@ -22,18 +22,7 @@ func TestContainerBootsAndReboots(t *testing.T) {
 			name = "ephemeral"
 		}
 		t.Run(name, func(t *testing.T) {
-			c, err := sys.NewContainer(t.Context(), transienttest.ContainerOptions{Name: "tt-" + name, Suite: transienttest.Trixie, Ephemeral: ephemeral})
-			if errors.Is(err, transienttest.ErrNoContainers) && os.Getenv(transienttest.EnvRequire) == "" {
-				t.Skip(err)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if err := c.Close(); err != nil {
-					t.Error(err)
-				}
-			})
+			c := sys.TestContainer(t, transienttest.ContainerOptions{Name: "tt-" + name, Suite: transienttest.Trixie, Ephemeral: ephemeral})
 			if err := os.MkdirAll(c.ImagePath("/etc/borgrun-image"), 0o755); err != nil {
 				t.Fatal(err)
 			}
