@@ -60,8 +60,20 @@ func TestProbeSetup(t *testing.T) {
 			}
 			slices.Sort(costs)
 			t.Logf("probe: median %.1f ms, max %.1f ms over %d runs", float64(costs[2])/1e6, float64(costs[4])/1e6, len(costs))
-			if out, _ := sys.Output(t.Context(), "systemctl", "list-units", "--all", "--no-legend", b.ProbeUnitPrefix()+"*"); strings.TrimSpace(out) != "" {
-				t.Errorf("the probe left units behind: %s", out)
+			// A probe's unit unloads itself (CollectMode) once it has
+			// ended, which may be just after the probe has its answer:
+			// wait for that (signal-driven, bounded), then look.
+			if out, _ := sys.Output(t.Context(), "systemctl", "list-units", "--all", "--no-legend", "--plain", b.ProbeUnitPrefix()+"*"); strings.TrimSpace(out) != "" {
+				var names []string
+				for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+					names = append(names, strings.Fields(line)[0])
+				}
+				wctx, wcancel := context.WithTimeout(t.Context(), 10*time.Second)
+				err := c.WaitAllGone(wctx, names...)
+				wcancel()
+				if err != nil {
+					t.Errorf("the probe left units behind: %s (%v)", out, err)
+				}
 			}
 		})
 	}
