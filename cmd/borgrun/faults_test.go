@@ -873,6 +873,21 @@ func (b *bgBorgrun) signal(t *testing.T, sig syscall.Signal) {
 	}
 }
 
+// exitStatusOf is the exit status of a command whose Wait returned err;
+// an error other than an exit status fails t.
+func exitStatusOf(t *testing.T, err error) int {
+	t.Helper()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	}
+	t.Fatal(err)
+	return -1
+}
+
 // wait waits, bounded, for borgrun (and the writers of its output) to end
 // and returns its exit status.
 func (b *bgBorgrun) wait(t *testing.T, bound time.Duration) int {
@@ -880,15 +895,7 @@ func (b *bgBorgrun) wait(t *testing.T, bound time.Duration) int {
 	go func() { _, _ = io.Copy(io.Discard, b.stdout); b.done <- b.cmd.Wait() }()
 	select {
 	case err := <-b.done:
-		var ee *exec.ExitError
-		switch {
-		case err == nil:
-			return 0
-		case errors.As(err, &ee):
-			return ee.ExitCode()
-		default:
-			t.Fatal(err)
-		}
+		return exitStatusOf(t, err)
 	case <-time.After(bound):
 		t.Fatalf("borgrun did not end within %v", bound)
 	}
