@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"time"
 
 	"github.com/godbus/dbus/v5"
 )
@@ -18,9 +17,28 @@ import (
 // 50 ms round trip this is what makes a fleet of hundreds of jobs
 // manageable.
 
-// jobRemoved is the manager's signal that a job has finished. (A waiter
-// on the manager's object gets all of its signals: JobNew too.)
-const jobRemoved = "org.freedesktop.systemd1.Manager.JobRemoved"
+// The manager's signals the batched waits follow. (On a private socket a
+// waiter on the manager's object gets all of them: JobNew too.)
+const (
+	// jobRemoved: a job has finished (not sent for the jobs a
+	// daemon-reload takes down and puts back).
+	jobRemoved = managerInterface + ".JobRemoved"
+	// unitRemoved: a unit was freed. A daemon-reload frees every unit
+	// and loads it again, and sends a UnitRemoved for each.
+	unitRemoved = managerInterface + ".UnitRemoved"
+	// reloading: a daemon-reload begins (true) or has ended (false).
+	reloading = managerInterface + ".Reloading"
+)
+
+// reloadState reports whether s is the manager's Reloading signal (ok),
+// and if so whether a daemon-reload begins (true) or has ended (false).
+func reloadState(s *dbus.Signal) (active, ok bool) {
+	if s.Name != reloading || len(s.Body) == 0 {
+		return false, false
+	}
+	active, ok = s.Body[0].(bool)
+	return active, ok
+}
 
 // UnitProperties is what [Conn.PropertiesOf] read of one unit.
 type UnitProperties struct {
@@ -105,12 +123,79 @@ func (c *Conn) PropertiesOf(ctx context.Context, units []string, iface string, n
 // their answers are waited for (bounded), and if ctx is done while the
 // jobs run, the error says which units are still stopping.
 func (c *Conn) StopAll(ctx context.Context, units ...string) error {
+	stopped, err := c.stopAll(ctx, units)
+	return errors.Join(err, c.resetAll(ctx, stopped))
+}
+
+// UnloadAll is [Conn.StopAll] and then [Conn.WaitAllGone] of the same
+// units, one round trip shorter: the first look at which units are still
+// loaded goes out with the resets, after them (the manager handles a
+// connection's calls in order, so the look sees what the resets did).
+// If StopAll fails, the units stopped are reset and its error returned,
+// without waiting.
+func (c *Conn) UnloadAll(ctx context.Context, units ...string) error {
+	stopped, err := c.stopAll(ctx, units)
+	if err != nil {
+		return errors.Join(err, c.resetAll(ctx, stopped))
+	}
+	send, cancel, err := sendContext(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	return c.waitAllGone(ctx, send, stopped, nil, units...)
+}
+
+// resetAll resets the failed state of units, in one round.
+func (c *Conn) resetAll(ctx context.Context, units []string) error {
 	if len(units) == 0 {
 		return nil
 	}
-	w, unwatch, err := c.watchManagerN(ctx, "JobRemoved", c.waitBuffer(len(units)))
+	send, cancel, err := sendContext(ctx)
 	if err != nil {
 		return err
+	}
+	defer cancel()
+	calls, err := c.callAll(send, c.resets(units))
+	if err != nil {
+		return wrap("resetting failed units", err)
+	}
+	return resetErrors(units, calls)
+}
+
+// resets are the calls that reset the failed state of units.
+func (c *Conn) resets(units []string) []request {
+	mgr := c.object(managerPath)
+	var reqs []request
+	for _, u := range units {
+		reqs = append(reqs, request{mgr, "org.freedesktop.systemd1.Manager.ResetFailedUnit", []any{u}})
+	}
+	return reqs
+}
+
+// resetErrors are the errors of the answered resets of units: those of
+// units that are loaded no more are none.
+func resetErrors(units []string, calls []*dbus.Call) error {
+	var errs []error
+	for k, call := range calls {
+		if err := wrap(fmt.Sprintf("resetting %q", units[k]), call.Err); err != nil && !errors.Is(err, ErrNoSuchUnit) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// stopAll sends the stops of units and waits for their jobs, as StopAll
+// does, and returns the units it stopped, whose failed state is to be
+// reset: all of those whose stop the manager took, also when others'
+// failed; none when the wait for the jobs failed.
+func (c *Conn) stopAll(ctx context.Context, units []string) (stopped []string, err error) {
+	if len(units) == 0 {
+		return nil, nil
+	}
+	w, unwatch, err := c.watchManagerN(ctx, c.waitBuffer(len(units)), "JobRemoved", "Reloading")
+	if err != nil {
+		return nil, err
 	}
 	defer unwatch()
 	// No Subscribe: the manager sends a job's JobRemoved to the client
@@ -120,7 +205,7 @@ func (c *Conn) StopAll(ctx context.Context, units ...string) error {
 
 	send, cancel, err := sendContext(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer cancel()
 	mgr := c.object(managerPath)
@@ -130,29 +215,10 @@ func (c *Conn) StopAll(ctx context.Context, units ...string) error {
 	}
 	calls, err := c.callAll(send, reqs)
 	if err != nil {
-		return wrap(fmt.Sprintf("stopping %q", units), err)
+		return nil, wrap(fmt.Sprintf("stopping %q", units), err)
 	}
 	var errs []error
 	jobs := map[dbus.ObjectPath]string{} // job -> unit, still running
-	done := map[dbus.ObjectPath]bool{}   // jobs whose JobRemoved arrived
-	drain := func() {
-		for {
-			select {
-			case s, ok := <-w.ch:
-				if !ok {
-					return
-				}
-				if s.Name == jobRemoved && len(s.Body) >= 2 {
-					if p, ok := s.Body[1].(dbus.ObjectPath); ok {
-						done[p] = true
-					}
-				}
-			default:
-				return
-			}
-		}
-	}
-	var stopped []string
 	for k, call := range calls {
 		u := units[k]
 		var job dbus.ObjectPath
@@ -163,22 +229,19 @@ func (c *Conn) StopAll(ctx context.Context, units ...string) error {
 			continue
 		}
 		stopped = append(stopped, u)
-		drain()
-		if !done[job] {
-			jobs[job] = u
-		}
+		jobs[job] = u
 	}
 	// Wait for the jobs still running, by their JobRemoved. None can be
 	// missed unseen: the match was in place before the stops were sent,
-	// and the manager sends a job's JobRemoved to the client that queued
-	// it (a private socket gets every signal). A signal is dropped only
-	// when the waiter's buffer is full, and then lost is set: a drop
-	// cannot happen while this loop waits on an empty buffer, so the
-	// flag is seen at the next turn, which asks after each job still
-	// pending (one round); a job that is gone is done. The same happens
-	// every recheckEvery while it waits: a safety net, see there.
-	recheck := time.NewTicker(recheckEvery)
-	defer recheck.Stop()
+	// the manager sends a job's JobRemoved to the client that queued it
+	// (a private socket gets every signal), and the signals reach the
+	// waiter in the order they were sent (see dispatch). A signal is
+	// dropped only when the waiter's buffer is full, and then lost is
+	// set: a drop cannot happen while this loop waits on an empty
+	// buffer, so the flag is seen at the next turn, which asks after
+	// each job still pending (one round); a job that is gone is done.
+	// A daemon-reload puts the jobs back as they were, without a
+	// signal; when it ends the jobs are asked after all the same.
 	for len(jobs) > 0 {
 		if w.lost.Swap(false) {
 			var reqs []request
@@ -189,21 +252,24 @@ func (c *Conn) StopAll(ctx context.Context, units ...string) error {
 			}
 			calls, err := c.callAll(ctx, reqs)
 			if err != nil {
-				return errors.Join(append(errs, err)...)
+				return nil, errors.Join(append(errs, err)...)
 			}
 			for k, call := range calls {
-				if call.Err != nil {
+				if isUnknownObject(call.Err) {
 					delete(jobs, paths[k])
+				} else if call.Err != nil {
+					return nil, errors.Join(append(errs, wrap(fmt.Sprintf("reading job %s", paths[k]), call.Err))...)
 				}
 			}
 			continue
 		}
 		select {
-		case <-recheck.C:
-			w.lost.Store(true) // see recheckEvery
 		case s, ok := <-w.ch:
 			if !ok {
-				return errors.Join(append(errs, fmt.Errorf("transient: waiting for %d stop jobs: %w", len(jobs), ErrDisconnected))...)
+				return nil, errors.Join(append(errs, fmt.Errorf("transient: waiting for %d stop jobs: %w", len(jobs), ErrDisconnected))...)
+			}
+			if active, ok := reloadState(s); ok && !active {
+				w.lost.Store(true)
 			}
 			if s.Name == jobRemoved && len(s.Body) >= 2 {
 				if p, ok := s.Body[1].(dbus.ObjectPath); ok {
@@ -215,39 +281,29 @@ func (c *Conn) StopAll(ctx context.Context, units ...string) error {
 			for _, u := range jobs {
 				left = append(left, u)
 			}
-			return errors.Join(append(errs, fmt.Errorf("transient: %q are stopping; stopped waiting for them: %w", left, ctx.Err()))...)
+			return nil, errors.Join(append(errs, fmt.Errorf("transient: %q are stopping; stopped waiting for them: %w", left, ctx.Err()))...)
 		}
 	}
-	// Reset the failed state of all, in one round.
-	send, cancel, err = sendContext(ctx)
-	if err != nil {
-		return errors.Join(append(errs, err)...)
-	}
-	defer cancel()
-	reqs = reqs[:0]
-	for _, u := range stopped {
-		reqs = append(reqs, request{mgr, "org.freedesktop.systemd1.Manager.ResetFailedUnit", []any{u}})
-	}
-	if calls, err = c.callAll(send, reqs); err != nil {
-		return errors.Join(append(errs, wrap("resetting failed units", err))...)
-	}
-	for k, call := range calls {
-		if err := wrap(fmt.Sprintf("resetting %q", stopped[k]), call.Err); err != nil && !errors.Is(err, ErrNoSuchUnit) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return stopped, errors.Join(errs...)
 }
 
 // WaitAllGone is [Conn.WaitGone] for several units at once: it asks after
 // all of them in one round and then waits for the manager's UnitRemoved
 // of each that was still loaded, or until ctx is done. It is driven by
-// the signals alone; it asks again only when signals were dropped.
+// the signals alone; it asks again only when signals were dropped, or
+// when a daemon-reload (which frees every unit and loads it again) ends.
 func (c *Conn) WaitAllGone(ctx context.Context, units ...string) error {
+	return c.waitAllGone(ctx, ctx, nil, nil, units...)
+}
+
+// waitAllGone is WaitAllGone; its first look goes out after the resets
+// of the units reset (sent with ctx send), whose errors it returns, and
+// it calls looked (if not nil) once it has looked the first time.
+func (c *Conn) waitAllGone(ctx, send context.Context, reset []string, looked func(), units ...string) error {
 	if len(units) == 0 {
-		return nil
+		return c.resetAll(ctx, reset)
 	}
-	w, unwatch, err := c.watchManagerN(ctx, "UnitRemoved", c.waitBuffer(len(units)))
+	w, unwatch, err := c.watchManagerN(ctx, c.waitBuffer(len(units)), "UnitRemoved", "Reloading")
 	if err != nil {
 		return err
 	}
@@ -257,12 +313,19 @@ func (c *Conn) WaitAllGone(ctx context.Context, units ...string) error {
 		return err
 	}
 	defer release()
-	// look asks after each of names in one round; those still loaded
-	// are left.
-	left := map[string]bool{}
+	// left holds each unit still loaded, with the sequence number of
+	// the answer that found it so: a UnitRemoved read before that answer
+	// is of an earlier life of the unit, not of this one. floor is the
+	// first answer's of the latest look: what was read before it, the
+	// look has overtaken.
+	left := map[string]dbus.Sequence{}
+	var floor dbus.Sequence
+	// during says a daemon-reload is under way: the UnitRemoved it sends
+	// for every unit are not believed.
+	var during bool
 	mgr := c.object(managerPath)
-	look := func(names []string) error {
-		var reqs []request
+	look := func(ctx context.Context, reset []string, names []string) error {
+		reqs := c.resets(reset)
 		for _, u := range names {
 			reqs = append(reqs, request{mgr, "org.freedesktop.systemd1.Manager.GetUnit", []any{u}})
 		}
@@ -270,9 +333,12 @@ func (c *Conn) WaitAllGone(ctx context.Context, units ...string) error {
 		if err != nil {
 			return wrap(fmt.Sprintf("looking up %q", names), err)
 		}
-		var errs []error
+		errs := []error{resetErrors(reset, calls[:len(reset)])}
+		calls = calls[len(reset):]
+		floor = calls[0].ResponseSequence
 		for k, call := range calls {
 			u := names[k]
+			floor = min(floor, call.ResponseSequence)
 			err := wrap(fmt.Sprintf("looking up %q", u), call.Err)
 			switch {
 			case errors.Is(err, ErrNoSuchUnit):
@@ -280,41 +346,60 @@ func (c *Conn) WaitAllGone(ctx context.Context, units ...string) error {
 			case err != nil:
 				errs = append(errs, err)
 			default:
-				left[u] = true
+				left[u] = call.ResponseSequence
 			}
 		}
+		// The manager answers no call during a reload, and tells
+		// that one has ended before it answers the next: no answer
+		// is within one. So a reload begun before floor had ended
+		// before it, and the one that ends after it began after.
+		during = false
 		return errors.Join(errs...)
 	}
-	if err := look(units); err != nil {
+	if err := look(send, reset, units); err != nil {
 		return err
+	}
+	if looked != nil {
+		looked()
 	}
 	// Wait for the UnitRemoved of each left. None can be missed unseen:
 	// the match, and on a bus the subscription, were in place before
 	// the GetUnits (the manager handles one connection's messages in
 	// order, and sends UnitRemoved to its subscribers, as it frees the
-	// unit); a unit freed before its GetUnit is not left. A signal is
-	// dropped only when the waiter's buffer is full, and then lost is
-	// set: a drop cannot happen while this loop waits on an empty
-	// buffer, so the flag is seen at the next turn, which looks again.
-	recheck := time.NewTicker(recheckEvery)
-	defer recheck.Stop()
+	// unit), and the signals reach the waiter in the order they were
+	// read (see dispatch); a unit freed before its GetUnit is not left.
+	// A signal is dropped only when the waiter's buffer is full, and
+	// then lost is set: a drop cannot happen while this loop waits on
+	// an empty buffer, so the flag is seen at the next turn, which looks
+	// again. The UnitRemoved of a daemon-reload are not believed: when
+	// it ends, the units left are looked up again (and when the signal
+	// that it ended was dropped, they are looked up for that).
 	for len(left) > 0 {
 		if w.lost.Swap(false) {
-			if err := look(slices.Collect(maps.Keys(left))); err != nil {
+			if err := look(ctx, nil, slices.Collect(maps.Keys(left))); err != nil {
 				return err
 			}
 			continue
 		}
 		select {
-		case <-recheck.C:
-			w.lost.Store(true) // see recheckEvery
 		case s, ok := <-w.ch:
 			if !ok {
 				return fmt.Errorf("transient: waiting for %d units to unload: %w", len(left), ErrDisconnected)
 			}
-			if s.Name == "org.freedesktop.systemd1.Manager.UnitRemoved" && len(s.Body) > 0 {
+			if s.Sequence < floor {
+				continue
+			}
+			if active, ok := reloadState(s); ok {
+				during = active
+				if !active {
+					w.lost.Store(true)
+				}
+			}
+			if s.Name == unitRemoved && !during && len(s.Body) > 0 {
 				if u, ok := s.Body[0].(string); ok {
-					delete(left, u)
+					if seq, ok := left[u]; ok && s.Sequence > seq {
+						delete(left, u)
+					}
 				}
 			}
 		case <-ctx.Done():
@@ -323,17 +408,6 @@ func (c *Conn) WaitAllGone(ctx context.Context, units ...string) error {
 	}
 	return nil
 }
-
-// recheckEvery is how often a batched wait that is still waiting asks
-// the manager once, as if signals had been dropped. It is a safety net,
-// not the mechanism, and it is polling, which borgrun otherwise avoids:
-// in a clean-clone run TestStopAllManyRepeated waited 20 s for the
-// JobRemoved of stop jobs whose units were gone, with no signal dropped
-// (on the private socket, and again on the bus, while other units came
-// and went), a loss not yet understood. Until it is, a wait that would
-// hang asks again every recheckEvery; a wait whose signals arrive in time
-// never asks.
-const recheckEvery = 3 * time.Second
 
 // waitBuffer is how many signals a batched wait for n units buffers: room
 // for each unit's few (on a private socket the waiter gets every signal

@@ -129,7 +129,9 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		busOpts = append(busOpts, dbus.WithOutgoingInterceptor(allowInteractive))
 	}
 	direct := func(address string) candidate {
-		return candidate{address, func(<-chan struct{}) (*dbus.Conn, error) { return dbus.Dial(address) }, false, nil}
+		return candidate{address, func(_ <-chan struct{}, opts []dbus.ConnOption) (*dbus.Conn, error) {
+			return dbus.Dial(address, opts...)
+		}, false, nil}
 	}
 	timeout := opts.Timeout
 	if timeout <= 0 {
@@ -174,12 +176,12 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		}
 		cands = []candidate{bridgeCandidate("ssh "+h.String(), h, argv)}
 	case opts.Stream != nil:
-		cands = []candidate{{"bus stream", func(<-chan struct{}) (*dbus.Conn, error) {
+		cands = []candidate{{"bus stream", func(_ <-chan struct{}, copts []dbus.ConnOption) (*dbus.Conn, error) {
 			rwc, err := opts.Stream(ctx)
 			if err != nil {
 				return nil, err
 			}
-			return dbus.NewConn(rwc, busOpts...)
+			return dbus.NewConn(rwc, append(copts, busOpts...)...)
 		}, true, nil}}
 	case opts.Address != "":
 		cands = []candidate{direct(opts.Address)}
@@ -188,7 +190,9 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		if addr == "" {
 			addr = "unix:path=/run/dbus/system_bus_socket"
 		}
-		bus := candidate{"system bus " + addr, func(<-chan struct{}) (*dbus.Conn, error) { return dbus.Dial(addr, busOpts...) }, true, nil}
+		bus := candidate{"system bus " + addr, func(_ <-chan struct{}, opts []dbus.ConnOption) (*dbus.Conn, error) {
+			return dbus.Dial(addr, append(opts, busOpts...)...)
+		}, true, nil}
 		switch {
 		case os.Geteuid() != 0:
 			cands = []candidate{bus}
@@ -201,7 +205,9 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" {
 			cands = append(cands, direct("unix:path="+rt+"/systemd/private"))
 		}
-		cands = append(cands, candidate{"session bus", func(<-chan struct{}) (*dbus.Conn, error) { return dbus.SessionBusPrivate(busOpts...) }, true, nil})
+		cands = append(cands, candidate{"session bus", func(_ <-chan struct{}, opts []dbus.ConnOption) (*dbus.Conn, error) {
+			return dbus.SessionBusPrivate(append(opts, busOpts...)...)
+		}, true, nil})
 	default:
 		return nil, fmt.Errorf("transient: unknown manager %d", opts.Manager)
 	}
@@ -230,13 +236,13 @@ type candidate struct {
 // leads, for error messages.
 func bridgeCandidate(what string, h Host, argv []string) candidate {
 	var last atomic.Pointer[sshStream] // the latest attempt's
-	return candidate{what, func(abort <-chan struct{}) (*dbus.Conn, error) {
+	return candidate{what, func(abort <-chan struct{}, opts []dbus.ConnOption) (*dbus.Conn, error) {
 		s, err := dialSSH(h, argv, abort)
 		if err != nil {
 			return nil, err
 		}
 		last.Store(s)
-		c, err := dbus.NewConn(s)
+		c, err := dbus.NewConn(s, opts...)
 		if err != nil {
 			s.Close()
 		}
@@ -262,9 +268,10 @@ func (e *DialError) Error() string {
 
 func (e *DialError) Unwrap() error { return e.Err }
 
-// opener opens one connection. It may give up when abort is closed: the
-// attempt is past its bound and its result will be thrown away.
-type opener func(abort <-chan struct{}) (*dbus.Conn, error)
+// opener opens one connection, with opts (and any of its own). It may
+// give up when abort is closed: the attempt is past its bound and its
+// result will be thrown away.
+type opener func(abort <-chan struct{}, opts []dbus.ConnOption) (*dbus.Conn, error)
 
 // dialBounded is dial, bounded by timeout and ctx. A connection that
 // completes after the bound is closed.
@@ -313,7 +320,16 @@ func allowInteractive(m *dbus.Message) {
 // roles (calls and signals): one connection, not two, is one setup fewer
 // and keeps our AddMatch and our calls in one ordered stream.
 func dial(what string, open opener, abort <-chan struct{}, hello bool, explain func(error) error) (*Conn, error) {
-	bc, err := open(abort)
+	// Signals are handed on in the order they came, each waiter's
+	// after the one before (see dispatch). godbus's default handler
+	// hands a signal that finds a reader's channel full to a goroutine
+	// of its own, and a later one can overtake it: a burst of more than
+	// the channel holds (the private socket carries every unit's
+	// signals; with one thread the reading goroutine can take them all
+	// before dispatch runs) would reach a waiter out of order, and a
+	// waiter that merges PropertiesChanged would end up with an older
+	// state than the manager's.
+	bc, err := open(abort, []dbus.ConnOption{dbus.WithSignalHandler(dbus.NewSequentialSignalHandler())})
 	direct := !hello
 	if err == nil {
 		// Over ssh too: systemd-stdio-bridge accepts EXTERNAL
@@ -427,7 +443,10 @@ type waiter struct {
 	lost atomic.Bool
 }
 
-// dispatch routes signals to the waiters registered for their object path.
+// dispatch routes signals to the waiters registered for their object
+// path, in the order the connection read them (godbus's sequential
+// handler keeps it, see dial): a waiter never gets a signal after one
+// that the manager sent later.
 func (c *Conn) dispatch() {
 	for s := range c.sigch {
 		c.mu.Lock()
@@ -476,10 +495,15 @@ func (c *Conn) watchSubscribed(ctx context.Context, path dbus.ObjectPath) (*wait
 	return w, func() { release(); unwatch() }, nil
 }
 
-// watchManagerN registers interest in the manager's signal called member,
-// with a buffer of n signals.
-func (c *Conn) watchManagerN(ctx context.Context, member string, n int) (*waiter, func(), error) {
-	return c.watchRuleN(ctx, managerPath, "interface='org.freedesktop.systemd1.Manager',member='"+member+"'", n)
+// watchManagerN registers interest in the manager's signals called
+// members, with a buffer of n signals. (On a private socket the waiter
+// gets all of the manager object's signals.)
+func (c *Conn) watchManagerN(ctx context.Context, n int, members ...string) (*waiter, func(), error) {
+	var matches []string
+	for _, m := range members {
+		matches = append(matches, "interface='"+managerInterface+"',member='"+m+"'")
+	}
+	return c.watchRulesN(ctx, managerPath, n, matches...)
 }
 
 const (
@@ -488,10 +512,13 @@ const (
 )
 
 func (c *Conn) watchRule(ctx context.Context, path dbus.ObjectPath, match string) (*waiter, func(), error) {
-	return c.watchRuleN(ctx, path, match, 32)
+	return c.watchRulesN(ctx, path, 32, match)
 }
 
-func (c *Conn) watchRuleN(ctx context.Context, path dbus.ObjectPath, match string, n int) (*waiter, func(), error) {
+// watchRulesN registers a waiter, with a buffer of n signals, for the
+// signals of the object at path; on a bus, those that match one of
+// matches are asked for.
+func (c *Conn) watchRulesN(ctx context.Context, path dbus.ObjectPath, n int, matches ...string) (*waiter, func(), error) {
 	w := &waiter{ch: make(chan *dbus.Signal, n)}
 	c.mu.Lock()
 	if c.waiters == nil {
@@ -500,17 +527,20 @@ func (c *Conn) watchRuleN(ctx context.Context, path dbus.ObjectPath, match strin
 	}
 	c.waiters[path] = append(c.waiters[path], w)
 	c.mu.Unlock()
-	var rule string
+	var rules []string
 	if !c.direct {
 		// On a bus, ask the broker to route the signals to us. (A
 		// private connection gets every signal unasked.)
 		// No need to wait for the answer: the broker applies the rule
 		// before it routes anything we send after it on this connection.
-		rule = "type='signal',sender='org.freedesktop.systemd1'," + match
-		c.bus.BusObject().Go("org.freedesktop.DBus.AddMatch", dbus.FlagNoReplyExpected, nil, rule)
+		for _, m := range matches {
+			rule := "type='signal',sender='org.freedesktop.systemd1'," + m
+			c.bus.BusObject().Go("org.freedesktop.DBus.AddMatch", dbus.FlagNoReplyExpected, nil, rule)
+			rules = append(rules, rule)
+		}
 	}
 	return w, func() {
-		if rule != "" {
+		for _, rule := range rules {
 			c.bus.BusObject().Go("org.freedesktop.DBus.RemoveMatch", dbus.FlagNoReplyExpected, nil, rule)
 		}
 		c.unwatch(path, w)

@@ -1,6 +1,7 @@
 package transient
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -14,6 +15,29 @@ func SetWaitBuffer(c *Conn, n int) { c.batchBuffer = n }
 
 // Drops returns the number of signals c dropped for full waiters.
 func Drops(c *Conn) int64 { return c.drops.Load() }
+
+// WatchManager registers a waiter for the manager object's signals
+// called member (all of them, on a private socket), with a buffer of n.
+func WatchManager(ctx context.Context, c *Conn, member string, n int) (<-chan *dbus.Signal, func(), error) {
+	w, unwatch, err := c.watchManagerN(ctx, n, member)
+	if err != nil {
+		return nil, nil, err
+	}
+	return w.ch, unwatch, nil
+}
+
+// HoldDispatch keeps c from handing signals on to its waiters until the
+// returned function is called; meanwhile they queue behind dispatch.
+func HoldDispatch(c *Conn) (release func()) {
+	c.mu.Lock()
+	return c.mu.Unlock
+}
+
+// WaitAllGoneLooked is c.WaitAllGone, calling looked once it has looked
+// up the units the first time.
+func WaitAllGoneLooked(ctx context.Context, c *Conn, looked func(), units ...string) error {
+	return c.waitAllGone(ctx, ctx, nil, looked, units...)
+}
 
 func TestExecLine(t *testing.T) {
 	tests := []struct {

@@ -184,8 +184,8 @@ func machineCandidates(ctx context.Context, h Host, timeout time.Duration, busOp
 		return nil, err
 	}
 	busPath := "unix:path=/proc/" + strconv.Itoa(leader) + "/root/run/dbus/system_bus_socket"
-	bus := candidate{"machine " + h.Machine + " bus", func(<-chan struct{}) (*dbus.Conn, error) {
-		return dbus.Dial(busPath, busOpts...)
+	bus := candidate{"machine " + h.Machine + " bus", func(_ <-chan struct{}, opts []dbus.ConnOption) (*dbus.Conn, error) {
+		return dbus.Dial(busPath, append(opts, busOpts...)...)
 	}, true, nil}
 	argv := []string{"nsenter", "-t", strconv.Itoa(leader), "-a", "-r", "-w", "--", "sh", "-c", machineBridge}
 	bridge := bridgeCandidate("machine "+h.Machine+" bridge", h, argv)
@@ -240,12 +240,12 @@ func machineUserCandidates(ctx context.Context, h Host, timeout time.Duration, b
 		return nil, fmt.Errorf("machine %s: no user %q in the container", h.Machine, h.User)
 	}
 	busPath := "unix:path=/proc/" + strconv.Itoa(leader) + "/root/run/dbus/system_bus_socket"
-	return []candidate{{"machine " + h.Machine + " user " + h.User, func(<-chan struct{}) (*dbus.Conn, error) {
+	return []candidate{{"machine " + h.Machine + " user " + h.User, func(_ <-chan struct{}, opts []dbus.ConnOption) (*dbus.Conn, error) {
 		s, err := startUserBridge(busPath, h.User)
 		if err != nil {
 			return nil, err
 		}
-		c, err := dbus.NewConn(s, busOpts...)
+		c, err := dbus.NewConn(s, append(opts, busOpts...)...)
 		if err != nil {
 			s.Close()
 		}

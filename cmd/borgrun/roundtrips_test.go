@@ -49,9 +49,10 @@ import (
 //     and the release of its pin (Unref) together.
 //   - remove: the lookup (ListUnitsByNames; for --all, the job names
 //     first), the properties that say the units are ours, the stops (all
-//     at once; their jobs end as signals), the resets of their failed
-//     state (after the stop jobs: a stop can fail the unit), and the look
-//     at which are still loaded, whose unloading is waited for by signal.
+//     at once; their jobs end as signals), then the resets of their
+//     failed state (after the stop jobs: a stop can fail the unit) with
+//     the look at which are still loaded after them, whose unloading is
+//     waited for by signal.
 var rtOps = []struct {
 	name string
 	args []string
@@ -63,8 +64,8 @@ var rtOps = []struct {
 	{"schedule (new pair)", []string{"schedule", "--daily", "--inhibit=no", "--hardening=off", "--name=rtsched", "--", "/bin/true"}, 6},
 	{"schedule (unchanged)", []string{"schedule", "--daily", "--inhibit=no", "--hardening=off", "--name=rtsched", "--", "/bin/true"}, 4},
 	{"now", []string{"now", "--quiet", "--inhibit=no", "--hardening=off", "--name=rtnow", "--", "/bin/true"}, 5},
-	{"remove NAME", []string{"remove", "rtsched"}, 7},
-	{"remove --all", []string{"remove", "--all"}, 8},
+	{"remove NAME", []string{"remove", "rtsched"}, 6},
+	{"remove --all", []string{"remove", "--all"}, 7},
 }
 
 // scheduleJobs schedules n jobs named prefix0… over one connection.

@@ -608,8 +608,5 @@ func unloadUnits(ctx context.Context, c *transient.Conn, units []string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unloadTimeout)
 	defer cancel()
-	if err := c.StopAll(ctx, units...); err != nil {
-		return err
-	}
-	return c.WaitAllGone(ctx, units...)
+	return c.UnloadAll(ctx, units...)
 }
