@@ -523,16 +523,14 @@ func TestRunDifferential(t *testing.T) {
 		t.Run(fmt.Sprintf("%s/%d", suite, suite.SystemdMajor()), func(t *testing.T) {
 			transienttest.RequireSuite(t, suite)
 			sys := sandbox.GetSuite(t, suite)
-			runDifferential(t, sys, suite.SystemdMajor(), cases)
+			runDifferential(t, sys, cases)
 		})
 	}
 }
 
-// runDifferential is TestRunDifferential in the throwaway systemd sys,
-// whose systemd is version major. (Not sys.Suite().SystemdMajor(): the
-// host's own suite and Host share one systemd, whose Suite is whichever
-// a test asked for first, and Host's major is 0.)
-func runDifferential(t *testing.T, sys *transienttest.Systemd, major int, cases []runCase) {
+// runDifferential is TestRunDifferential in the throwaway systemd sys.
+func runDifferential(t *testing.T, sys *transienttest.Systemd, cases []runCase) {
+	major := sys.Suite().SystemdMajor()
 	for i, tc := range cases {
 		t.Run(fmt.Sprintf("%03d %s", i, strings.Join(tc.args, " ")), func(t *testing.T) {
 			t.Parallel()

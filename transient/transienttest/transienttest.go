@@ -75,7 +75,10 @@ type Systemd struct {
 	closeErr  error
 }
 
-// Suite returns the suite the sandbox booted ([Options.Root]).
+// Suite returns the suite the sandbox booted: [Options.Root], or for
+// [Host] the host's own suite when it is one of [Suites] (so a systemd
+// that GetSuite shares between the two says the same whichever asked
+// first), else Host.
 func (s *Systemd) Suite() Suite { return s.suite }
 
 // PID returns the host PID of the sandbox's PID 1 (systemd).
@@ -300,7 +303,11 @@ func Start(ctx context.Context, opts Options) (*Systemd, error) {
 		os.RemoveAll(stateDir)
 		return nil, fmt.Errorf("transienttest: starting sandbox: %w", err)
 	}
-	s := &Systemd{suite: opts.Root, cmd: cmd, stateDir: stateDir, done: make(chan struct{})}
+	suite := opts.Root
+	if h := hostSuite(); suite == Host && h.SystemdMajor() != 0 {
+		suite = h
+	}
+	s := &Systemd{suite: suite, cmd: cmd, stateDir: stateDir, done: make(chan struct{})}
 	go func() {
 		s.waitErr = cmd.Wait()
 		close(s.done)
@@ -453,7 +460,7 @@ func (s *Shared) Get(tb testing.TB) *Systemd {
 // GetSuite returns the shared systemd of suite, booted with Options but
 // suite as its root, booting it on first use. Suites with the same root
 // (the host's own suite and [Host]) share one systemd, whose
-// [Systemd.Suite] is the one first asked for. It skips or fails tb as Get
+// [Systemd.Suite] is the host's suite. It skips or fails tb as Get
 // does, and says how to build a root that is missing.
 func (s *Shared) GetSuite(tb testing.TB, suite Suite) *Systemd {
 	tb.Helper()

@@ -108,3 +108,24 @@ func TestSSHD(t *testing.T) {
 		t.Fatalf("ssh to a server with an unknown host key succeeded: %q", out)
 	}
 }
+
+// TestHostSuite: Host and the host's own suite share one systemd, and it
+// reports the host's suite whichever was asked for first, with the major
+// version its systemd really has.
+func TestHostSuite(t *testing.T) {
+	sys := sandbox.Get(t)
+	suite := sys.Suite()
+	if suite == transienttest.Host {
+		t.Skip("the host's suite is none the harness knows")
+	}
+	if other := sandbox.GetSuite(t, suite); other != sys {
+		t.Errorf("GetSuite(%s) booted another systemd than Get", suite)
+	}
+	out, err := sys.Output(t.Context(), "systemctl", "--version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("systemd %d ", suite.SystemdMajor()); !strings.HasPrefix(out, want) {
+		t.Errorf("Suite() = %s (systemd %d), but systemctl --version says %q", suite, suite.SystemdMajor(), strings.SplitN(out, "\n", 2)[0])
+	}
+}
