@@ -49,7 +49,8 @@ func TestStopAllRunning(t *testing.T) {
 // so a lost signal stalls them: here every wait is bounded and one that
 // does not end fails the test, naming the units still loaded. (It found
 // StopAll forgetting a JobRemoved that came while it read the answers.)
-// Many units are stopped together, round after round, over a bus and over
+// Many units are stopped together, round after round (StopAll then
+// WaitAllGone, or UnloadAll, in turn), over a bus and over
 // the private socket, running services and idle timer pairs mixed, while
 // another connection starts and stops unrelated units so that the
 // manager's signals keep coming (on the private socket, every one of them
@@ -134,9 +135,14 @@ func TestStopAllManyRepeated(t *testing.T) {
 					}
 				}()
 				ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-				err := c.StopAll(ctx, names...)
-				if err == nil {
-					err = c.WaitAllGone(ctx, names...)
+				var err error
+				if r%2 == 0 {
+					err = c.StopAll(ctx, names...)
+					if err == nil {
+						err = c.WaitAllGone(ctx, names...)
+					}
+				} else {
+					err = c.UnloadAll(ctx, names...)
 				}
 				cancel()
 				close(stopNoise)
