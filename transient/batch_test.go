@@ -9,6 +9,7 @@ import (
 
 	"github.com/borgrun/borgrun/props"
 	"github.com/borgrun/borgrun/transient"
+	"github.com/borgrun/borgrun/transient/transienttest"
 )
 
 // TestStopAllRunning: StopAll stops running services and units that are
@@ -60,15 +61,7 @@ func TestStopAllRunning(t *testing.T) {
 func TestStopAllManyRepeated(t *testing.T) {
 	sys := sandbox.Get(t)
 	const units, rounds = 120, 4
-	for _, route := range []struct {
-		name   string
-		open   func(context.Context) (io.ReadWriteCloser, error)
-		buffer int
-		// mustDrop: the buffer always overflows (the private socket
-		// gets every signal; on a bus, only when the waiter falls
-		// behind).
-		mustDrop bool
-	}{{"bus", sys.BusStream, 0, false}, {"private", sys.PrivateStream, 0, false}, {"bus-dropping", sys.BusStream, 4, false}, {"private-dropping", sys.PrivateStream, 4, true}} {
+	for _, route := range routes(sys, 4) {
 		t.Run(route.name, func(t *testing.T) {
 			c, err := transient.Dial(t.Context(), transient.DialOptions{Stream: route.open})
 			if err != nil {
@@ -162,6 +155,29 @@ func TestStopAllManyRepeated(t *testing.T) {
 	}
 }
 
+// route is a way to the manager for the batched waits' tests.
+type route struct {
+	name string
+	open func(context.Context) (io.ReadWriteCloser, error)
+	// buffer, if not 0, is the signals the waits buffer (the default
+	// otherwise).
+	buffer int
+	// mustDrop: that buffer always overflows (the private socket gets
+	// every signal; on a bus, only a waiter that falls behind drops).
+	mustDrop bool
+}
+
+// routes are the bus and the private socket as they are, then both with a
+// buffer of small signals, so that the waits drop signals.
+func routes(sys *transienttest.Systemd, small int) []route {
+	return []route{
+		{"bus", sys.BusStream, 0, false},
+		{"private", sys.PrivateStream, 0, false},
+		{"bus-dropping", sys.BusStream, small, false},
+		{"private-dropping", sys.PrivateStream, small, true},
+	}
+}
+
 func mustUnits(t *testing.T, c *transient.Conn, names []string) []transient.UnitStatus {
 	t.Helper()
 	sts, err := c.Units(context.Background(), names...)
@@ -188,11 +204,7 @@ func TestWaitAllGoneBurst(t *testing.T) {
 			t.Log("a buffer of one signal dropped none: the path that looks again was not tried")
 		}
 	}()
-	for _, route := range []struct {
-		name   string
-		open   func(context.Context) (io.ReadWriteCloser, error)
-		buffer int
-	}{{"bus", sys.BusStream, 0}, {"private", sys.PrivateStream, 0}, {"bus-dropping", sys.BusStream, 1}, {"private-dropping", sys.PrivateStream, 1}} {
+	for _, route := range routes(sys, 1) {
 		t.Run(route.name, func(t *testing.T) {
 			c, err := transient.Dial(t.Context(), transient.DialOptions{Stream: route.open})
 			if err != nil {
@@ -243,10 +255,7 @@ func TestWaitAllGoneBurst(t *testing.T) {
 // and must still be waiting, then end once they are stopped.
 func TestWaitAllGoneAcrossReload(t *testing.T) {
 	sys := sandbox.Get(t)
-	for _, route := range []struct {
-		name string
-		open func(context.Context) (io.ReadWriteCloser, error)
-	}{{"bus", sys.BusStream}, {"private", sys.PrivateStream}} {
+	for _, route := range routes(sys, 0)[:2] {
 		t.Run(route.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 			defer cancel()
