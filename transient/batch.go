@@ -116,7 +116,7 @@ func (c *Conn) PropertiesOf(ctx context.Context, units []string, iface string, n
 // jobs, then resets their failed state so that transient units are
 // unloaded; units that are not loaded are skipped), but all at once: every
 // stop is sent in one round, their jobs are waited for together (one
-// subscription to the manager's JobRemoved), and the resets go in a second
+// match on the manager's JobRemoved), and the resets go in a second
 // round. The cost in round trips does not grow with the number of units.
 //
 // If ctx is done before the stops are sent, none is; once they are sent

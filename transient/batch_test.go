@@ -63,11 +63,7 @@ func TestStopAllManyRepeated(t *testing.T) {
 	const units, rounds = 120, 4
 	for _, route := range routes(sys, 4) {
 		t.Run(route.name, func(t *testing.T) {
-			c, err := transient.Dial(t.Context(), transient.DialOptions{Stream: route.open})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			c := dialVia(t, route.open)
 			if route.buffer > 0 {
 				transient.SetWaitBuffer(c, route.buffer)
 				defer func() {
@@ -76,11 +72,7 @@ func TestStopAllManyRepeated(t *testing.T) {
 					}
 				}()
 			}
-			noise, err := transient.Dial(t.Context(), transient.DialOptions{Stream: sys.BusStream})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer noise.Close()
+			noise := dialVia(t, sys.BusStream)
 			sleep, err := encode(props.Service, "ExecStart=/bin/sleep 300")
 			if err != nil {
 				t.Fatal(err)
@@ -206,11 +198,7 @@ func TestWaitAllGoneBurst(t *testing.T) {
 	}()
 	for _, route := range routes(sys, 1) {
 		t.Run(route.name, func(t *testing.T) {
-			c, err := transient.Dial(t.Context(), transient.DialOptions{Stream: route.open})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			c := dialVia(t, route.open)
 			if route.buffer > 0 {
 				transient.SetWaitBuffer(c, route.buffer)
 			}
@@ -259,16 +247,8 @@ func TestWaitAllGoneAcrossReload(t *testing.T) {
 		t.Run(route.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 			defer cancel()
-			c, err := transient.Dial(ctx, transient.DialOptions{Stream: route.open})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			other, err := transient.Dial(ctx, transient.DialOptions{Stream: sys.BusStream})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer other.Close()
+			c := dialVia(t, route.open)
+			other := dialVia(t, sys.BusStream)
 			sleep, err := encode(props.Service, "ExecStart=/bin/sleep 300")
 			if err != nil {
 				t.Fatal(err)

@@ -23,16 +23,8 @@ func TestSignalsInOrder(t *testing.T) {
 	const units = 100
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	c, err := transient.Dial(ctx, transient.DialOptions{Stream: sys.PrivateStream})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	other, err := transient.Dial(ctx, transient.DialOptions{Stream: sys.BusStream})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	c := dialVia(t, sys.PrivateStream)
+	other := dialVia(t, sys.BusStream)
 	oneshot, err := encode(props.Service, "Type=oneshot", "ExecStart=/bin/true")
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package transient_test
 import (
 	"context"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -23,12 +24,19 @@ func TestMain(m *testing.M) { os.Exit(sandbox.Run(m)) }
 func dial(t *testing.T) (*transient.Conn, *transienttest.Systemd) {
 	t.Helper()
 	sys := sandbox.Get(t)
-	c, err := transient.Dial(t.Context(), transient.DialOptions{Stream: sys.BusStream})
+	return dialVia(t, sys.BusStream), sys
+}
+
+// dialVia connects to the shared throwaway systemd through open (its
+// BusStream or PrivateStream); the connection is closed when t ends.
+func dialVia(t *testing.T, open func(context.Context) (io.ReadWriteCloser, error)) *transient.Conn {
+	t.Helper()
+	c, err := transient.Dial(t.Context(), transient.DialOptions{Stream: open})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	return c, sys
+	return c
 }
 
 // encode parses assignments with props, as systemd-run would send them.
