@@ -15,12 +15,18 @@
 //     end).
 //   - Waiting, always driven by the manager's signals, never by polling:
 //     [Conn.WaitService], [Conn.WaitGone], [Conn.WaitActiveState],
-//     [Conn.WaitUnitProperty], [Conn.WaitIdle].
+//     [Conn.WaitUnitProperty], [Conn.WaitIdle]. Each waiter gets the
+//     signals in the order the manager sent them; one whose buffer
+//     overflowed knows it and reads the state again.
 //   - Reading units: [Conn.Units], [Conn.UnitsMatching],
 //     [Conn.Properties], [Conn.Timer], [Conn.Running], and
 //     [Conn.UnitFile], a transient unit written out as the unit file that
 //     gives the same unit.
 //   - Stopping: [Conn.Stop].
+//   - Many units at once, in a number of round trips that does not grow
+//     with theirs: [Conn.PropertiesOf], [Conn.StopAll],
+//     [Conn.WaitAllGone] (which a daemon-reload does not fool) and
+//     [Conn.UnloadAll].
 //   - Errors: D-Bus errors from the manager become a [*ManagerError]
 //     that matches, by D-Bus error name and never by text, the sentinels
 //     [ErrUnitExists], [ErrNoSuchUnit], [ErrAccessDenied],
