@@ -323,14 +323,7 @@ keep_within: 1d
 		// run -M -t: a pseudo-terminal of the container's, from
 		// machined's OpenMachinePTY, forwarded to the test's terminal
 		// (its size too), typed into.
-		exe, err := os.Executable()
-		if err != nil {
-			t.Fatal(err)
-		}
-		tt := newTestTerm(t, 24, 80)
-		cmd := sys.Command(t.Context(), exe, "run", "-M", m, "-t", "--wait", "sh", "-c", "tty; stty size; read line; echo got $line")
-		cmd.Env = append(cmd.Env, "BORGRUN_TEST_MAIN=1")
-		tt.start(t, cmd)
+		tt, cmd := startBorgrunOnTerm(t, sys, "run", "-M", m, "-t", "--wait", "sh", "-c", "tty; stty size; read line; echo got $line")
 		tt.waitFor(t, "24 80")
 		tt.typeIn(t, "hello\r")
 		if code := waitExit(t, cmd); code != 0 {
@@ -614,14 +607,7 @@ func TestMachineUserNamespace(t *testing.T) {
 	// -t through the bridge: no descriptor passes, the container's
 	// manager opens the pseudo-terminal by its path in the container
 	// (StandardInput=tty, TTYPath=).
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tt := newTestTerm(t, 24, 80)
-	cmd := sys.Command(t.Context(), exe, "run", "-M", m, "-t", "--wait", "sh", "-c", "read line; echo got $line on $(tty)")
-	cmd.Env = append(cmd.Env, "BORGRUN_TEST_MAIN=1")
-	tt.start(t, cmd)
+	tt, cmd := startBorgrunOnTerm(t, sys, "run", "-M", m, "-t", "--wait", "sh", "-c", "read line; echo got $line on $(tty)")
 	tt.waitFor(t, "Press ^] three times")
 	tt.typeIn(t, "there\r")
 	if code := waitExit(t, cmd); code != 0 {

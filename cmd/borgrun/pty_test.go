@@ -58,6 +58,21 @@ func newTestTerm(t *testing.T, rows, cols uint16) *testTerm {
 	return tt
 }
 
+// startBorgrunOnTerm starts the test binary as borgrun with args in sys,
+// on a new 24×80 test terminal.
+func startBorgrunOnTerm(t *testing.T, sys *transienttest.Systemd, args ...string) (*testTerm, *exec.Cmd) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tt := newTestTerm(t, 24, 80)
+	cmd := sys.Command(t.Context(), exe, args...)
+	cmd.Env = append(cmd.Env, "BORGRUN_TEST_MAIN=1")
+	tt.start(t, cmd)
+	return tt, cmd
+}
+
 // start starts cmd on the terminal, as a session leader whose controlling
 // terminal it is.
 func (tt *testTerm) start(t *testing.T, cmd *exec.Cmd) {
