@@ -231,7 +231,8 @@ func (c *Conn) stopAll(ctx context.Context, units []string) (stopped []string, e
 		stopped = append(stopped, u)
 		jobs[job] = u
 	}
-	// Wait for the jobs still running, by their JobRemoved. None can be
+	// Wait for the jobs, by their JobRemoved (those that came while the
+	// answers were read are in the buffer). None can be
 	// missed unseen: the match was in place before the stops were sent,
 	// the manager sends a job's JobRemoved to the client that queued it
 	// (a private socket gets every signal), and the signals reach the
@@ -241,7 +242,9 @@ func (c *Conn) stopAll(ctx context.Context, units []string) (stopped []string, e
 	// buffer, so the flag is seen at the next turn, which asks after
 	// each job still pending (one round); a job that is gone is done.
 	// A daemon-reload puts the jobs back as they were, without a
-	// signal; when it ends the jobs are asked after all the same.
+	// signal; when its end reaches us (a private socket gets it, a bus
+	// only while some client subscribes), the jobs are asked after all
+	// the same.
 	for len(jobs) > 0 {
 		if w.lost.Swap(false) {
 			var reqs []request
