@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/borgrun/borgrun/props"
 	"github.com/borgrun/borgrun/transient"
 	"github.com/borgrun/borgrun/transient/backup"
 )
@@ -200,4 +201,23 @@ func TestInterruptAtAnyMoment(t *testing.T) {
 		})
 	}
 	t.Logf("exit statuses per command (status: count): %v", exits)
+}
+
+// TestStartFailedInterrupted: run's start fails with the context's error
+// when the signal comes just before the start is sent (TestInterruptAtAnyMoment
+// met that moment once in a clean-clone run, and run exited 1 with
+// "borgrun: context canceled"). Interrupted, it exits 128+N and says that
+// the manager was not changed.
+func TestStartFailedInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(t.Context())
+	cancel(signalCause{syscall.SIGTERM})
+	var errb bytes.Buffer
+	e := &env{ctx: ctx, stderr: &errb}
+	code, failed := e.startFailed(ctx.Err(), "service", false, props.V252, false)
+	if !failed || code != 128+int(syscall.SIGTERM) {
+		t.Errorf("startFailed = %d, %v; want %d, true", code, failed, 128+int(syscall.SIGTERM))
+	}
+	if want := "borgrun: interrupted (terminated) before the manager was changed\n"; errb.String() != want {
+		t.Errorf("stderr %q, want %q", errb.String(), want)
+	}
 }

@@ -1212,10 +1212,16 @@ func (e *env) startTimer(c *transient.Conn, p *runPlan) (int, error) {
 }
 
 // startFailed prints systemd-run's message for a failed start and returns
-// its exit status (1), or reports false if err is nil.
+// its exit status (1), or reports false if err is nil. When borgrun was
+// interrupted, err is reported as every command reports it: 128+N.
 func (e *env) startFailed(err error, kind string, quiet bool, v props.Version, user bool) (int, bool) {
 	if err == nil {
 		return 0, false
+	}
+	if _, ok := e.signalExit(); ok {
+		// Interrupted (say, just before the start was sent): 128+N,
+		// and a line that says what was left done, as every command.
+		return e.report(err), true
 	}
 	var me *transient.ManagerError
 	var je *transient.JobError
