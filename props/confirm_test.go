@@ -172,6 +172,43 @@ var (
 // A is stopped before B is started.
 var exclusive = map[string]bool{"BusName": true}
 
+// waitUnloaded waits (bounded by ctx) until the manager has unloaded
+// unit, driven by its UnitRemoved signal.
+func waitUnloaded(ctx context.Context, conn *dbus.Conn, unit string) error {
+	ch := make(chan *dbus.Signal, 64)
+	conn.Signal(ch)
+	defer conn.RemoveSignal(ch)
+	rule := "type='signal',sender='org.freedesktop.systemd1',interface='org.freedesktop.systemd1.Manager',member='UnitRemoved',arg0='" + unit + "'"
+	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.AddMatch", 0, rule).Err; err != nil {
+		return fmt.Errorf("waiting for %s to unload: %w", unit, err)
+	}
+	defer conn.BusObject().Go("org.freedesktop.DBus.RemoveMatch", dbus.FlagNoReplyExpected, nil, rule)
+	mgr := conn.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1")
+	// UnitRemoved goes on the bus only while some client subscribes.
+	// The manager refuses a second Subscribe of one client (the cases
+	// share conn): a refusal means it is subscribed.
+	if err := mgr.CallWithContext(ctx, "org.freedesktop.systemd1.Manager.Subscribe", 0).Err; err != nil {
+		var de dbus.Error
+		var pde *dbus.Error
+		if !errors.As(err, &de) && !errors.As(err, &pde) {
+			return fmt.Errorf("waiting for %s to unload: %w", unit, err)
+		}
+	}
+	if mgr.CallWithContext(ctx, "org.freedesktop.systemd1.Manager.GetUnit", 0, unit).Err != nil {
+		return nil // not loaded (any other failure shows in B's start)
+	}
+	for {
+		select {
+		case s := <-ch:
+			if s.Name == "org.freedesktop.systemd1.Manager.UnitRemoved" && len(s.Body) > 0 && s.Body[0] == unit {
+				return nil
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s to unload: %w", unit, ctx.Err())
+		}
+	}
+}
+
 // parseShow splits `systemctl show A B` output into one map per unit,
 // normalised: volatile keys dropped, unit names replaced.
 func parseShow(out string, names ...string) []map[string]string {
@@ -533,6 +570,13 @@ func confirmOne(ctx context.Context, t *testing.T, sys *transienttest.Systemd, c
 		}
 		if _, err = boundedOutput(ctx, sys, "systemctl", "stop", nameA+suffix); err != nil {
 			return 0, err
+		}
+		// A stopped unit holds its bus name until it is unloaded:
+		// on 257, B's BusName= met A's and failed with "File exists".
+		if exclusive[name] {
+			if err := waitUnloaded(ctx, conn, nameA+suffix); err != nil {
+				return 0, err
+			}
 		}
 	}
 	bErr := startB(ctx, conn, c.t, nameB, ours)
