@@ -138,12 +138,7 @@ func (c *Conn) UnloadAll(ctx context.Context, units ...string) error {
 	if err != nil {
 		return errors.Join(err, c.resetAll(ctx, stopped))
 	}
-	send, cancel, err := sendContext(ctx)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	return c.waitAllGone(ctx, send, stopped, nil, units...)
+	return c.waitAllGone(ctx, stopped, nil, units...)
 }
 
 // resetAll resets the failed state of units, in one round.
@@ -296,15 +291,26 @@ func (c *Conn) stopAll(ctx context.Context, units []string) (stopped []string, e
 // the signals alone; it asks again only when signals were dropped, or
 // when a daemon-reload (which frees every unit and loads it again) ends.
 func (c *Conn) WaitAllGone(ctx context.Context, units ...string) error {
-	return c.waitAllGone(ctx, ctx, nil, nil, units...)
+	return c.waitAllGone(ctx, nil, nil, units...)
 }
 
 // waitAllGone is WaitAllGone; its first look goes out after the resets
-// of the units reset (sent with ctx send), whose errors it returns, and
-// it calls looked (if not nil) once it has looked the first time.
-func (c *Conn) waitAllGone(ctx, send context.Context, reset []string, looked func(), units ...string) error {
+// of the units reset (some of units), whose errors it returns, and it
+// calls looked (if not nil) once it has looked the first time.
+func (c *Conn) waitAllGone(ctx context.Context, reset []string, looked func(), units ...string) error {
 	if len(units) == 0 {
-		return c.resetAll(ctx, reset)
+		return nil
+	}
+	// The resets change the manager: once sent, their answers are
+	// read whatever ctx does (see sendContext).
+	first := ctx
+	if len(reset) > 0 {
+		send, cancel, err := sendContext(ctx)
+		if err != nil {
+			return err
+		}
+		defer cancel()
+		first = send
 	}
 	w, unwatch, err := c.watchManagerN(ctx, c.waitBuffer(len(units)), "UnitRemoved", "Reloading")
 	if err != nil {
@@ -359,7 +365,7 @@ func (c *Conn) waitAllGone(ctx, send context.Context, reset []string, looked fun
 		during = false
 		return errors.Join(errs...)
 	}
-	if err := look(send, reset, units); err != nil {
+	if err := look(first, reset, units); err != nil {
 		return err
 	}
 	if looked != nil {

@@ -36,7 +36,7 @@ func HoldDispatch(c *Conn) (release func()) {
 // WaitAllGoneLooked is c.WaitAllGone, calling looked once it has looked
 // up the units the first time.
 func WaitAllGoneLooked(ctx context.Context, c *Conn, looked func(), units ...string) error {
-	return c.waitAllGone(ctx, ctx, nil, looked, units...)
+	return c.waitAllGone(ctx, nil, looked, units...)
 }
 
 func TestExecLine(t *testing.T) {
